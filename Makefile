@@ -1,0 +1,36 @@
+# `make demo` and `make test` work on a fresh machine: each builds .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit integration schemas docs bench clean help
+
+help:
+	@echo "make demo   - run the validator on the embedded broker with sample claims"
+	@echo "make test   - lint, type-check and run every test"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/j9262 demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check streams tests
+	$(BIN)/ruff format --check streams tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+schemas: $(STAMP)
+	$(BIN)/j9262 schemas export --dir schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .j9262-data

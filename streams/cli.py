@@ -1,0 +1,183 @@
+"""The `j9262` command: broker, worker, produce, tail, validate, demo, schemas."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from streams.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's ValidationError names the bad variable
+        raise click.ClickException(f"invalid J9262_* settings: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _open_out(path: str | None, default: IO[bytes] | None) -> Iterator[IO[bytes] | None]:
+    if path is None or path == "-":
+        yield default
+        return
+    with open(path, "wb") as fh:
+        yield fh
+
+
+def _exit_on_signal(*_: Any) -> None:
+    raise SystemExit(0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="j9262-validator")
+def cli() -> None:
+    """Validate HCPCS J9262 (Synribo) claim lines, streaming on Kafka or offline.
+
+    Settings come from J9262_* environment variables; see the README.
+    """
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=9092, show_default=True, help="Port to listen on.")
+@click.option("--advertised", default=None, help="host:port advertised to clients.")
+def broker(host: str, port: int, advertised: str | None) -> None:
+    """Run the embedded Tansu broker (memory only) in the foreground until Ctrl-C."""
+    from streams.broker import EmbeddedBroker
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with EmbeddedBroker(port=port, host=host, advertised=advertised) as b:
+        click.echo(f"embedded broker listening on {b.bootstrap} (J9262_BROKER_URL={b.url})")
+        with contextlib.suppress(KeyboardInterrupt):
+            assert b.process is not None
+            b.process.wait()
+        click.echo("stopping broker")
+
+
+@cli.command()
+def worker() -> None:
+    """Run the Faust validation worker (SIGTERM or Ctrl-C stops it cleanly)."""
+    from streams.worker import run_worker
+
+    sys.exit(run_worker(_settings()))
+
+
+@cli.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--topic", default=None, help="Topic to publish to (default: the lines topic).")
+def produce(file: IO[bytes], topic: str | None) -> None:
+    """Publish a JSON Lines FILE of claim-line events ('-' for stdin), keyed by claim_id.
+
+    Lines are sent as they are, malformed ones included, so they reach the dead-letter topic.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from streams.clients import ensure_topics, publish
+
+    settings = _settings()
+    records = [line.rstrip(b"\r\n") for line in file if line.strip()]
+    with Progress(
+        TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("publish", total=len(records))
+
+        async def go() -> list[tuple[int, int]]:
+            await ensure_topics(settings, [topic or settings.topic_lines])
+            return await publish(
+                settings, records, lambda n: progress.advance(task, n), topic=topic
+            )
+
+        sent = len(asyncio.run(go()))
+    click.echo(f"published {sent} record(s) to {topic or settings.topic_lines}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print each record as JSON.")
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest record.")
+@click.option("--dead-letters", is_flag=True, help="Also follow the dead-letter topic.")
+@click.option("--idle-exit", type=float, default=None, help="Exit after N idle seconds.")
+def tail(as_json: bool, from_beginning: bool, dead_letters: bool, idle_exit: float | None) -> None:
+    """Follow verdicts as a readable table, or as JSON with --json."""
+    from streams.console import tail_verdicts
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(tail_verdicts(_settings(), as_json, from_beginning, dead_letters, idle_exit))
+
+
+@cli.command()
+@click.argument("input", type=click.File("rb"))
+@click.option("--output", "-o", default=None, help="Line verdicts (default: stdout).")
+@click.option("--dead-letters", default=None, help="Write dead letters here.")
+@click.option("--claim-verdicts", default=None, help="Write claim verdicts here.")
+def validate(
+    input: IO[bytes], output: str | None, dead_letters: str | None, claim_verdicts: str | None
+) -> None:
+    """Validate a JSON Lines file of events offline ('-' for stdin), with the stream's rules.
+
+    Exits 0 when the file was processed, whatever the verdicts say.
+    """
+    from streams import refdata
+    from streams.offline import run
+    from streams.verdicts import Validator
+
+    settings = _settings()
+    validator = Validator(refdata.load(settings.refdata_dir))
+    path = getattr(input, "name", "<stdin>")
+    name = "-" if path in ("-", "<stdin>") else f"file:{Path(path).name}"
+    with (
+        _open_out(output, sys.stdout.buffer) as out,
+        _open_out(dead_letters, None) as dead,
+        _open_out(claim_verdicts, None) as claims,
+    ):
+        assert out is not None
+        summary = run(
+            validator,
+            input,
+            source_name=name,
+            max_bytes=settings.max_message_bytes,
+            out=out,
+            dead_out=dead,
+            claims_out=claims,
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_disposition.items()))
+    click.echo(
+        f"{summary.lines} line(s): {summary.verdicts} verdict(s) ({counts or 'none'}), "
+        f"{summary.dead_letters} dead letter(s)",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Broker port (default: a free one).")
+@click.option("--timeout", type=float, default=180, show_default=True, help="Seconds to wait.")
+def demo(port: int | None, timeout: float) -> None:
+    """Start the embedded broker and a worker, publish the bundled sample, summarize, stop."""
+    from streams.demo import run_demo
+
+    sys.exit(run_demo(port, timeout))
+
+
+@cli.group()
+def schemas() -> None:
+    """The contract's JSON Schemas."""
+
+
+@schemas.command("export")
+@click.option("--dir", "directory", default="schemas", show_default=True, type=click.Path())
+def schemas_export(directory: str) -> None:
+    """Write the JSON Schema of each contract model to DIR."""
+    from streams.schemas import export
+
+    for path in export(Path(directory)):
+        click.echo(f"wrote {path}")
+
+
+def main() -> None:
+    cli(prog_name="j9262")

@@ -1,0 +1,142 @@
+"""Plain aiokafka clients for the command line: publish events, read verdicts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from streams.settings import Settings
+
+
+def key_of(raw: bytes) -> bytes | None:
+    """The claim_id of a raw event, for keying; None when the record is not readable."""
+    try:
+        doc = orjson.loads(raw)
+        claim_id = doc["claim"]["claim_id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return claim_id.encode() if isinstance(claim_id, str) else None
+
+
+async def ensure_topics(settings: Settings, names: Iterable[str]) -> None:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, **settings.aiokafka_security()
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(n, settings.topic_partitions, settings.topic_replication_factor)
+            for n in names
+            if n not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    finally:
+        await admin.close()
+
+
+async def publish(
+    settings: Settings,
+    records: Iterable[bytes],
+    on_sent: Callable[[int], None] | None = None,
+    topic: str | None = None,
+) -> list[tuple[int, int]]:
+    """Publish raw records keyed by claim_id; returns each one's (partition, offset)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        max_request_size=settings.max_message_bytes * 2 + 65_536,
+        linger_ms=5,
+        acks="all",
+        **settings.aiokafka_security(),
+    )
+    await producer.start()
+    placed: list[tuple[int, int]] = []
+
+    async def drain(pending: list[asyncio.Future[Any]]) -> None:
+        for meta in await asyncio.gather(*pending):
+            placed.append((meta.partition, meta.offset))
+        if on_sent and pending:
+            on_sent(len(pending))
+        pending.clear()
+
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for raw in records:
+            pending.append(
+                await producer.send(topic or settings.topic_lines, value=raw, key=key_of(raw))
+            )
+            if len(pending) >= 1000:
+                await drain(pending)
+        await drain(pending)
+    finally:
+        await producer.stop()
+    return placed
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+async def follow(
+    settings: Settings,
+    topics: list[str],
+    from_beginning: bool = True,
+    idle_timeout: float | None = None,
+) -> AsyncIterator[Record]:
+    """Read topics without a consumer group; stop after `idle_timeout` seconds of silence."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        fetch_max_bytes=max(52_428_800, settings.max_message_bytes * 4),
+        max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes * 3),
+        **settings.aiokafka_security(),
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in sorted(await _partitions_for(consumer, t))
+        ]
+        consumer.assign(partitions)
+        if from_beginning:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            if batches:
+                last = loop.time()
+            for tp, messages in batches.items():
+                for m in messages:
+                    yield Record(tp.topic, tp.partition, m.offset, m.key, m.value)
+            if idle_timeout is not None and loop.time() - last > idle_timeout:
+                return
+    finally:
+        await consumer.stop()
+
+
+async def _partitions_for(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return set(parts)
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic!r} does not exist on the broker")

@@ -1,0 +1,68 @@
+"""The rule engine: plain functions over plain data.
+
+A rule takes a `LineContext` (the event, its enrichment, the reference data
+and, when the caller has one, the patient's history) and yields findings. No
+Kafka and no I/O, so the stream, `j9262 validate` and the tests run the very
+same code. Rules register themselves with `@rule` in the modules imported at
+the bottom of this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from streams.events import Claim, ClaimLineEvent, Finding, Line
+from streams.rules.catalog import CATALOG, finding
+
+if TYPE_CHECKING:
+    from streams.enrich import Facts
+    from streams.refdata import ReferenceData
+
+RULESET_VERSION = "2026.11.0"
+
+
+@dataclass(frozen=True, slots=True)
+class LineContext:
+    event: ClaimLineEvent
+    facts: Facts
+    refdata: ReferenceData
+    history: Any = None
+
+    @property
+    def line(self) -> Line:
+        return self.event.line
+
+    @property
+    def claim(self) -> Claim:
+        return self.event.claim
+
+
+Rule = Callable[[LineContext], Iterable[Finding]]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+def evaluate(ctx: LineContext) -> list[Finding]:
+    """Run every rule; the result order is rule order, then emission order."""
+    return [f for r in RULES for f in r(ctx)]
+
+
+from streams.rules import ndc, units  # noqa: E402  (registers the rules)
+
+__all__ = [
+    "CATALOG",
+    "RULES",
+    "RULESET_VERSION",
+    "LineContext",
+    "evaluate",
+    "finding",
+    "ndc",
+    "rule",
+    "units",
+]

@@ -1,0 +1,118 @@
+"""Typed settings, read from `J9262_*` environment variables (or a `.env` file).
+
+Defaults run against the embedded broker on 127.0.0.1; point `J9262_BROKER_URL`
+and the security settings at a real cluster for production.
+"""
+
+from __future__ import annotations
+
+import ssl
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="J9262_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    app_id: str = Field("j9262-validator", description="Faust app id = Kafka consumer group.")
+    broker_url: str = Field(
+        "kafka://127.0.0.1:9092",
+        description="Bootstrap servers: kafka://host:port, several separated by ';'.",
+    )
+
+    topic_lines: str = "claims.lines.v1"
+    topic_verdicts: str = "claims.verdicts.v1"
+    topic_claim_verdicts: str = "claims.claim-verdicts.v1"
+    topic_dead_letters: str = "claims.lines.dlq.v1"
+    topic_partitions: int = Field(4, ge=1, description="Partitions for topics the app creates.")
+    topic_replication_factor: int = Field(1, ge=1)
+
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once",
+        description="exactly_once needs Kafka transactions; the embedded broker has none.",
+    )
+    store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
+    data_dir: Path = Field(Path(".j9262-data"), description="Faust's data directory.")
+
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=0, le=65535)
+
+    max_message_bytes: int = Field(
+        1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."
+    )
+    batch_size: int = Field(500, ge=1, description="Events validated per batch.")
+    batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
+    commit_interval_s: float = Field(1.0, gt=0)
+    rebalance_timeout_s: float = Field(
+        4.0,
+        gt=0,
+        description="Tansu holds a first JoinGroup about this long; raise it on real Kafka.",
+    )
+    session_timeout_s: float = Field(10.0, gt=0)
+    heartbeat_interval_s: float = Field(1.0, gt=0)
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+
+    refdata_dir: Path | None = Field(
+        None, description="Reference data overrides; unset uses the bundled files."
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError("SASL needs J9262_SASL_USERNAME and J9262_SASL_PASSWORD")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ValueError("J9262_SSL_CERTFILE and J9262_SSL_KEYFILE go together")
+        return self
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """host:port pairs for plain aiokafka clients."""
+        return [
+            part.split("://", 1)[-1]
+            for part in self.broker_url.replace(",", ";").split(";")
+            if part.strip()
+        ]
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.security_protocol not in ("SSL", "SASL_SSL"):
+            return None
+        ctx = ssl.create_default_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+        ctx.check_hostname = self.ssl_check_hostname
+        if self.ssl_certfile and self.ssl_keyfile:
+            ctx.load_cert_chain(str(self.ssl_certfile), str(self.ssl_keyfile))
+        return ctx
+
+    def aiokafka_security(self) -> dict[str, Any]:
+        """Connection keywords for AIOKafkaProducer/Consumer/AdminClient."""
+        opts: dict[str, Any] = {"security_protocol": self.security_protocol}
+        if self.ssl_context is not None:
+            opts["ssl_context"] = self.ssl_context
+        if self.security_protocol.startswith("SASL"):
+            assert self.sasl_password is not None
+            opts |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password.get_secret_value(),
+            }
+        return opts

@@ -1,0 +1,108 @@
+"""From a decoded event to its LineVerdict, and from line verdicts to a ClaimVerdict.
+
+`Validator.validate` is the one entry point the stream agent and the offline
+command share.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from streams.enrich import enrich
+from streams.events import (
+    ClaimLineEvent,
+    ClaimLineRef,
+    ClaimVerdict,
+    Disposition,
+    Enrichment,
+    Finding,
+    LineVerdict,
+    Severity,
+)
+from streams.refdata import ReferenceData
+from streams.rules import RULESET_VERSION, LineContext, evaluate
+
+_NAMESPACE = uuid.UUID("6f2b7a4e-5f3c-4e49-9d2a-2c1e3b0a9262")
+_RANK = {Disposition.OUT_OF_SCOPE: 0, Disposition.PASS: 1, Disposition.WARN: 2, Disposition.FAIL: 3}
+
+
+def disposition_of(findings: Iterable[Finding]) -> Disposition:
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return Disposition.FAIL
+    if Severity.WARNING in severities:
+        return Disposition.WARN
+    return Disposition.PASS
+
+
+def worst(dispositions: Iterable[Disposition]) -> Disposition:
+    return max(dispositions, key=_RANK.__getitem__, default=Disposition.OUT_OF_SCOPE)
+
+
+class Validator:
+    """Holds the reference data; validates one event at a time, without I/O."""
+
+    def __init__(self, refdata: ReferenceData) -> None:
+        self.refdata = refdata
+        self.ruleset_version = RULESET_VERSION
+
+    def verdict_id(self, event: ClaimLineEvent) -> str:
+        """Same event, ruleset and reference data: same id, whatever the delivery."""
+        canonical = event.model_dump_json(by_alias=True)
+        return str(
+            uuid.uuid5(_NAMESPACE, f"{self.ruleset_version}|{self.refdata.version}|{canonical}")
+        )
+
+    def validate(self, event: ClaimLineEvent, history: Any = None) -> LineVerdict:
+        facts = enrich(event, self.refdata)
+        if facts.in_scope:
+            findings = evaluate(LineContext(event, facts, self.refdata, history))
+            disposition = disposition_of(findings)
+            enrichment = facts.to_model()
+        else:
+            findings, disposition, enrichment = [], Disposition.OUT_OF_SCOPE, Enrichment()
+        return LineVerdict(
+            verdict_id=self.verdict_id(event),
+            event_id=event.event_id,
+            claim_id=event.claim.claim_id,
+            line_number=event.line.line_number,
+            hcpcs=event.line.hcpcs,
+            disposition=disposition,
+            findings=findings,
+            enrichment=enrichment,
+            ruleset_version=self.ruleset_version,
+            reference_data_version=self.refdata.version,
+            validated_at=datetime.now(UTC),
+        )
+
+    def roll_up(
+        self,
+        claim_id: str,
+        lines: Sequence[LineVerdict],
+        total_lines: int | None,
+        findings: Sequence[Finding] = (),
+    ) -> ClaimVerdict:
+        by_line = {v.line_number: v for v in lines}
+        refs = [
+            ClaimLineRef(line_number=n, disposition=v.disposition, verdict_id=v.verdict_id)
+            for n, v in sorted(by_line.items())
+        ]
+        disposition = (
+            worst([*(r.disposition for r in refs), disposition_of(findings)])
+            if findings
+            else worst(r.disposition for r in refs)
+        )
+        return ClaimVerdict(
+            claim_id=claim_id,
+            disposition=disposition,
+            complete=total_lines is not None and len(by_line) >= total_lines,
+            total_lines=total_lines,
+            lines=refs,
+            findings=list(findings),
+            ruleset_version=self.ruleset_version,
+            reference_data_version=self.refdata.version,
+            validated_at=datetime.now(UTC),
+        )

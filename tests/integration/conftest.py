@@ -1,0 +1,110 @@
+"""A real broker (Tansu) per session and real worker processes per test."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from subprocess import Popen
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.clients import ensure_topics
+from streams.demo import start_worker, stop_process, worker_env
+from streams.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker(log_file=tmp_path_factory.mktemp("broker") / "broker.log") as b:
+        yield b
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
+    """Settings on fresh topics and a fresh consumer group, so tests do not share state."""
+    run = uuid.uuid4().hex[:8]
+    s = Settings(
+        _env_file=None,
+        broker_url=broker.url,
+        app_id=f"j9262-test-{run}",
+        topic_lines=f"lines-{run}",
+        topic_verdicts=f"verdicts-{run}",
+        topic_claim_verdicts=f"claim-verdicts-{run}",
+        topic_dead_letters=f"dlq-{run}",
+        topic_partitions=4,
+        data_dir=tmp_path / "data",
+        web_port=free_port(),
+        rebalance_timeout_s=2,
+    )
+    asyncio.run(
+        ensure_topics(
+            s, [s.topic_lines, s.topic_verdicts, s.topic_dead_letters, s.topic_claim_verdicts]
+        )
+    )
+    return s
+
+
+class Workers:
+    """Starts worker processes for a test and always stops them."""
+
+    def __init__(self, settings: Settings, directory: Path) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.procs: list[tuple[Popen[bytes], Path]] = []
+
+    def start(self, **overrides: object) -> Popen[bytes]:
+        base = self.settings.model_dump(include=self.settings.model_fields_set)
+        settings = Settings(_env_file=None, **(base | overrides))
+        log = self.directory / f"worker-{len(self.procs)}.log"
+        proc = start_worker(worker_env(settings), log)
+        self.procs.append((proc, log))
+        return proc
+
+    def log(self, index: int = 0) -> str:
+        return self.procs[index][1].read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for proc, _ in self.procs:
+            stop_process(proc)
+
+
+@pytest.fixture
+def workers(settings: Settings, tmp_path: Path) -> Iterator[Workers]:
+    w = Workers(settings, tmp_path)
+    try:
+        yield w
+    finally:
+        w.stop_all()
+
+
+async def committed_offsets(settings: Settings) -> dict[int, int | None]:
+    """The group's committed offset per partition of the lines topic.
+
+    (Tansu's ListOffsets answers with batch counts, not offsets, so tests compare
+    commits with the offsets the producer was given instead of `end_offsets`.)
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.app_id,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(settings.topic_lines, p) for p in range(settings.topic_partitions)]
+        return {tp.partition: await consumer.committed(tp) for tp in tps}
+    finally:
+        await consumer.stop()
+
+
+def next_offsets(placed: list[tuple[int, int]]) -> dict[int, int]:
+    """Per partition, one past the last offset the producer was given."""
+    ends: dict[int, int] = {}
+    for partition, offset in placed:
+        ends[partition] = max(ends.get(partition, 0), offset + 1)
+    return ends

@@ -1,0 +1,99 @@
+"""The commands a newcomer runs: broker, produce, tail and demo, as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from streams.broker import free_port, wait_for_port
+from streams.demo import worker_env
+from streams.samples import encode, event
+from streams.settings import Settings
+from tests.integration.conftest import Workers
+
+pytestmark = pytest.mark.integration
+
+J9262 = [sys.executable, "-m", "streams"]
+
+
+def tansu_processes() -> set[int]:
+    out = subprocess.run(
+        ["pgrep", "-f", "tansu"], capture_output=True, text=True, check=False
+    ).stdout
+    return {int(pid) for pid in out.split()}
+
+
+def no_new_tansu(before: set[int], timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while tansu_processes() - before:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_broker_command_serves_until_sigterm() -> None:
+    port = free_port()
+    before = tansu_processes()
+    proc = subprocess.Popen([*J9262, "broker", "--port", str(port)], stdout=subprocess.PIPE)
+    try:
+        wait_for_port("127.0.0.1", port, 20)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    assert no_new_tansu(before)
+
+
+def test_produce_then_tail(settings: Settings, workers: Workers, tmp_path: Path) -> None:
+    src = tmp_path / "events.jsonl"
+    records = [encode(event(f"cli-{i}")) for i in range(25)] + [b"{oops"]
+    src.write_bytes(b"\n".join(records) + b"\n")
+    env = worker_env(settings)
+    produced = subprocess.run(
+        [*J9262, "produce", str(src)], env=env, capture_output=True, text=True, check=True
+    )
+    assert f"published 26 record(s) to {settings.topic_lines}" in produced.stdout
+    workers.start()
+    tailed = subprocess.run(
+        [*J9262, "tail", "--json", "--from-beginning", "--dead-letters", "--idle-exit", "8"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    docs = [json.loads(line) for line in tailed.stdout.splitlines()]
+    assert sorted(d["schema"] for d in docs) == ["claim-line-verdict/v1"] * 25 + ["dead-letter/v1"]
+
+    table = subprocess.run(
+        [*J9262, "tail", "--from-beginning", "--idle-exit", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert table.stdout.count("pass") == 25
+
+
+def test_demo_runs_and_leaves_nothing_behind() -> None:
+    before = tansu_processes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("J9262_")}
+    done = subprocess.run(
+        [*J9262, "demo"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "records answered; worker stopped with exit code 0" in done.stdout
+    assert "dead letter: invalid_json" in done.stdout
+    assert no_new_tansu(before)
+    leftover = subprocess.run(
+        ["pgrep", "-f", "streams worker"], capture_output=True, text=True, check=False
+    )
+    assert leftover.stdout.strip() == ""

@@ -1,0 +1,119 @@
+"""End to end through the embedded broker: every record ends as exactly one answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import signal
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from streams import refdata
+from streams.clients import publish
+from streams.demo import collect
+from streams.events import DeadLetter, LineVerdict
+from streams.offline import results
+from streams.samples import GAZYVA, OPDIVO_100, encode, event
+from streams.settings import Settings
+from streams.verdicts import Validator
+from tests.integration.conftest import Workers, committed_offsets, next_offsets
+
+pytestmark = pytest.mark.integration
+
+VARIANTS: list[dict[str, Any]] = [
+    {},
+    {"line": {"units": 3.5}},
+    {"line": {"units": 1}},
+    {"line": {"ndc": None}},
+    {"line": {"ndc": {"code": "6345901771"}}},
+    {"line": {"ndc": {"code": OPDIVO_100}, "units": 100}},
+    {
+        "line": {
+            "hcpcs": "J9301",
+            "units": 100,
+            "ndc": {"code": GAZYVA, "quantity": 40, "unit": "ML"},
+        }
+    },
+    {"line": {"hcpcs": "96401", "ndc": None, "units": 1, "modifiers": []}},
+    {"claim": {"payer": {"payer_id": "AETNA", "plan_type": "commercial"}}},
+    {"line": {"units": 700, "ndc": {"quantity": 2}}},
+]
+
+MALFORMED: list[bytes] = [
+    b"",
+    b"{",
+    b"not json",
+    b"[]",
+    b"{}",
+    b'{"schema": "claim-line-event/v1"}',
+    b"\xff\xfe\x00garbage",
+    b"null",
+    b"[" * 3000 + b"]" * 3000,
+]
+
+
+def mixed_records(n_valid: int, n_bad: int, seed: int = 7) -> tuple[list[bytes], list[bool]]:
+    rng = random.Random(seed)
+    valid = [encode(event(f"bulk-{i}", **VARIANTS[i % len(VARIANTS)])) for i in range(n_valid)]
+    bad = [MALFORMED[i % len(MALFORMED)] for i in range(n_bad)]
+    bad += [encode(event(f"bad-{i}", line={"units": -1})) for i in range(3)]
+    tagged = [(r, True) for r in valid] + [(r, False) for r in bad]
+    rng.shuffle(tagged)
+    return [r for r, _ in tagged], [ok for _, ok in tagged]
+
+
+def comparable(verdict: LineVerdict) -> dict[str, Any]:
+    return verdict.model_dump(mode="json", exclude={"validated_at"})
+
+
+def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Workers) -> None:
+    records, valid = mixed_records(1000, 60)
+    placed = asyncio.run(publish(settings, records))
+    assert len(placed) == len(records)
+
+    worker = workers.start()
+    verdicts, letters = asyncio.run(collect(settings, len(records), timeout=120))
+    # Answers past the expected count would be duplicates: give them a moment to show up.
+    extra_v, extra_l = asyncio.run(collect(settings, len(records) + 1, timeout=3))
+
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
+    log = workers.log()
+    assert "Traceback" not in log, log[-3000:]
+
+    expected_ids = Counter(
+        orjson.loads(r)["event_id"] for r, ok in zip(records, valid, strict=True) if ok
+    )
+    assert Counter(v.event_id for v in extra_v) == expected_ids
+    expected_dead = {placed[i] for i, ok in enumerate(valid) if not ok}
+    got_dead = Counter((d.source.partition, d.source.offset) for d in extra_l)
+    assert set(got_dead) == expected_dead
+    assert max(got_dead.values()) == 1
+    for letter in letters:
+        index = placed.index((letter.source.partition, letter.source.offset))
+        assert base64.b64decode(letter.payload_base64) == records[index]
+        assert letter.detail
+
+    committed = asyncio.run(committed_offsets(settings))
+    assert committed == next_offsets(placed), "offsets were not committed on SIGTERM"
+
+    # The offline command gives the same verdicts for the same events.
+    validator = Validator(refdata.load())
+    offline = {
+        item.event_id: comparable(item)
+        for _, item in results(validator, records, "file", settings.max_message_bytes)
+        if isinstance(item, LineVerdict)
+    }
+    assert {v.event_id: comparable(v) for v in verdicts} == offline
+    offline_dead = sorted(
+        (item.reason.value, item.payload_base64)
+        for _, item in results(validator, records, "file", settings.max_message_bytes)
+        if isinstance(item, DeadLetter)
+    )
+    # A JSON Lines file cannot hold an empty record: blank lines are skipped offline.
+    streamed_dead = sorted((d.reason.value, d.payload_base64) for d in letters if d.payload_base64)
+    assert streamed_dead == offline_dead

@@ -1,0 +1,41 @@
+"""Bundled reference data loads, and a directory overrides it file by file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from streams import refdata
+
+
+def test_bundled_data_has_the_brief_codes_and_ndcs() -> None:
+    ref = refdata.load()
+    assert ref.version == "2026Q4-bundled"
+    assert ref.hcpcs["J9262"].billing_unit_mg == 0.01
+    assert ref.hcpcs["C9297"].replaced_by == "J9262"
+    assert ref.hcpcs["J9045"].multi_dose
+    synribo = ref.ndcs["63459017714"]
+    assert (synribo.hcpcs, synribo.billing_units_per_package, synribo.status) == (
+        "J9262",
+        350,
+        "unconfirmed",
+    )
+    assert {"J9262", "J9045", "J9299", "J9301", "C9297"} <= ref.tracked_codes
+    assert "J9226" not in ref.tracked_codes
+
+
+def test_product_lookup_falls_back_to_labeler_and_product() -> None:
+    ref = refdata.load()
+    row = ref.ndc("63459017799")
+    assert row is not None
+    assert row.hcpcs == "J9262"
+    assert ref.ndc("99999999999") is None
+
+
+def test_override_directory_replaces_single_files(tmp_path: Path) -> None:
+    shutil.copy(refdata.BUNDLED / "manifest.yaml", tmp_path / "manifest.yaml")
+    text = (tmp_path / "manifest.yaml").read_text().replace("2026Q4-bundled", "2027Q1-site")
+    (tmp_path / "manifest.yaml").write_text(text)
+    ref = refdata.load(tmp_path)
+    assert ref.version == "2027Q1-site"
+    assert "J9262" in ref.hcpcs

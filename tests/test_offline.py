@@ -1,0 +1,58 @@
+"""`j9262 validate`, as the contract specifies it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from streams.cli import cli
+from streams.samples import encode, event
+
+
+def write_jsonl(path: Path, records: list[bytes]) -> Path:
+    path.write_bytes(b"\n".join(records) + b"\n")
+    return path
+
+
+def test_one_verdict_per_valid_line_in_order_and_dead_letters_apart(tmp_path: Path) -> None:
+    docs = [event(f"e{i}") for i in range(5)]
+    records = [encode(d) for d in docs]
+    records.insert(2, b"{broken")
+    records.insert(4, b"")  # blank lines are skipped, not dead-lettered
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "validate",
+            str(src),
+            "--output",
+            str(tmp_path / "v.jsonl"),
+            "--dead-letters",
+            str(tmp_path / "dl.jsonl"),
+            "--claim-verdicts",
+            str(tmp_path / "cv.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    verdicts = [json.loads(x) for x in (tmp_path / "v.jsonl").read_text().splitlines()]
+    assert [v["event_id"] for v in verdicts] == [d["event_id"] for d in docs]
+    letters = [json.loads(x) for x in (tmp_path / "dl.jsonl").read_text().splitlines()]
+    assert [(d["reason"], d["source"]["offset"]) for d in letters] == [("invalid_json", 3)]
+    claims = [json.loads(x) for x in (tmp_path / "cv.jsonl").read_text().splitlines()]
+    assert len(claims) == 5
+    assert all(c["schema"] == "claim-verdict/v1" and c["complete"] for c in claims)
+    assert "5 verdict(s)" in result.output
+
+
+def test_reads_stdin_and_writes_stdout() -> None:
+    result = CliRunner().invoke(cli, ["validate", "-"], input=encode(event("s")) + b"\n")
+    assert result.exit_code == 0
+    first = result.stdout.splitlines()[0]
+    assert json.loads(first)["event_id"] == event("s")["event_id"]
+
+
+def test_exits_non_zero_only_when_it_cannot_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code != 0

@@ -1,0 +1,54 @@
+"""Settings come from J9262_* variables, with safe defaults and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from streams.settings import Settings
+
+
+def test_defaults_target_the_embedded_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(__import__("os").environ):
+        if key.startswith("J9262_"):
+            monkeypatch.delenv(key)
+    s = Settings(_env_file=None)
+    assert s.bootstrap_servers == ["127.0.0.1:9092"]
+    assert s.topic_lines == "claims.lines.v1"
+    assert s.topic_dead_letters == "claims.lines.dlq.v1"
+    assert s.processing_guarantee == "at_least_once"
+    assert s.store == "memory://"
+    assert s.aiokafka_security() == {"security_protocol": "PLAINTEXT"}
+
+
+def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("J9262_BROKER_URL", "kafka://a:9093;kafka://b:9093")
+    monkeypatch.setenv("J9262_TOPIC_PARTITIONS", "12")
+    s = Settings(_env_file=None)
+    assert s.bootstrap_servers == ["a:9093", "b:9093"]
+    assert s.topic_partitions == 12
+
+
+def test_sasl_needs_credentials() -> None:
+    with pytest.raises(ValidationError, match="SASL needs"):
+        Settings(_env_file=None, security_protocol="SASL_SSL")
+
+
+def test_sasl_settings_reach_the_client() -> None:
+    s = Settings(
+        _env_file=None,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="svc",
+        sasl_password="pw",
+    )
+    opts = s.aiokafka_security()
+    assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (opts["sasl_plain_username"], opts["sasl_plain_password"]) == ("svc", "pw")
+    assert "pw" not in repr(s)
+
+
+def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("J9262_PROCESSING_GUARANTEE", "maybe_once")
+    with pytest.raises(ValidationError, match="processing_guarantee"):
+        Settings(_env_file=None)
