@@ -61,11 +61,85 @@ class NdcProduct:
         return None
 
 
+def icd10_key(code: str) -> str:
+    """Diagnosis codes arrive with or without the dot: compare them without it."""
+    return code.replace(".", "").strip().upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    code: str
+    description: str
+    support: str  # supports | payer_dependent | incomplete
+
+
+@dataclass(frozen=True, slots=True)
+class Modifier:
+    code: str
+    kind: str  # waste | no_waste | 340b | distinct | other
+    description: str
+    effective_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Mue:
+    code: str
+    units: float
+    mai: int | None
+    rationale: str
+    basis: str  # label_derived | cms
+
+
+@dataclass(frozen=True, slots=True)
+class Drug:
+    name: str
+    route: str | None = None
+    dose_mg_per_m2: float | None = None
+    max_administrations_per_day: int | None = None
+    max_dosing_days_per_28: int | None = None
+    dose_tolerance: float = 0.0
+    vial_units: float | None = None
+    max_single_dose_mg: float | None = None
+    discontinued_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayerPolicy:
+    basis: str
+    prior_auth_required: bool
+    step_therapy_min_tkis: int
+    white_bag_required: bool
+    drug_excluded: bool
+    ndc_required: bool
+    ndc_missing_severity: str
+    atypical_cml_covered: bool
+
+
+@dataclass(frozen=True)
+class PayerPolicies:
+    plan_types: dict[str, dict[str, Any]]
+    payers: dict[str, dict[str, Any]]
+
+    def for_payer(self, payer_id: str, plan_type: str) -> PayerPolicy:
+        terms = self.plan_types.get(plan_type, self.plan_types.get("other", {}))
+        override = self.payers.get(payer_id)
+        basis = f"{plan_type} plan-type default"
+        if override:
+            terms = terms | override
+            basis = f"payer {payer_id} policy"
+        return PayerPolicy(basis=basis, **terms)
+
+
 @dataclass(frozen=True)
 class ReferenceData:
     version: str
     hcpcs: dict[str, HcpcsCode]
     ndcs: dict[str, NdcProduct]
+    diagnoses: dict[str, Diagnosis] = field(default_factory=dict)
+    modifiers: dict[str, Modifier] = field(default_factory=dict)
+    mue: dict[str, Mue] = field(default_factory=dict)
+    drugs: dict[str, Drug] = field(default_factory=dict)
+    policies: PayerPolicies = field(default_factory=lambda: PayerPolicies({}, {}))
     products: dict[str, list[NdcProduct]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -117,8 +191,19 @@ def _opt_date(value: str) -> date | None:
     return date.fromisoformat(value) if value.strip() else None
 
 
+def _yaml(name: str, override: Path | None) -> Any:
+    return yaml.safe_load(_file(name, override).read_text(encoding="utf-8"))
+
+
+def _drug(name: str, spec: dict[str, Any]) -> Drug:
+    fields = {k: v for k, v in spec.items() if k in Drug.__dataclass_fields__}
+    return Drug(name=name, **fields)
+
+
 def load(override: Path | None = None) -> ReferenceData:
-    manifest: dict[str, Any] = yaml.safe_load(_file("manifest.yaml", override).read_text())
+    """Every reference file, bundled or overridden; raises on a malformed file."""
+    manifest: dict[str, Any] = _yaml("manifest.yaml", override)
+    policies: dict[str, Any] = _yaml("payer_policies.yaml", override)
     hcpcs = {
         r["code"]: HcpcsCode(
             code=r["code"],
@@ -152,5 +237,29 @@ def load(override: Path | None = None) -> ReferenceData:
         version=str(manifest["version"]),
         hcpcs=hcpcs,
         ndcs=ndcs,
+        diagnoses={
+            icd10_key(r["code"]): Diagnosis(r["code"], r["description"], r["support"])
+            for r in _rows(_file("icd10.csv", override))
+        },
+        modifiers={
+            r["modifier"]: Modifier(
+                r["modifier"], r["kind"], r["description"], _opt_date(r["effective_date"])
+            )
+            for r in _rows(_file("modifiers.csv", override))
+        },
+        mue={
+            r["code"]: Mue(
+                r["code"],
+                float(r["mue"]),
+                int(r["mai"]) if r["mai"].strip() else None,
+                r["rationale"],
+                r["basis"],
+            )
+            for r in _rows(_file("mue.csv", override))
+        },
+        drugs={name: _drug(name, spec) for name, spec in _yaml("drugs.yaml", override).items()},
+        policies=PayerPolicies(
+            plan_types=policies.get("plan_types", {}), payers=policies.get("payers") or {}
+        ),
         sources=dict(manifest.get("files", {})),
     )

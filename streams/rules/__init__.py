@@ -53,16 +53,29 @@ def evaluate(ctx: LineContext) -> list[Finding]:
     return [f for r in RULES for f in r(ctx)]
 
 
-from streams.rules import ndc, units  # noqa: E402  (registers the rules)
+# Importing the modules registers their rules; findings follow RULE_MODULES order.
+from streams.rules import (  # noqa: E402
+    coding,
+    diagnosis,
+    documentation,
+    dosing,
+    modifiers,
+    ndc,
+    payer,
+    units,
+)
+
+RULE_MODULES = (coding, ndc, units, dosing, modifiers, diagnosis, documentation, payer)
+_ORDER = {module.__name__: i for i, module in enumerate(RULE_MODULES)}
+RULES.sort(key=lambda r: _ORDER[r.__module__])
 
 __all__ = [
     "CATALOG",
     "RULES",
     "RULESET_VERSION",
+    "RULE_MODULES",
     "LineContext",
     "evaluate",
     "finding",
-    "ndc",
     "rule",
-    "units",
 ]

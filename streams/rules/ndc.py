@@ -1,10 +1,10 @@
-"""NDC edits: present, well formed, known, and of the billed code's drug."""
+"""NDC edits: present, well formed, known, of the billed code's drug, and still marketed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from streams.events import Finding
+from streams.events import Finding, NdcUnit, Severity
 from streams.refdata.ndc import format_ndc11
 from streams.rules import LineContext, rule
 from streams.rules.catalog import finding
@@ -14,12 +14,13 @@ from streams.rules.catalog import finding
 def ndc_present_and_valid(ctx: LineContext) -> Iterator[Finding]:
     line, facts = ctx.line, ctx.facts
     if line.ndc is None:
-        if line.hcpcs == "J9262":
+        if facts.omacetaxine and facts.policy.ndc_required:
             yield finding(
                 "NDC_MISSING",
-                "J9262 line has no NDC",
+                f"{line.hcpcs} line has no NDC ({facts.policy.basis} requires one)",
                 field="line.ndc",
                 suggestion="Report NDC 63459-0177-xx from the Synribo vial label as 11 digits",
+                severity=Severity(facts.policy.ndc_missing_severity),
             )
         return
     assert facts.ndc is not None
@@ -27,37 +28,53 @@ def ndc_present_and_valid(ctx: LineContext) -> Iterator[Finding]:
         code = "NDC_AMBIGUOUS" if "ambiguous" in (facts.ndc.problem or "") else "NDC_MALFORMED"
         yield finding(code, facts.ndc.problem or "NDC is malformed", field="line.ndc.code")
         return
-    ndc11 = facts.ndc.ndc11 or ""
-    if facts.product is None:
-        if facts.billed is not None:
-            yield finding(
-                "NDC_UNKNOWN",
-                f"NDC {format_ndc11(ndc11)} is not in reference data "
-                f"{ctx.refdata.version} for {line.hcpcs}",
-                field="line.ndc.code",
-            )
+    ndc = format_ndc11(facts.ndc.ndc11 or "")
+    product = facts.product
+    if product is None:
+        yield finding(
+            "NDC_UNKNOWN",
+            f"NDC {ndc} is not in reference data {ctx.refdata.version} for {line.hcpcs}",
+            field="line.ndc.code",
+        )
         return
-    if facts.billed is not None and facts.product.hcpcs != line.hcpcs:
+    if facts.ndc_conflict == "other":
         yield finding(
             "NDC_HCPCS_MISMATCH",
-            f"NDC {format_ndc11(ndc11)} is {facts.product.drug} "
-            f"({facts.product.hcpcs}), but the line bills {line.hcpcs}",
-            field="line.hcpcs",
-            suggestion=f"Bill {facts.product.hcpcs} if {facts.product.drug} was given, "
-            "or correct the NDC",
+            f"NDC {ndc} is {product.drug} ({product.hcpcs}), but the line bills {line.hcpcs}",
+            field="line.ndc.code",
+            suggestion=f"Bill {product.hcpcs} if {product.drug} was given, or correct the NDC",
         )
     if line.ndc.quantity is None or line.ndc.unit is None:
-        missing = "quantity" if line.ndc.quantity is None else "unit of measure"
+        missing = "quantity" if line.ndc.quantity is None else "unit"
         yield finding(
             "NDC_QUANTITY_MISSING",
-            f"NDC {format_ndc11(ndc11)} is reported without its {missing}",
-            field=f"line.ndc.{'quantity' if line.ndc.quantity is None else 'unit'}",
+            f"NDC {ndc} is reported without its {missing} (CTP04/CTP05)",
+            field=f"line.ndc.{missing}",
         )
-    elif facts.ndc_mg is None:
+    elif line.ndc.unit is NdcUnit.F2 or (
+        line.ndc.unit is NdcUnit.ML and "powder" in product.package_description.lower()
+    ):
         yield finding(
             "NDC_UNIT_INVALID",
-            f"NDC unit {line.ndc.unit.value} cannot measure {facts.product.drug} "
-            f"({facts.product.package_description})",
+            f"NDC unit {line.ndc.unit.value} cannot measure {product.drug} "
+            f"({product.package_description})",
             field="line.ndc.unit",
             suggestion="Report UN (vials), ME (mg) or GR (g)",
+        )
+
+
+@rule
+def product_discontinued(ctx: LineContext) -> Iterator[Finding]:
+    drug = ctx.facts.drug
+    if (
+        drug is not None
+        and drug.discontinued_date
+        and ctx.line.service_date >= drug.discontinued_date
+    ):
+        yield finding(
+            "PRODUCT_DISCONTINUED",
+            f"{drug.name} was discontinued on {drug.discontinued_date}; service date "
+            f"{ctx.line.service_date} is later",
+            field="line.service_date",
+            suggestion="Confirm the drug given and its NDC",
         )

@@ -58,8 +58,11 @@ BASE: dict[str, Any] = {
 
 
 def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Deep merge; a None value removes the key."""
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge(target[key], value)
         else:
             target[key] = value
@@ -69,22 +72,13 @@ def event(name: str, **sections: dict[str, Any] | str | None) -> dict[str, Any]:
     """A clean Medicare J9262 line, changed by `claim=`, `line=`, `documentation=`...
 
     `name` seeds the event_id and claim_id, so the same call builds the same event.
-    A section value of None removes that key.
+    A value of None, at any depth, removes that key.
     """
     doc = deepcopy(BASE)
     doc["event_id"] = str(uuid.uuid5(_IDS, name))
     doc["claim"]["claim_id"] = f"CLM-{uuid.uuid5(_IDS, 'claim:' + name).hex[:10].upper()}"
     doc["claim"]["patient"]["patient_id"] = f"P-{uuid.uuid5(_IDS, 'pt:' + name).hex[:6]}"
-    for section, change in sections.items():
-        if change is None:
-            doc.pop(section, None)
-        elif isinstance(change, dict):
-            _merge(doc.setdefault(section, {}), change)
-        else:
-            doc[section] = change
-    for part in ("claim", "line", "documentation"):
-        if isinstance(doc.get(part), dict):
-            doc[part] = {k: v for k, v in doc[part].items() if v is not None}
+    _merge(doc, sections)
     return doc
 
 

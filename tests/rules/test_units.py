@@ -65,10 +65,42 @@ def test_mass_units_convert_exactly(
 def test_millilitres_convert_by_concentration(validator: Validator) -> None:
     def carboplatin(ml: int) -> dict[str, object]:
         ndc = {"code": CARBO_450, "unit": "ML", "quantity": ml}
-        return {"hcpcs": "J9045", "modifiers": [], "units": 9, "ndc": ndc}
+        return {
+            "hcpcs": "J9045",
+            "modifiers": [],
+            "units": 9,
+            "ndc": ndc,
+            "administered_mg": None,
+            "route": "intravenous",
+        }
 
     ok = validator.validate(make_event(line=carboplatin(45)))
     bad = validator.validate(make_event(line=carboplatin(15)))
     assert codes(ok) == []
     assert codes(bad) == ["UNITS_NDC_MISMATCH"]
     assert "150 mg = 3 J9045 units" in bad.findings[0].message
+
+
+def test_units_not_matching_the_administered_dose(validator: Validator) -> None:
+    verdict = validator.validate(make_event(line={"administered_mg": 2.25}))
+    assert codes(verdict) == ["UNITS_DOSE_MISMATCH"]
+    assert verdict.findings[0].message == (
+        "350 units billed, but 2.25 mg administered is 225 J9262 units"
+    )
+    assert verdict.findings[0].suggestion == (
+        "Bill 225 units; bill any discarded amount on a JW line"
+    )
+
+
+def test_mue_message_names_the_limit_and_its_basis(validator: Validator) -> None:
+    line = {"units": 800, "administered_mg": 8, "ndc": {"quantity": 3}}
+    verdict = validator.validate(make_event(claim={"patient": {"bsa_m2": 3.0}}, line=line))
+    assert verdict.findings[0].message == (
+        "800 units exceed the J9262 per-day MUE of 700 (label-derived default, MAI 3)"
+    )
+
+
+def test_a_mistake_in_units_is_reported_once(validator: Validator) -> None:
+    """Billing mg also breaks the dose match and the whole-vial JZ check: one finding says so."""
+    assert codes(validator.validate(make_event(line={"units": 3.5}))) == ["UNITS_NDC_SCALE"]
+    assert codes(validator.validate(make_event(line={"units": 1}))) == ["UNITS_PER_VIAL"]

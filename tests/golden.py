@@ -1,0 +1,480 @@
+"""The golden corpus: realistic lines, each with its disposition and exact finding codes.
+
+Every case starts from the clean Medicare J9262 line of `streams.samples.event`
+(350 units = one 3.5 mg vial, JZ, Synribo NDC, CML, BSA 1.85 m2 from 170 cm and
+72.5 kg, so a label maximum of 463 units a day) and changes what it names. Both
+`j9262 validate` and the stream run it (tests/test_golden.py and
+tests/integration/test_golden_stream.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.samples import CARBO_450, GAZYVA, OPDIVO_100, PAYERS, event
+
+OPDIVO_240 = "00003-3734-13"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    disposition: str
+    codes: list[str]
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def doc(self) -> dict[str, Any]:
+        return event(f"golden-{self.name}", **self.sections)
+
+
+def payer(plan: str, payer_id: str | None = None) -> dict[str, Any]:
+    pid, plan_type = PAYERS[plan]
+    return {"payer": {"payer_id": payer_id or pid, "plan_type": plan_type}}
+
+
+def drug_line(
+    hcpcs: str, ndc: str | dict[str, Any] | None, units: float, **more: Any
+) -> dict[str, Any]:
+    """A look-alike line: IV, no Synribo dose; `ndc` is a code (one vial) or a full NDC."""
+    if isinstance(ndc, str):
+        ndc = {"code": ndc, "quantity": 1, "unit": "UN"}
+    line: dict[str, Any] = {
+        "hcpcs": hcpcs,
+        "units": units,
+        "route": "intravenous",
+        "administered_mg": None,
+        "ndc": ndc,
+    }
+    return line | more
+
+
+WASTE_PAIR = {"claim": {"total_lines": 2}, "documentation": {"waste_record": True}}
+BARE_PATIENT = {"patient": {"height_cm": None, "weight_kg": None}}
+
+CASES: list[Case] = [
+    # --- clean lines, per payer type and form -----------------------------------
+    *[Case(f"clean-{plan}", "pass", [], {"claim": payer(plan)}) for plan in PAYERS],
+    Case(
+        "clean-bsa-given",
+        "pass",
+        [],
+        {"claim": {"patient": {"bsa_m2": 2.0, "height_cm": None, "weight_kg": None}}},
+    ),
+    Case("clean-dx-without-dot", "pass", [], {"claim": {"diagnosis_codes": ["C9211"]}}),
+    Case("clean-dx-relapse", "pass", [], {"claim": {"diagnosis_codes": ["C92.12"]}}),
+    Case("clean-dx-secondary", "pass", [], {"claim": {"diagnosis_codes": ["Z51.11", "C92.10"]}}),
+    Case(
+        "clean-administered-line-of-jw-pair",
+        "pass",
+        [],
+        {
+            "claim": {"total_lines": 2},
+            "line": {"modifiers": [], "units": 250, "administered_mg": 2.5},
+        },
+    ),
+    Case(
+        "clean-jw-line",
+        "pass",
+        [],
+        WASTE_PAIR | {"line": {"modifiers": ["JW"], "units": 100, "administered_mg": None}},
+    ),
+    Case(
+        "clean-before-jz-required",
+        "pass",
+        [],
+        {"line": {"modifiers": [], "service_date": "2023-06-15"}},
+    ),
+    Case("clean-me-unit", "pass", [], {"line": {"ndc": {"quantity": 3.5, "unit": "ME"}}}),
+    Case("clean-gr-unit", "pass", [], {"line": {"ndc": {"quantity": 0.0035, "unit": "GR"}}}),
+    Case("clean-5-3-2-ndc", "pass", [], {"line": {"ndc": {"code": "63459-177-14"}}}),
+    Case("clean-11-digit-ndc", "pass", [], {"line": {"ndc": {"code": "63459017714"}}}),
+    Case("clean-new-package-code", "pass", [], {"line": {"ndc": {"code": "63459-0177-99"}}}),
+    Case("clean-tb-340b", "pass", [], {"line": {"modifiers": ["JZ", "TB"]}}),
+    Case("clean-jg-340b", "pass", [], {"line": {"modifiers": ["JZ", "JG"]}}),
+    Case("clean-kx", "pass", [], {"line": {"modifiers": ["JZ", "KX"]}}),
+    Case(
+        "clean-institutional",
+        "pass",
+        [],
+        {
+            "claim": {
+                "claim_type": "institutional",
+                "place_of_service": "22",
+                "type_of_bill": "131",
+            },
+            "line": {"revenue_code": "0636"},
+        },
+    ),
+    Case(
+        "clean-payer-covers-atypical-cml",
+        "pass",
+        [],
+        {"claim": payer("commercial", "QUALCHOICE") | {"diagnosis_codes": ["C92.20"]}},
+    ),
+    Case(
+        "clean-white-bag-drug",
+        "pass",
+        [],
+        {"claim": payer("commercial", "EXAMPLE-WHITEBAG"), "line": {"drug_source": "white_bag"}},
+    ),
+    Case("clean-medicare-needs-no-pa", "pass", [], {"claim": {"prior_authorization": None}}),
+    Case(
+        "clean-multi-line-medicare-without-jz",
+        "pass",
+        [],
+        {"claim": {"total_lines": 3}, "line": {"modifiers": []}},
+    ),
+    Case(
+        "clean-commercial-without-jz",
+        "pass",
+        [],
+        {"claim": payer("commercial"), "line": {"modifiers": []}},
+    ),
+    Case(
+        "clean-jw-line-is-waste-not-dose",
+        "pass",
+        [],
+        WASTE_PAIR
+        | {
+            "line": {
+                "modifiers": ["JW"],
+                "units": 700,
+                "administered_mg": None,
+                "ndc": {"quantity": 2},
+            }
+        },
+    ),
+    # --- look-alike codes billed for their own drug pass ------------------------------
+    Case("clean-nivolumab", "pass", [], {"line": drug_line("J9299", OPDIVO_100, 100)}),
+    Case("clean-nivolumab-240", "pass", [], {"line": drug_line("J9299", OPDIVO_240, 240)}),
+    Case(
+        "clean-nivolumab-four-vials",
+        "pass",
+        [],
+        {"line": drug_line("J9299", {"code": OPDIVO_100, "quantity": 4, "unit": "UN"}, 400)},
+    ),
+    Case(
+        "clean-obinutuzumab",
+        "pass",
+        [],
+        {"line": drug_line("J9301", {"code": GAZYVA, "quantity": 40, "unit": "ML"}, 100)},
+    ),
+    Case(
+        "clean-carboplatin",
+        "pass",
+        [],
+        {
+            "line": drug_line(
+                "J9045", {"code": CARBO_450, "quantity": 45, "unit": "ML"}, 9, modifiers=[]
+            )
+        },
+    ),
+    # --- out of scope ----------------------------------------------------------------
+    *[
+        Case(
+            f"out-of-scope-{code}",
+            "out_of_scope",
+            [],
+            {
+                "line": {
+                    "hcpcs": code,
+                    "units": 1,
+                    "modifiers": [],
+                    "ndc": None,
+                    "administered_mg": None,
+                }
+            },
+        )
+        for code in ("96401", "J1100", "99213", "J9035")
+    ],
+    # --- coding ------------------------------------------------------------------------
+    Case("retired-c9297", "fail", ["CODING_RETIRED_CODE"], {"line": {"hcpcs": "C9297"}}),
+    *[
+        Case(f"typo-{code}", "fail", ["CODING_TYPO"], {"line": {"hcpcs": code}})
+        for code in ("J9226", "J9622", "J9626", "J9263", "J9266")
+    ],
+    Case(
+        "lookalike-opdivo-ndc-on-j9262",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {"line": {"ndc": {"code": OPDIVO_100}, "units": 100, "administered_mg": 100}},
+    ),
+    Case(
+        "lookalike-gazyva-ndc-on-j9262",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {"line": {"ndc": {"code": GAZYVA}, "units": 100, "administered_mg": None}},
+    ),
+    Case(
+        "lookalike-carboplatin-ndc-on-j9262",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {"line": {"ndc": {"code": CARBO_450}, "units": 9, "administered_mg": None}},
+    ),
+    *[
+        Case(
+            f"lookalike-synribo-ndc-on-{code}",
+            "fail",
+            ["CODING_LOOKALIKE_NDC"],
+            {"line": {"hcpcs": code}},
+        )
+        for code in ("J9299", "J9301", "J9045")
+    ],
+    Case(
+        "lookalike-units-j9301",
+        "warn",
+        ["CODING_LOOKALIKE_UNITS"],
+        {"line": drug_line("J9301", None, 350, modifiers=[])},
+    ),
+    Case(
+        "lookalike-units-j9299",
+        "warn",
+        ["CODING_LOOKALIKE_UNITS"],
+        {"line": drug_line("J9299", None, 700, modifiers=[])},
+    ),
+    # --- ndc ---------------------------------------------------------------------------
+    Case("ndc-missing-medicare", "fail", ["NDC_MISSING"], {"line": {"ndc": None}}),
+    Case(
+        "ndc-missing-other-plan-warns",
+        "warn",
+        ["NDC_MISSING"],
+        {"claim": payer("other"), "line": {"ndc": None}},
+    ),
+    Case("ndc-ambiguous", "fail", ["NDC_AMBIGUOUS"], {"line": {"ndc": {"code": "6345901771"}}}),
+    Case(
+        "ndc-malformed-letters",
+        "fail",
+        ["NDC_MALFORMED"],
+        {"line": {"ndc": {"code": "63459-01X7-14"}}},
+    ),
+    Case("ndc-malformed-short", "fail", ["NDC_MALFORMED"], {"line": {"ndc": {"code": "12345"}}}),
+    Case("ndc-unknown", "warn", ["NDC_UNKNOWN"], {"line": {"ndc": {"code": "12345-6789-01"}}}),
+    Case("ndc-of-another-code", "fail", ["NDC_HCPCS_MISMATCH"], {"line": {"hcpcs": "J9035"}}),
+    Case(
+        "ndc-quantity-missing",
+        "warn",
+        ["NDC_QUANTITY_MISSING"],
+        {"line": {"ndc": {"quantity": None}}},
+    ),
+    Case("ndc-unit-missing", "warn", ["NDC_QUANTITY_MISSING"], {"line": {"ndc": {"unit": None}}}),
+    Case("ndc-unit-f2", "warn", ["NDC_UNIT_INVALID"], {"line": {"ndc": {"unit": "F2"}}}),
+    Case("ndc-ml-for-a-powder", "warn", ["NDC_UNIT_INVALID"], {"line": {"ndc": {"unit": "ML"}}}),
+    # --- units -------------------------------------------------------------------------
+    Case("units-in-mg", "fail", ["UNITS_NDC_SCALE"], {"line": {"units": 3.5}}),
+    Case(
+        "units-in-mg-without-ndc",
+        "fail",
+        ["NDC_MISSING", "UNITS_NDC_SCALE"],
+        {"line": {"units": 3.5, "ndc": None}},
+    ),
+    Case("units-one-per-vial", "fail", ["UNITS_PER_VIAL"], {"line": {"units": 1}}),
+    Case(
+        "units-one-per-vial-two-vials",
+        "fail",
+        ["UNITS_PER_VIAL"],
+        {"line": {"units": 2, "ndc": {"quantity": 2}}},
+    ),
+    Case(
+        "units-more-vials-than-units",
+        "fail",
+        ["UNITS_NDC_MISMATCH"],
+        {"line": {"ndc": {"quantity": 3}}},
+    ),
+    Case(
+        "units-mg-quantity-mismatch",
+        "fail",
+        ["UNITS_NDC_MISMATCH"],
+        {"line": {"units": 500, "administered_mg": 5, "ndc": {"quantity": 3.5, "unit": "ME"}}},
+    ),
+    Case(
+        "units-above-mue",
+        "fail",
+        ["UNITS_ABOVE_MUE", "MODIFIER_JZ_PARTIAL_VIAL"],
+        {
+            "claim": {"patient": {"bsa_m2": 3.0}},
+            "line": {"units": 800, "administered_mg": 8, "ndc": {"quantity": 3}},
+        },
+    ),
+    Case(
+        "units-fractional",
+        "fail",
+        ["UNITS_FRACTIONAL", "MODIFIER_JZ_PARTIAL_VIAL"],
+        {"line": {"units": 350.5, "administered_mg": 3.505, "ndc": {"quantity": 2}}},
+    ),
+    Case(
+        "units-not-the-administered-dose",
+        "warn",
+        ["UNITS_DOSE_MISMATCH"],
+        {"line": {"administered_mg": 2.5}},
+    ),
+    # --- dosing ------------------------------------------------------------------------
+    Case(
+        "dosing-above-label",
+        "fail",
+        ["DOSING_ABOVE_LABEL_MAX", "MODIFIER_JZ_PARTIAL_VIAL"],
+        {"line": {"units": 600, "administered_mg": 6, "ndc": {"quantity": 2}}},
+    ),
+    Case(
+        "dosing-within-tolerance",
+        "pass",
+        ["MODIFIER_JZ_PARTIAL_VIAL"],
+        {"claim": {"patient": {"bsa_m2": 1.0}}, "line": {"units": 270, "administered_mg": 2.7}},
+    ),
+    Case("dosing-bsa-unknown", "warn", ["DOSING_BSA_UNKNOWN"], {"claim": BARE_PATIENT}),
+    Case("dosing-route-intravenous", "warn", ["DOSING_ROUTE"], {"line": {"route": "intravenous"}}),
+    Case(
+        "dosing-route-intramuscular", "warn", ["DOSING_ROUTE"], {"line": {"route": "intramuscular"}}
+    ),
+    # --- modifiers ---------------------------------------------------------------------
+    Case(
+        "mod-jw-and-jz",
+        "fail",
+        ["MODIFIER_JW_JZ_BOTH"],
+        WASTE_PAIR | {"line": {"modifiers": ["JW", "JZ"], "units": 100}},
+    ),
+    Case(
+        "mod-medicare-single-line-without-jz",
+        "fail",
+        ["MODIFIER_JZ_JW_REQUIRED"],
+        {"line": {"modifiers": []}},
+    ),
+    Case(
+        "mod-jw-fraction-of-a-unit",
+        "fail",
+        ["UNITS_FRACTIONAL", "MODIFIER_JW_UNITS"],
+        WASTE_PAIR | {"line": {"modifiers": ["JW"], "units": 0.5}},
+    ),
+    Case(
+        "mod-jz-partial-vial",
+        "pass",
+        ["MODIFIER_JZ_PARTIAL_VIAL"],
+        {"line": {"units": 300, "administered_mg": 3}},
+    ),
+    Case(
+        "mod-jz-on-multi-dose",
+        "warn",
+        ["MODIFIER_WASTE_MULTI_DOSE"],
+        {
+            "line": drug_line(
+                "J9045", {"code": CARBO_450, "quantity": 45, "unit": "ML"}, 9, modifiers=["JZ"]
+            )
+        },
+    ),
+    Case(
+        "mod-jg-and-tb",
+        "fail",
+        ["MODIFIER_JG_TB_BOTH"],
+        {"line": {"modifiers": ["JZ", "JG", "TB"]}},
+    ),
+    Case("mod-59", "warn", ["MODIFIER_DISTINCT_ON_DRUG"], {"line": {"modifiers": ["JZ", "59"]}}),
+    Case("mod-xs", "warn", ["MODIFIER_DISTINCT_ON_DRUG"], {"line": {"modifiers": ["JZ", "XS"]}}),
+    Case("mod-unknown", "warn", ["MODIFIER_UNKNOWN"], {"line": {"modifiers": ["JZ", "Q9"]}}),
+    # --- diagnosis ---------------------------------------------------------------------
+    Case("dx-missing", "fail", ["DX_MISSING"], {"claim": {"diagnosis_codes": []}}),
+    Case("dx-not-cml", "fail", ["DX_NOT_SUPPORTING"], {"claim": {"diagnosis_codes": ["C50.911"]}}),
+    Case("dx-category-c92-1", "fail", ["DX_INCOMPLETE"], {"claim": {"diagnosis_codes": ["C92.1"]}}),
+    Case(
+        "dx-category-without-dot",
+        "fail",
+        ["DX_INCOMPLETE"],
+        {"claim": {"diagnosis_codes": ["C921"]}},
+    ),
+    Case(
+        "dx-atypical-cml", "warn", ["DX_ATYPICAL_CML"], {"claim": {"diagnosis_codes": ["C92.20"]}}
+    ),
+    # --- documentation -----------------------------------------------------------------
+    Case(
+        "doc-none-attested",
+        "warn",
+        [
+            "DOC_BCR_ABL",
+            "DOC_TKI_HISTORY",
+            "DOC_DOSE_CALCULATION",
+            "DOC_ADMINISTRATION_RECORD",
+            "DOC_LOT_NUMBER",
+        ],
+        {"documentation": None},
+    ),
+    Case("doc-bcr-abl", "warn", ["DOC_BCR_ABL"], {"documentation": {"bcr_abl_confirmed": False}}),
+    Case(
+        "doc-one-tki", "warn", ["DOC_TKI_HISTORY"], {"documentation": {"prior_tkis": ["imatinib"]}}
+    ),
+    Case("doc-no-lot", "warn", ["DOC_LOT_NUMBER"], {"documentation": {"lot_number": None}}),
+    Case(
+        "doc-dose-calculation",
+        "warn",
+        ["DOC_DOSE_CALCULATION"],
+        {"documentation": {"dose_calculation": False}},
+    ),
+    Case(
+        "doc-administration-record",
+        "warn",
+        ["DOC_ADMINISTRATION_RECORD"],
+        {"documentation": {"administration_record": None}},
+    ),
+    Case(
+        "doc-waste-record",
+        "warn",
+        ["DOC_WASTE_RECORD"],
+        {"claim": {"total_lines": 2}, "line": {"modifiers": ["JW"], "units": 100}},
+    ),
+    # --- payer policy ------------------------------------------------------------------
+    Case(
+        "payer-pa-missing-commercial",
+        "fail",
+        ["PAYER_PA_MISSING"],
+        {"claim": payer("commercial") | {"prior_authorization": None}},
+    ),
+    Case(
+        "payer-pa-denied-medicare-advantage",
+        "fail",
+        ["PAYER_PA_DENIED"],
+        {"claim": payer("medicare_advantage") | {"prior_authorization": {"status": "denied"}}},
+    ),
+    Case(
+        "payer-pa-pending-medicaid",
+        "warn",
+        ["PAYER_PA_PENDING"],
+        {"claim": payer("medicaid") | {"prior_authorization": {"status": "pending"}}},
+    ),
+    Case(
+        "payer-step-therapy",
+        "fail",
+        ["PAYER_STEP_THERAPY"],
+        {"claim": payer("commercial"), "documentation": {"prior_tkis": ["imatinib"]}},
+    ),
+    Case(
+        "payer-white-bag-required",
+        "fail",
+        ["PAYER_WHITE_BAG"],
+        {"claim": payer("commercial", "EXAMPLE-WHITEBAG")},
+    ),
+    Case(
+        "payer-drug-excluded",
+        "fail",
+        ["PAYER_DRUG_EXCLUDED"],
+        {"claim": payer("commercial", "EXAMPLE-EXCLUDES")},
+    ),
+    # --- several problems on one line --------------------------------------------------
+    Case(
+        "many-problems",
+        "fail",
+        [
+            "NDC_MISSING",
+            "UNITS_NDC_SCALE",
+            "DOSING_ROUTE",
+            "MODIFIER_JZ_JW_REQUIRED",
+            "DX_NOT_SUPPORTING",
+            "DOC_LOT_NUMBER",
+        ],
+        {
+            "claim": {"diagnosis_codes": ["D47.1"]},
+            "line": {"ndc": None, "units": 3.5, "modifiers": [], "route": "intravenous"},
+            "documentation": {"lot_number": None},
+        },
+    ),
+]
+
+# Edits the bundled reference data cannot trigger; unit tests cover them with overrides.
+NOT_IN_GOLDEN = {"PRODUCT_DISCONTINUED"}

@@ -1,0 +1,49 @@
+"""The golden corpus through `j9262 validate`, and the catalog's coverage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from streams.cli import cli
+from streams.rules import CATALOG
+from streams.samples import encode
+from tests.golden import CASES, NOT_IN_GOLDEN, Case
+
+
+def test_corpus_size_and_unique_names() -> None:
+    assert len(CASES) >= 80
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_every_catalogued_edit_has_a_golden_case() -> None:
+    covered = {code for case in CASES for code in case.codes}
+    assert set(CATALOG) - covered == NOT_IN_GOLDEN
+
+
+@pytest.fixture(scope="module")
+def offline_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    src = tmp_path_factory.mktemp("golden") / "golden.jsonl"
+    src.write_bytes(b"\n".join(encode(c.doc()) for c in CASES) + b"\n")
+    result = CliRunner().invoke(cli, ["validate", str(src)])
+    assert result.exit_code == 0, result.output
+    verdicts = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return {v["event_id"]: v for v in verdicts}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_golden_case_offline(case: Case, offline_verdicts: dict[str, dict]) -> None:
+    verdict = offline_verdicts[case.doc()["event_id"]]
+    got = (verdict["disposition"], [f["code"] for f in verdict["findings"]])
+    assert got == (case.disposition, case.codes), json.dumps(verdict["findings"], indent=1)
+
+
+def test_messages_never_name_the_patient_or_claim(offline_verdicts: dict[str, dict]) -> None:
+    for case in CASES:
+        doc = case.doc()
+        verdict = offline_verdicts[doc["event_id"]]
+        text = json.dumps(verdict["findings"])
+        assert doc["claim"]["patient"]["patient_id"] not in text
+        assert doc["claim"]["claim_id"] not in text
