@@ -32,5 +32,8 @@ test: lint typecheck
 schemas: $(STAMP)
 	$(BIN)/j9262 schemas export --dir schemas
 
+docs: $(STAMP)
+	$(BIN)/j9262 edits --markdown > docs/edits.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .j9262-data

@@ -164,6 +164,127 @@ def demo(port: int | None, timeout: float) -> None:
     sys.exit(run_demo(port, timeout))
 
 
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print docs/edits.md instead of a table.")
+@click.option("--category", default=None, help="Only this category.")
+def edits(markdown: bool, category: str | None) -> None:
+    """List every finding code with its category, severity, why payers deny it, and the fix."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from streams.rules.catalog import CATALOG, render_markdown
+
+    if markdown:
+        click.echo(render_markdown(), nl=False)
+        return
+    table = Table(show_lines=True)
+    for column in ("code", "category", "severity", "why payers deny it", "fix"):
+        table.add_column(column)
+    for e in CATALOG.values():
+        if category is None or e.category == category:
+            table.add_row(e.code, e.category, e.severity, e.why, e.fix)
+    Console().print(table)
+
+
+@cli.group()
+def refdata() -> None:
+    """Reference data: show what is loaded, import the current CMS quarter."""
+
+
+def _refdata_dir(into: str | None) -> Path:
+    if into:
+        return Path(into)
+    return _settings().refdata_dir or Path("refdata")
+
+
+@refdata.group("import")
+def refdata_import() -> None:
+    """Import an official CMS file into the override directory."""
+
+
+def _report_import(kind: str, result: Any, into: Path) -> None:
+    click.echo(
+        f"imported {result.rows} {kind} row(s) for {result.codes} code(s) into {result.path}; "
+        f"reference data version {result.version}"
+    )
+    for line in result.skipped[:20]:
+        click.echo(f"  skipped {line}", err=True)
+    if len(result.skipped) > 20:
+        click.echo(f"  ... and {len(result.skipped) - 20} more skipped", err=True)
+    click.echo(f"workers use it with J9262_REFDATA_DIR={into}")
+
+
+@refdata_import.command("crosswalk")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", default=None, help="Override directory (default J9262_REFDATA_DIR).")
+@click.option("--version", "version", default=None, help="Version to stamp on verdicts.")
+def import_crosswalk_cmd(file: Path, into: str | None, version: str | None) -> None:
+    """Load a CMS ASP NDC-HCPCS crosswalk CSV (header row `_YYYY_CODE,...`)."""
+    from streams.refdata.importers import RefdataImportError, import_crosswalk
+
+    target = _refdata_dir(into)
+    try:
+        result = import_crosswalk(file, target, version)
+    except RefdataImportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _report_import("NDC", result, target)
+
+
+@refdata_import.command("mue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", default=None, help="Override directory (default J9262_REFDATA_DIR).")
+@click.option("--version", "version", default=None, help="Version to stamp on verdicts.")
+def import_mue_cmd(file: Path, into: str | None, version: str | None) -> None:
+    """Load a CMS MUE table CSV (code, MUE value, MAI, rationale)."""
+    from streams.refdata.importers import RefdataImportError, import_mue
+
+    target = _refdata_dir(into)
+    try:
+        result = import_mue(file, target, version)
+    except RefdataImportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _report_import("MUE", result, target)
+
+
+@refdata.command("show")
+@click.option("--dir", "directory", default=None, help="Override directory to show.")
+def refdata_show(directory: str | None) -> None:
+    """Print the loaded reference data: version, files and their sources, key rows."""
+    from streams import refdata as ref
+    from streams.refdata.ndc import format_ndc11
+
+    override = Path(directory) if directory else _settings().refdata_dir
+    data = ref.load(override)
+    click.echo(f"reference data version {data.version}")
+    for name in (
+        "manifest.yaml",
+        "hcpcs.csv",
+        "ndc.csv",
+        "icd10.csv",
+        "modifiers.csv",
+        "mue.csv",
+        "drugs.yaml",
+        "payer_policies.yaml",
+    ):
+        origin = "override" if ref.resolve_file(name, override).parent != ref.BUNDLED else "bundled"
+        click.echo(f"  {name:<20} {origin:<8} {data.sources.get(name, '')}")
+    click.echo(
+        f"{len(data.hcpcs)} HCPCS codes, {len(data.ndcs)} NDCs, {len(data.diagnoses)} "
+        f"diagnoses, {len(data.modifiers)} modifiers, {len(data.mue)} MUE rows"
+    )
+    for code in sorted(data.tracked_codes):
+        ndcs = [p for p in data.ndcs.values() if p.hcpcs == code]
+        mue = data.mue.get(code)
+        click.echo(f"{code}: {data.hcpcs[code].descriptor}")
+        for p in ndcs:
+            click.echo(
+                f"    NDC {format_ndc11(p.ndc11)}  {p.billing_units_per_package:g} units/pkg"
+                f"  {p.package_description}  [{p.status}]"
+            )
+        if mue:
+            click.echo(f"    MUE {mue.units:g} units/day, MAI {mue.mai} ({mue.basis})")
+
+
 @cli.group()
 def schemas() -> None:
     """The contract's JSON Schemas."""

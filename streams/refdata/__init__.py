@@ -172,7 +172,8 @@ class ReferenceData:
         return frozenset(c.drug for c in self.hcpcs.values() if c.code in scope)
 
 
-def _file(name: str, override: Path | None) -> Path:
+def resolve_file(name: str, override: Path | None) -> Path:
+    """The override directory's copy of a file when it has one, else the bundled file."""
     if override is not None and (override / name).is_file():
         return override / name
     return BUNDLED / name
@@ -192,7 +193,7 @@ def _opt_date(value: str) -> date | None:
 
 
 def _yaml(name: str, override: Path | None) -> Any:
-    return yaml.safe_load(_file(name, override).read_text(encoding="utf-8"))
+    return yaml.safe_load(resolve_file(name, override).read_text(encoding="utf-8"))
 
 
 def _drug(name: str, spec: dict[str, Any]) -> Drug:
@@ -216,7 +217,7 @@ def load(override: Path | None = None) -> ReferenceData:
             termination_date=_opt_date(r["termination_date"]),
             replaced_by=r["replaced_by"] or None,
         )
-        for r in _rows(_file("hcpcs.csv", override))
+        for r in _rows(resolve_file("hcpcs.csv", override))
     }
     ndcs = {
         r["ndc11"]: NdcProduct(
@@ -231,7 +232,7 @@ def load(override: Path | None = None) -> ReferenceData:
             single_dose=r["single_dose"].strip().lower() == "true",
             status=r["status"],
         )
-        for r in _rows(_file("ndc.csv", override))
+        for r in _rows(resolve_file("ndc.csv", override))
     }
     return ReferenceData(
         version=str(manifest["version"]),
@@ -239,13 +240,13 @@ def load(override: Path | None = None) -> ReferenceData:
         ndcs=ndcs,
         diagnoses={
             icd10_key(r["code"]): Diagnosis(r["code"], r["description"], r["support"])
-            for r in _rows(_file("icd10.csv", override))
+            for r in _rows(resolve_file("icd10.csv", override))
         },
         modifiers={
             r["modifier"]: Modifier(
                 r["modifier"], r["kind"], r["description"], _opt_date(r["effective_date"])
             )
-            for r in _rows(_file("modifiers.csv", override))
+            for r in _rows(resolve_file("modifiers.csv", override))
         },
         mue={
             r["code"]: Mue(
@@ -255,7 +256,7 @@ def load(override: Path | None = None) -> ReferenceData:
                 r["rationale"],
                 r["basis"],
             )
-            for r in _rows(_file("mue.csv", override))
+            for r in _rows(resolve_file("mue.csv", override))
         },
         drugs={name: _drug(name, spec) for name, spec in _yaml("drugs.yaml", override).items()},
         policies=PayerPolicies(

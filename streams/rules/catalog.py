@@ -21,7 +21,10 @@ class Edit:
 
 
 def _load() -> dict[str, Edit]:
+    """The catalog in category order (as the contract lists them), then file order."""
     raw = yaml.safe_load(resources.files(__package__).joinpath("edits.yaml").read_text())
+    order = list(Category)
+    raw = dict(sorted(raw.items(), key=lambda item: order.index(Category(item[1]["category"]))))
     return {
         code: Edit(
             code=code,
@@ -56,3 +59,29 @@ def finding(
         field=field,
         suggestion=suggestion,
     )
+
+
+def render_markdown() -> str:
+    """docs/edits.md: the catalog for billers and payers' reviewers."""
+    out = [
+        "# Edit catalog",
+        "",
+        "Every finding code the validator emits, generated from `streams/rules/edits.yaml`",
+        "(`make docs` rewrites this file). Severity `error` fails a line, `warning` warns,",
+        "`info` leaves it passing. Some severities are set per payer (NDC_MISSING).",
+        "",
+        "| Code | Category | Severity | Edit |",
+        "|---|---|---|---|",
+    ]
+    out += [f"| `{e.code}` | {e.category} | {e.severity} | {e.title} |" for e in CATALOG.values()]
+    for edit in CATALOG.values():
+        out += [
+            "",
+            f"## {edit.code}",
+            "",
+            f"{edit.title}. Category `{edit.category}`, severity `{edit.severity}`.",
+            "",
+            f"- Why payers deny it: {edit.why}",
+            f"- Fix: {edit.fix}",
+        ]
+    return "\n".join(out) + "\n"

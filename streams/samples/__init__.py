@@ -95,73 +95,111 @@ PAYERS = {
 }
 
 
+def _iv_line(hcpcs: str, ndc: dict[str, Any] | None, units: float, **more: Any) -> dict[str, Any]:
+    """A look-alike drug's line: given IV, with no Synribo dose on it."""
+    line = {
+        "hcpcs": hcpcs,
+        "units": units,
+        "ndc": ndc,
+        "route": "intravenous",
+        "administered_mg": None,
+    }
+    return line | more
+
+
 def demo_sample() -> list[bytes]:
     """About 50 lines: clean lines per payer type, each kind of mistake, look-alikes,
     out-of-scope lines and a few malformed records."""
-    docs: list[dict[str, Any]] = []
-    for plan, (payer_id, plan_type) in PAYERS.items():
-        for day in (1, 2):
-            docs.append(
-                event(
-                    f"clean-{plan}-{day}",
-                    claim={"payer": {"payer_id": payer_id, "plan_type": plan_type}},
-                    line={"service_date": f"2026-11-{day + 9:02d}"},
-                )
-            )
+    commercial = {"payer": {"payer_id": "AETNA", "plan_type": "commercial"}}
+    docs: list[dict[str, Any]] = [
+        event(f"clean-{plan}", claim={"payer": {"payer_id": pid, "plan_type": ptype}})
+        for plan, (pid, ptype) in PAYERS.items()
+    ]
     docs += [
-        event("units-mg", line={"units": 3.5}),
-        event("units-per-vial", line={"units": 1}),
-        event("units-two-vials-billed-one", line={"units": 350, "ndc": {"quantity": 3}}),
-        event("units-me-mismatch", line={"units": 500, "ndc": {"quantity": 3.5, "unit": "ME"}}),
-        event("units-me-ok", line={"units": 350, "ndc": {"quantity": 3.5, "unit": "ME"}}),
-        event("ndc-missing", line={"ndc": None}),
-        event("ndc-malformed", line={"ndc": {"code": "6345901771"}}),
-        event("ndc-short-form", line={"ndc": {"code": "63459-177-14"}}),
-        event("ndc-bad-digits", line={"ndc": {"code": "63459-01X7-14"}}),
-        event("ndc-unknown-package", line={"ndc": {"code": "63459-0177-99"}}),
-        event("ndc-no-quantity", line={"ndc": {"quantity": None}}),
-        event("ndc-f2", line={"ndc": {"unit": "F2"}}),
-        event("ndc-opdivo-on-j9262", line={"ndc": {"code": OPDIVO_100}, "units": 100}),
-        event("ndc-gazyva-on-j9262", line={"ndc": {"code": GAZYVA}, "units": 100}),
-        event("j9299-billed-synribo-ndc", line={"hcpcs": "J9299", "units": 350}),
-        event("j9301-billed-synribo-ndc", line={"hcpcs": "J9301", "units": 350}),
-        event("j9045-billed-synribo-ndc", line={"hcpcs": "J9045", "units": 350}),
+        # coding
+        event("retired-c9297", line={"hcpcs": "C9297"}),
+        event("typo-j9226", line={"hcpcs": "J9226"}),
+        event(
+            "opdivo-ndc-on-j9262",
+            line={"ndc": {"code": OPDIVO_100}, "units": 100, "administered_mg": None},
+        ),
+        event("synribo-ndc-on-j9299", line={"hcpcs": "J9299"}),
+        event("synribo-ndc-on-j9301", line={"hcpcs": "J9301"}),
+        event("j9301-units-of-a-synribo-vial", line=_iv_line("J9301", None, 350, modifiers=[])),
+        # look-alikes billed right
         event(
             "opdivo-clean",
-            line={
-                "hcpcs": "J9299",
-                "units": 100,
-                "modifiers": ["JZ"],
-                "route": "intravenous",
-                "ndc": {"code": OPDIVO_100, "quantity": 1, "unit": "UN"},
-                "administered_mg": 100,
-            },
+            line=_iv_line("J9299", {"code": OPDIVO_100, "quantity": 1, "unit": "UN"}, 100),
         ),
         event(
             "gazyva-clean",
-            line={
-                "hcpcs": "J9301",
-                "units": 100,
-                "modifiers": ["JZ"],
-                "route": "intravenous",
-                "ndc": {"code": GAZYVA, "quantity": 40, "unit": "ML"},
-                "administered_mg": 1000,
-            },
+            line=_iv_line("J9301", {"code": GAZYVA, "quantity": 40, "unit": "ML"}, 100),
         ),
         event(
             "carboplatin-clean",
-            line={
-                "hcpcs": "J9045",
-                "units": 9,
-                "modifiers": [],
-                "route": "intravenous",
-                "ndc": {"code": CARBO_450, "quantity": 45, "unit": "ML"},
-                "administered_mg": 450,
+            line=_iv_line(
+                "J9045", {"code": CARBO_450, "quantity": 45, "unit": "ML"}, 9, modifiers=[]
+            ),
+        ),
+        # ndc
+        event("ndc-missing", line={"ndc": None}),
+        event("ndc-ten-digits", line={"ndc": {"code": "6345901771"}}),
+        event("ndc-letters", line={"ndc": {"code": "63459-01X7-14"}}),
+        event("ndc-no-quantity", line={"ndc": {"quantity": None}}),
+        event("ndc-5-3-2-form", line={"ndc": {"code": "63459-177-14"}}),
+        # units
+        event("units-in-mg", line={"units": 3.5}),
+        event("units-one-per-vial", line={"units": 1}),
+        event("units-three-vials-one-billed", line={"ndc": {"quantity": 3}}),
+        event(
+            "units-above-mue",
+            claim={"patient": {"bsa_m2": 3.0}},
+            line={"units": 800, "administered_mg": 8, "ndc": {"quantity": 3}},
+        ),
+        event("units-not-the-dose", line={"administered_mg": 2.5}),
+        # dosing
+        event(
+            "dose-above-label", line={"units": 600, "administered_mg": 6, "ndc": {"quantity": 2}}
+        ),
+        event("route-iv", line={"route": "intravenous"}),
+        event("no-bsa", claim={"patient": {"height_cm": None, "weight_kg": None}}),
+        # modifiers
+        event(
+            "jw-and-jz",
+            claim={"total_lines": 2},
+            line={"modifiers": ["JW", "JZ"], "units": 100},
+            documentation={"waste_record": True},
+        ),
+        event("medicare-no-jz", line={"modifiers": []}),
+        event("jg-and-tb", line={"modifiers": ["JZ", "JG", "TB"]}),
+        event("modifier-59", line={"modifiers": ["JZ", "59"]}),
+        event("jz-partial-vial", line={"units": 300, "administered_mg": 3}),
+        # diagnosis
+        event("dx-missing", claim={"diagnosis_codes": []}),
+        event("dx-c92-1", claim={"diagnosis_codes": ["C92.1"]}),
+        event("dx-atypical", claim={"diagnosis_codes": ["C92.20"]}),
+        event("dx-breast-cancer", claim={"diagnosis_codes": ["C50.911"]}),
+        # documentation
+        event("doc-none", documentation=None),
+        event(
+            "jw-without-waste-record",
+            claim={"total_lines": 2},
+            line={"modifiers": ["JW"], "units": 100},
+        ),
+        # payer policy
+        event("pa-missing", claim=commercial | {"prior_authorization": None}),
+        event(
+            "pa-pending",
+            claim={
+                "payer": {"payer_id": "MCD-CA", "plan_type": "medicaid"},
+                "prior_authorization": {"status": "pending"},
             },
         ),
-        event("jw-waste-line", line={"modifiers": ["JW"], "units": 100}),
-        event("synribo-gr", line={"ndc": {"quantity": 0.0035, "unit": "GR"}}),
-        event("two-vials", line={"units": 600, "ndc": {"quantity": 2}}),
+        event("step-therapy", claim=commercial, documentation={"prior_tkis": ["imatinib"]}),
+        event(
+            "white-bag",
+            claim={"payer": {"payer_id": "EXAMPLE-WHITEBAG", "plan_type": "commercial"}},
+        ),
     ]
     for i, code in enumerate(("96401", "J1100", "99213", "J9035")):
         docs.append(
@@ -176,31 +214,29 @@ def demo_sample() -> list[bytes]:
                 },
             )
         )
-    two_line = [
-        event("admin-pair", claim={"total_lines": 2}),
+    # A claim of two lines: the drug with its waste on a JW line.
+    pair = [
         event(
-            "admin-pair",
+            "jw-pair",
             claim={"total_lines": 2},
-            line={
-                "line_number": 2,
-                "hcpcs": "96401",
-                "units": 1,
-                "modifiers": [],
-                "ndc": None,
-                "administered_mg": None,
-            },
+            line={"modifiers": [], "units": 250, "administered_mg": 2.5},
+        ),
+        event(
+            "jw-pair",
+            claim={"total_lines": 2},
+            documentation={"waste_record": True},
+            line={"line_number": 2, "modifiers": ["JW"], "units": 100, "administered_mg": None},
         ),
     ]
-    two_line[1]["event_id"] = str(uuid.uuid5(_IDS, "admin-pair:2"))
-    docs += two_line
+    pair[1]["event_id"] = str(uuid.uuid5(_IDS, "jw-pair:2"))
+    docs += pair
 
     records = [encode(d) for d in docs]
-    bad_units = event("bad-units", line={"units": -350})
     records += [
         b'{"schema": "claim-line-event/v1", "event_id": "truncated-1", "claim": {',
         encode(event("wrong-schema", schema="claim-line-event/v0")),
-        encode(bad_units),
-        encode(event("bad-date", line={"service_date": "2026-02-30"})),
+        encode(event("negative-units", line={"units": -350})),
+        encode(event("no-such-date", line={"service_date": "2026-02-30"})),
         b"not json at all",
         '{"event_id": "latin-1 \xe9"}'.encode("latin-1"),
     ]

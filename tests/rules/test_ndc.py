@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from streams import refdata
 from streams.events import Severity
 from streams.verdicts import Validator
 from tests.conftest import codes, make_event
@@ -72,3 +75,16 @@ def test_f2_unit_cannot_measure_the_drug(validator: Validator) -> None:
     assert codes(validator.validate(make_event(line={"ndc": {"unit": "F2"}}))) == [
         "NDC_UNIT_INVALID"
     ]
+
+
+def test_discontinued_product_warns_after_the_date_a_user_sets(tmp_path: Path) -> None:
+    drugs = (refdata.BUNDLED / "drugs.yaml").read_text()
+    (tmp_path / "drugs.yaml").write_text(
+        drugs.replace("discontinued_date: null", "discontinued_date: 2026-01-01", 1)
+    )
+    validator = Validator(refdata.load(tmp_path))
+    after = validator.validate(make_event(line={"service_date": "2026-03-01"}))
+    before = validator.validate(make_event(line={"service_date": "2025-12-31"}))
+    assert codes(after) == ["PRODUCT_DISCONTINUED"]
+    assert after.disposition == "warn"
+    assert codes(before) == []
