@@ -1,69 +1,219 @@
-"""The validation agent: every record on the lines topic ends as one verdict or one dead letter."""
+"""The agents: every record on the lines topic ends as one verdict or one dead letter.
+
+- `validate-lines` (keyed by claim_id) decodes, dead-letters what it cannot
+  read, answers lines outside the J9262 family itself and forwards the rest,
+  keyed by patient_id, to
+- `patient-history`, which validates them against the patient's history table;
+- both send each verdict, keyed by claim_id, to `claim-rollup`, which keeps the
+  claims table and emits a ClaimVerdict when a claim is complete or its wait
+  runs out (a timer sends deadline ticks through the same topic, since tables
+  change only inside their agent).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import faust
+from faust.types import TP
 
 from streams import refdata
+from streams.claims import ClaimState
 from streams.decoding import Rejection, dead_letter, decode, source_of
-from streams.events import ClaimLineEvent, DeadLetterReason
+from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.settings import Settings
+from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
+from streams.tables import Tables
 from streams.topics import Topics
 from streams.verdicts import Validator
 
 log = logging.getLogger(__name__)
 
+SOURCE_HEADERS = ("j9262-source-topic", "j9262-source-partition", "j9262-source-offset")
 
-def attach(app: faust.App, topics: Topics, settings: Settings) -> None:
+
+def _batches(stream: faust.StreamT[Any], settings: Settings) -> Any:
+    return cast("faust.Stream[Any]", stream).take_events(
+        settings.batch_size, within=settings.batch_linger_s
+    )
+
+
+def _source_headers(message: Any) -> list[tuple[str, bytes]]:
+    values = (message.topic, message.partition, message.offset)
+    return [(k, str(v).encode()) for k, v in zip(SOURCE_HEADERS, values, strict=True)]
+
+
+def _original_source(message: Any) -> tuple[str, int | None, int | None]:
+    """Where a forwarded record first arrived, so dead letters point at the input."""
+    headers = dict(message.headers or ())
+    if SOURCE_HEADERS[0] not in headers:
+        return message.topic, message.partition, message.offset
+    topic, partition, offset = (headers[h].decode() for h in SOURCE_HEADERS)
+    return topic, int(partition), int(offset)
+
+
+class DeadlineIndex:
+    """When each local claim next needs a look: the end of its wait, or of its retention.
+
+    In memory only; rebuilt from the claims table after every rebalance.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.due: dict[str, tuple[datetime, int | None]] = {}
+        self.stale = True
+
+    def note(self, state: ClaimState) -> None:
+        if state.verdict is None:
+            at = state.first_seen + timedelta(seconds=self.settings.claim_wait_s)
+        else:
+            at = state.verdict.validated_at + timedelta(seconds=self.settings.claim_retention_s)
+        self.due[state.claim_id] = (at, state.partition)
+
+    def expired(self, now: datetime, active: Callable[[int | None], bool]) -> list[str]:
+        ready = [cid for cid, (at, part) in self.due.items() if at <= now and active(part)]
+        retry = now + timedelta(seconds=self.settings.claim_check_interval_s * 4)
+        for cid in ready:
+            self.due[cid] = (retry, self.due[cid][1])
+        return ready
+
+
+def attach(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -> None:
     validator = Validator(refdata.load(settings.refdata_dir))
+    deadlines = DeadlineIndex(settings)
 
     def reject(message: Any, rejection: Rejection) -> None:
-        source = source_of(message.topic, message.partition, message.offset, message.key)
-        letter = dead_letter(rejection, message.value, source)
+        topic, partition, offset = _original_source(message)
+        letter = dead_letter(
+            rejection, message.value, source_of(topic, partition, offset, message.key)
+        )
         topics.dead_letters.send_soon(key=message.key, value=letter.model_dump_json().encode())
         log.info(
             "dead-lettered %s:%s@%s reason=%s event_id=%s",
-            message.topic,
-            message.partition,
-            message.offset,
+            topic,
+            partition,
+            offset,
             rejection.reason.value,
             rejection.event_id,
         )
 
-    def handle(event: faust.EventT[Any]) -> None:
-        message = event.message
-        value = event.value
-        if not isinstance(value, ClaimLineEvent | Rejection):
-            value = decode(message.value, settings.max_message_bytes)
-        if isinstance(value, Rejection):
-            reject(message, value)
-            return
+    def answer(message: Any, event: ClaimLineEvent, validate: Callable[[], LineVerdict]) -> None:
         try:
-            verdict = validator.validate(value)
+            verdict = validate()
         except Exception as exc:
-            log.exception("rule evaluation failed for event_id=%s", value.event_id)
+            log.exception("rule evaluation failed for event_id=%s", event.event_id)
+            detail = (
+                f"validation raised {type(exc).__name__}; see the worker log for "
+                f"event_id {event.event_id}"
+            )
             reject(
-                message,
-                Rejection(
-                    DeadLetterReason.INTERNAL_ERROR,
-                    f"validation raised {type(exc).__name__}; see worker log for event_id "
-                    f"{value.event_id}",
-                    event_id=value.event_id,
-                ),
+                message, Rejection(DeadLetterReason.INTERNAL_ERROR, detail, event_id=event.event_id)
             )
             return
-        topics.verdicts.send_soon(
-            key=verdict.claim_id.encode(), value=verdict.model_dump_json().encode()
-        )
+        claim_key = event.claim.claim_id
+        topics.verdicts.send_soon(key=claim_key.encode(), value=verdict.model_dump_json().encode())
+        topics.claim_lines.send_soon(key=claim_key, value=ClaimMessage.for_line(event, verdict))
 
     @app.agent(topics.lines, name="validate-lines")
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        batches = cast("faust.Stream[Any]", stream).take_events
-        async for batch in batches(settings.batch_size, within=settings.batch_linger_s):
-            for event in batch:
-                handle(event)
+        async for batch in _batches(stream, settings):
+            for record in batch:
+                message, value = record.message, record.value
+                if not isinstance(value, ClaimLineEvent | Rejection):
+                    value = decode(message.value, settings.max_message_bytes)
+                if isinstance(value, Rejection):
+                    reject(message, value)
+                elif validator.stateful(value):
+                    topics.patient_lines.send_soon(
+                        key=value.claim.patient.patient_id,
+                        value=message.value,
+                        headers=_source_headers(message),
+                    )
+                else:
+                    answer(message, value, partial(validator.validate, value))
             yield None
+
+    # The stateful agents take one event at a time: Faust writes a table's changelog
+    # to the partition of the event being handled.
+    @app.agent(topics.patient_lines, name="patient-history")
+    async def patient_history(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        window = settings.duplicate_window_days
+        async for record in stream.events():
+            event = record.value
+            if isinstance(event, Rejection):  # it parsed upstream; kept for safety
+                reject(record.message, event)
+            else:
+                answer(
+                    record.message,
+                    event,
+                    partial(validate_for_patient, validator, event, tables.histories, window),
+                )
+            yield None
+
+    @app.agent(topics.claim_lines, name="claim-rollup")
+    async def claim_rollup(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        async for record in stream.events():
+            try:
+                roll_up(record.value, record.message.partition)
+            except Exception:
+                log.exception(
+                    "claim roll-up failed at %s@%s; the line verdicts stand",
+                    record.message.partition,
+                    record.message.offset,
+                )
+            yield None
+
+    def roll_up(message: ClaimMessage, partition: int) -> None:
+        now = datetime.now(UTC)
+        state = tables.claims.get(message.claim_id)
+        retention = timedelta(seconds=settings.claim_retention_s)
+        if (
+            message.kind == "deadline"
+            and state is not None
+            and state.verdict is not None
+            and now - state.verdict.validated_at >= retention
+        ):
+            del tables.claims[message.claim_id]
+            deadlines.due.pop(message.claim_id, None)
+            return
+        verdict = add_to_claim(
+            validator, tables.claims, message, now, settings.claim_wait_s, partition=partition
+        )
+        if verdict is not None:
+            topics.claim_verdicts.send_soon(
+                key=message.claim_id.encode(), value=verdict.model_dump_json().encode()
+            )
+        state = tables.claims.get(message.claim_id)
+        if state is not None:
+            deadlines.note(state)
+
+    def _index_is_stale(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        deadlines.stale = True
+
+    app.on_rebalance_complete.connect(_index_is_stale)
+
+    @app.timer(interval=settings.claim_check_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
+    async def claim_deadlines() -> None:
+        if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            return
+        actives = app.assignor.assigned_actives()
+
+        def active(partition: int | None) -> bool:
+            return (
+                partition is not None
+                and TP(topics.claim_lines.get_topic_name(), partition) in actives
+            )
+
+        if deadlines.stale:
+            deadlines.due.clear()
+            for state in tables.claims.values():
+                deadlines.note(state)
+            deadlines.stale = False
+        for claim_id in deadlines.expired(datetime.now(UTC), active):
+            await topics.claim_lines.send(
+                key=claim_id, value=ClaimMessage(kind="deadline", claim_id=claim_id)
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 from faust.auth import SASLCredentials, SSLCredentials
 
+from streams import transport
 from streams.settings import Settings
 
 
@@ -23,10 +24,12 @@ def _credentials(settings: Settings) -> SASLCredentials | SSLCredentials | None:
 
 
 def create_app(settings: Settings) -> faust.App:
-    """A Faust app with the topics and the validation agent attached."""
+    """A Faust app with its topics, tables, agents and web views attached."""
+    transport.register()
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
+        broker_consumer=transport.consumer_urls(settings.bootstrap_servers),
         broker_credentials=_credentials(settings),
         store=settings.store,
         datadir=str(settings.data_dir),
@@ -51,7 +54,9 @@ def create_app(settings: Settings) -> faust.App:
         worker_redirect_stdouts=False,
         autodiscover=False,
     )
-    from streams import agents, topics
+    from streams import agents, tables, topics, web
 
-    agents.attach(app, topics.declare(app, settings), settings)
+    declared = tables.declare(app, settings)
+    agents.attach(app, topics.declare(app, settings), declared, settings)
+    web.attach(app, declared)
     return app

@@ -107,8 +107,12 @@ def tail(as_json: bool, from_beginning: bool, dead_letters: bool, idle_exit: flo
     """Follow verdicts as a readable table, or as JSON with --json."""
     from streams.console import tail_verdicts
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(tail_verdicts(_settings(), as_json, from_beginning, dead_letters, idle_exit))
+    except KeyboardInterrupt:
+        return
+    except RuntimeError as exc:  # the topic does not exist (yet)
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command()
@@ -149,7 +153,8 @@ def validate(
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_disposition.items()))
     click.echo(
         f"{summary.lines} line(s): {summary.verdicts} verdict(s) ({counts or 'none'}), "
-        f"{summary.dead_letters} dead letter(s)",
+        f"{summary.dead_letters} dead letter(s)"
+        + (f", {summary.claims} claim verdict(s)" if claim_verdicts else ""),
         err=True,
     )
 

@@ -107,7 +107,11 @@ async def follow(
         max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes * 3),
         **settings.aiokafka_security(),
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except Exception:
+        await consumer.stop()
+        raise
     try:
         partitions = [
             TopicPartition(t, p) for t in topics for p in sorted(await _partitions_for(consumer, t))

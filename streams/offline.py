@@ -1,13 +1,23 @@
-"""`j9262 validate`: the stream's rules over a JSON Lines file, without Kafka."""
+"""`j9262 validate`: the stream's rules and stateful checks over a JSON Lines file.
+
+The stream's tables become dicts; lines are seen in input order. A claim's
+verdict is written when its last line arrives; claims still missing lines at
+the end of the file get theirs then, with `complete: false`.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import IO
 
+from streams.claims import ClaimState
 from streams.decoding import Rejection, dead_letter, decode, source_of
-from streams.events import ClaimLineEvent, ClaimVerdict, DeadLetter, DeadLetterReason, LineVerdict
+from streams.events import ClaimLineEvent, DeadLetter, DeadLetterReason, LineVerdict
+from streams.history import PatientHistory
+from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
 from streams.verdicts import Validator
 
 
@@ -16,13 +26,19 @@ class Summary:
     lines: int = 0
     verdicts: int = 0
     dead_letters: int = 0
+    claims: int = 0
     by_disposition: dict[str, int] = field(default_factory=dict)
 
 
 def results(
-    validator: Validator, lines: Iterable[bytes], source_name: str, max_bytes: int
+    validator: Validator,
+    lines: Iterable[bytes],
+    source_name: str,
+    max_bytes: int,
+    duplicate_window_days: int = 90,
 ) -> Iterator[tuple[ClaimLineEvent | None, LineVerdict | DeadLetter]]:
     """One verdict (with its event) or dead letter per non-blank line, in input order."""
+    histories: dict[str, PatientHistory] = {}
     for number, raw in enumerate(lines, start=1):
         record = raw.rstrip(b"\r\n")
         if not record.strip():
@@ -32,29 +48,19 @@ def results(
             yield None, dead_letter(value, record, source_of(source_name, None, number, None))
             continue
         try:
-            yield value, validator.validate(value)
+            if validator.stateful(value):
+                verdict = validate_for_patient(validator, value, histories, duplicate_window_days)
+            else:
+                verdict = validator.validate(value)
         except Exception as exc:
-            yield (
-                value,
-                dead_letter(
-                    Rejection(
-                        DeadLetterReason.INTERNAL_ERROR,
-                        f"validation raised {type(exc).__name__}: {exc}",
-                        event_id=value.event_id,
-                    ),
-                    record,
-                    source_of(source_name, None, number, None),
-                ),
+            rejection = Rejection(
+                DeadLetterReason.INTERNAL_ERROR,
+                f"validation raised {type(exc).__name__}: {exc}",
+                event_id=value.event_id,
             )
-
-
-def claim_verdicts(
-    validator: Validator, verdicts: list[LineVerdict], totals: dict[str, int | None]
-) -> list[ClaimVerdict]:
-    by_claim: dict[str, list[LineVerdict]] = {}
-    for v in verdicts:
-        by_claim.setdefault(v.claim_id, []).append(v)
-    return [validator.roll_up(cid, vs, totals.get(cid)) for cid, vs in by_claim.items()]
+            yield value, dead_letter(rejection, record, source_of(source_name, None, number, None))
+            continue
+        yield value, verdict
 
 
 def run(
@@ -66,11 +72,19 @@ def run(
     out: IO[bytes],
     dead_out: IO[bytes] | None,
     claims_out: IO[bytes] | None,
+    duplicate_window_days: int = 90,
 ) -> Summary:
     summary = Summary()
-    kept: list[LineVerdict] = []
-    totals: dict[str, int | None] = {}
-    for event, item in results(validator, lines, source_name, max_bytes):
+    claims: dict[str, ClaimState] = {}
+    now = datetime.now(UTC)
+
+    def write_claim(message: ClaimMessage, wait_s: float) -> None:
+        verdict = add_to_claim(validator, claims, message, now, wait_s)
+        if verdict is not None and claims_out is not None:
+            summary.claims += 1
+            claims_out.write(verdict.model_dump_json().encode() + b"\n")
+
+    for event, item in results(validator, lines, source_name, max_bytes, duplicate_window_days):
         summary.lines += 1
         if isinstance(item, DeadLetter):
             summary.dead_letters += 1
@@ -82,10 +96,9 @@ def run(
             summary.by_disposition.get(item.disposition.value, 0) + 1
         )
         out.write(item.model_dump_json().encode() + b"\n")
-        if claims_out is not None and event is not None:
-            kept.append(item)
-            totals[item.claim_id] = event.claim.total_lines
-    if claims_out is not None:
-        for cv in claim_verdicts(validator, kept, totals):
-            claims_out.write(cv.model_dump_json().encode() + b"\n")
+        if event is not None:
+            write_claim(ClaimMessage.for_line(event, item), math.inf)
+    for claim_id, state in list(claims.items()):
+        if state.verdict is None:
+            write_claim(ClaimMessage(kind="deadline", claim_id=claim_id), 0)
     return summary

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(10.0, gt=0)
     heartbeat_interval_s: float = Field(1.0, gt=0)
 
+    duplicate_window_days: int = Field(
+        90, ge=1, description="A repeat billed within this many days is a duplicate."
+    )
+    claim_wait_s: float = Field(
+        300, gt=0, description="Longest wait for a claim's lines before its verdict."
+    )
+    claim_check_interval_s: float = Field(5, gt=0, description="How often the wait is checked.")
+    claim_retention_s: float = Field(
+        7 * 86_400, gt=0, description="How long a claim stays queryable after its verdict."
+    )
+
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None

@@ -1,35 +1,14 @@
-"""The contract's topics, and the codec that hands agents models instead of dicts."""
+"""The contract's topics, and the internal topics between the agents."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import faust
 
-from streams.decoding import Rejection, decode
-from streams.events import ClaimLineEvent
+from streams.codecs import ClaimLineCodec, ModelCodec
 from streams.settings import Settings
-
-
-class ClaimLineCodec(faust.Codec):
-    """Decodes to a ClaimLineEvent or a Rejection, and never raises.
-
-    Faust drops a record whose codec raises; returning the rejection instead
-    lets the agent dead-letter it, so nothing is lost.
-    """
-
-    def __init__(self, max_bytes: int, **kwargs: Any) -> None:
-        super().__init__(max_bytes=max_bytes, **kwargs)
-        self.max_bytes = max_bytes
-
-    def _loads(self, s: bytes) -> ClaimLineEvent | Rejection:
-        return decode(s, self.max_bytes)
-
-    def _dumps(self, s: Any) -> bytes:
-        if isinstance(s, ClaimLineEvent):
-            return s.model_dump_json(by_alias=True).encode()
-        return bytes(s)
+from streams.stateful import ClaimMessage
 
 
 @dataclass(frozen=True)
@@ -38,20 +17,37 @@ class Topics:
     verdicts: faust.TopicT
     claim_verdicts: faust.TopicT
     dead_letters: faust.TopicT
+    patient_lines: faust.TopicT
+    """J9262-family lines, repartitioned by patient_id for the history table."""
+    claim_lines: faust.TopicT
+    """Each line's verdict (and deadline ticks), keyed by claim_id for the roll-up."""
 
 
 def declare(app: faust.App, settings: Settings) -> Topics:
     def out(name: str) -> faust.TopicT:
         return app.topic(name, key_serializer="raw", value_serializer="raw")
 
+    def internal(name: str, codec: faust.Codec) -> faust.TopicT:
+        return app.topic(
+            f"{settings.app_id}-{name}",
+            key_type=str,
+            key_serializer="raw",
+            value_serializer=codec,
+            partitions=settings.topic_partitions,
+            internal=True,
+        )
+
+    lines_codec = ClaimLineCodec(settings.max_message_bytes)
     return Topics(
         lines=app.topic(
             settings.topic_lines,
             key_serializer="raw",
-            value_serializer=ClaimLineCodec(settings.max_message_bytes),
+            value_serializer=lines_codec,
             allow_empty=True,
         ),
         verdicts=out(settings.topic_verdicts),
         claim_verdicts=out(settings.topic_claim_verdicts),
         dead_letters=out(settings.topic_dead_letters),
+        patient_lines=internal("patient-lines", lines_codec),
+        claim_lines=internal("claim-lines", ModelCodec(ClaimMessage)),
     )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
+from streams.claims import ClaimState
 from streams.enrich import enrich
 from streams.events import (
     ClaimLineEvent,
@@ -22,8 +22,11 @@ from streams.events import (
     LineVerdict,
     Severity,
 )
+from streams.history import CYCLE_DAYS, HistoryContext, PatientHistory
 from streams.refdata import ReferenceData
 from streams.rules import RULESET_VERSION, LineContext, evaluate
+from streams.rules.claim import claim_findings
+from streams.rules.history import CODES as HISTORY_CODES
 
 _NAMESPACE = uuid.UUID("6f2b7a4e-5f3c-4e49-9d2a-2c1e3b0a9262")
 _RANK = {Disposition.OUT_OF_SCOPE: 0, Disposition.PASS: 1, Disposition.WARN: 2, Disposition.FAIL: 3}
@@ -56,7 +59,29 @@ class Validator:
             uuid.uuid5(_NAMESPACE, f"{self.ruleset_version}|{self.refdata.version}|{canonical}")
         )
 
-    def validate(self, event: ClaimLineEvent, history: Any = None) -> LineVerdict:
+    def stateful(self, event: ClaimLineEvent) -> bool:
+        """Lines the cross-line rules look at: J9262, its predecessor and look-alikes."""
+        return event.line.hcpcs in self.refdata.tracked_codes
+
+    def validate_with_history(
+        self, event: ClaimLineEvent, history: PatientHistory, duplicate_window_days: int
+    ) -> tuple[LineVerdict, PatientHistory]:
+        """The verdict given the patient's history, and the history with this line added."""
+        window = timedelta(days=duplicate_window_days)
+        verdict = self.validate(event, HistoryContext(history=history, duplicate_window=window))
+        if event.event_id in history.findings:
+            return verdict, history
+        kept = [f for f in verdict.findings if f.code in HISTORY_CODES]
+        retention = max(CYCLE_DAYS, duplicate_window_days) + 1
+        return verdict, history.record(event, kept, retention)
+
+    def claim_verdict(self, state: ClaimState) -> ClaimVerdict:
+        lines = [ln.verdict for ln in state.lines.values()]
+        return self.roll_up(
+            state.claim_id, lines, state.total_lines, claim_findings(state, self.refdata)
+        )
+
+    def validate(self, event: ClaimLineEvent, history: HistoryContext | None = None) -> LineVerdict:
         facts = enrich(event, self.refdata)
         if facts.in_scope:
             findings = evaluate(LineContext(event, facts, self.refdata, history))
@@ -90,14 +115,12 @@ class Validator:
             ClaimLineRef(line_number=n, disposition=v.disposition, verdict_id=v.verdict_id)
             for n, v in sorted(by_line.items())
         ]
-        disposition = (
-            worst([*(r.disposition for r in refs), disposition_of(findings)])
-            if findings
-            else worst(r.disposition for r in refs)
-        )
+        dispositions = [r.disposition for r in refs]
+        if findings:
+            dispositions.append(disposition_of(findings))
         return ClaimVerdict(
             claim_id=claim_id,
-            disposition=disposition,
+            disposition=worst(dispositions),
             complete=total_lines is not None and len(by_line) >= total_lines,
             total_lines=total_lines,
             lines=refs,

@@ -140,6 +140,7 @@ class ReferenceData:
     mue: dict[str, Mue] = field(default_factory=dict)
     drugs: dict[str, Drug] = field(default_factory=dict)
     policies: PayerPolicies = field(default_factory=lambda: PayerPolicies({}, {}))
+    administration: dict[str, str] = field(default_factory=dict)
     products: dict[str, list[NdcProduct]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -259,6 +260,9 @@ def load(override: Path | None = None) -> ReferenceData:
             for r in _rows(resolve_file("mue.csv", override))
         },
         drugs={name: _drug(name, spec) for name, spec in _yaml("drugs.yaml", override).items()},
+        administration={
+            r["code"]: r["route"] for r in _rows(resolve_file("administration.csv", override))
+        },
         policies=PayerPolicies(
             plan_types=policies.get("plan_types", {}), payers=policies.get("payers") or {}
         ),

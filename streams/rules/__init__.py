@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from streams.events import Claim, ClaimLineEvent, Finding, Line
 from streams.rules.catalog import CATALOG, finding
 
 if TYPE_CHECKING:
     from streams.enrich import Facts
+    from streams.history import HistoryContext
     from streams.refdata import ReferenceData
 
 RULESET_VERSION = "2026.11.0"
@@ -28,7 +29,7 @@ class LineContext:
     event: ClaimLineEvent
     facts: Facts
     refdata: ReferenceData
-    history: Any = None
+    history: HistoryContext | None = None
 
     @property
     def line(self) -> Line:
@@ -59,13 +60,24 @@ from streams.rules import (  # noqa: E402
     diagnosis,
     documentation,
     dosing,
+    history,
     modifiers,
     ndc,
     payer,
     units,
 )
 
-RULE_MODULES = (coding, ndc, units, dosing, modifiers, diagnosis, documentation, payer)
+RULE_MODULES = (
+    coding,
+    ndc,
+    units,
+    dosing,
+    modifiers,
+    diagnosis,
+    documentation,
+    payer,
+    history,
+)
 _ORDER = {module.__name__: i for i, module in enumerate(RULE_MODULES)}
 RULES.sort(key=lambda r: _ORDER[r.__module__])
 

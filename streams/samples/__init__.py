@@ -82,6 +82,29 @@ def event(name: str, **sections: dict[str, Any] | str | None) -> dict[str, Any]:
     return doc
 
 
+def claim(name: str, *lines: dict[str, Any], **sections: Any) -> list[dict[str, Any]]:
+    """The events of one claim: each entry of `lines` changes line 1 of the base event;
+    line numbers, event ids and total_lines are filled in."""
+    docs = []
+    for number, changes in enumerate(lines, start=1):
+        doc = event(name, **sections)
+        _merge(
+            doc, {"claim": {"total_lines": len(lines)}, "line": {**changes, "line_number": number}}
+        )
+        doc["event_id"] = str(uuid.uuid5(_IDS, f"{name}:{number}"))
+        docs.append(doc)
+    return docs
+
+
+ADMIN_96401: dict[str, Any] = {
+    "hcpcs": "96401",
+    "units": 1,
+    "modifiers": [],
+    "ndc": None,
+    "administered_mg": None,
+}
+
+
 def encode(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc)
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from subprocess import Popen
+from typing import Any
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.clients import ensure_topics
+from streams.clients import ensure_topics, follow, publish
 from streams.demo import start_worker, stop_process, worker_env
+from streams.samples import encode
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -41,6 +45,8 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         web_port=free_port(),
         rebalance_timeout_s=2,
+        claim_wait_s=3,
+        claim_check_interval_s=0.5,
     )
     asyncio.run(
         ensure_topics(
@@ -108,3 +114,42 @@ def next_offsets(placed: list[tuple[int, int]]) -> dict[int, int]:
     for partition, offset in placed:
         ends[partition] = max(ends.get(partition, 0), offset + 1)
     return ends
+
+
+async def read_until(
+    settings: Settings,
+    topic: str,
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float,
+) -> list[dict[str, Any]]:
+    """A topic's records as JSON, read until `done(records)` or the timeout."""
+    found: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async for record in follow(settings, [topic], from_beginning=True):
+            found.append(orjson.loads(record.value))
+            if done(found):
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(read(), timeout)
+    return found
+
+
+def publish_and_wait(
+    settings: Settings, docs: list[dict[str, Any]], timeout: float = 60
+) -> list[dict[str, Any]]:
+    """Publish events; return every verdict on the topic once these events have theirs.
+
+    A rebalance may deliver an event twice (at-least-once): verdicts are matched by
+    event_id, not counted.
+    """
+    wanted = {d["event_id"] for d in docs}
+    asyncio.run(publish(settings, [encode(d) for d in docs]))
+
+    def done(found: list[dict[str, Any]]) -> bool:
+        return wanted <= {v["event_id"] for v in found}
+
+    verdicts = asyncio.run(read_until(settings, settings.topic_verdicts, done, timeout))
+    assert done(verdicts), f"{len(wanted - {v['event_id'] for v in verdicts})} verdicts missing"
+    return verdicts

@@ -17,9 +17,10 @@ EDIT_CODE = re.compile(r'"([A-Z]+(?:_[A-Z0-9]+)+)"')
 
 
 def test_every_code_the_rules_can_emit_is_catalogued() -> None:
+    rules_dir = Path(RULE_MODULES[0].__file__ or "").parent
     emitted: set[str] = set()
-    for module in RULE_MODULES:
-        emitted |= set(EDIT_CODE.findall(Path(module.__file__ or "").read_text()))
+    for path in set(rules_dir.glob("*.py")) - {rules_dir / "__init__.py"}:
+        emitted |= set(EDIT_CODE.findall(path.read_text()))
     assert emitted, "no edit codes found in the rule modules"
     assert emitted - set(CATALOG) == set()
 

@@ -1,0 +1,101 @@
+"""A patient's recent J9262-family lines: the plain data the cross-line rules read.
+
+The stream keeps one `PatientHistory` per patient in a changelog-backed Faust
+table; `j9262 validate` keeps them in a dict. Either way the same functions
+update it, so both see the same history for lines in the same order.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from streams.events import ClaimLineEvent, Finding
+
+CYCLE_DAYS = 28
+
+
+class HistoryLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    claim_id: str
+    line_number: int
+    hcpcs: str
+    units: float
+    modifiers: tuple[str, ...]
+    event_time: datetime
+
+    @property
+    def waste(self) -> bool:
+        return "JW" in self.modifiers
+
+    @classmethod
+    def of(cls, event: ClaimLineEvent) -> HistoryLine:
+        line = event.line
+        return cls(
+            event_id=event.event_id,
+            claim_id=event.claim.claim_id,
+            line_number=line.line_number,
+            hcpcs=line.hcpcs,
+            units=float(line.units),
+            modifiers=tuple(sorted(line.modifiers)),
+            event_time=event.event_time,
+        )
+
+
+class PatientHistory(BaseModel):
+    """Lines by service date (ISO), and the history findings each event was given.
+
+    Keeping the findings makes a redelivered event (same event_id) get the very
+    verdict it got the first time, whatever arrived in between.
+    """
+
+    lines: dict[str, list[HistoryLine]] = {}
+    findings: dict[str, list[Finding]] = {}
+
+    def on(self, day: date) -> list[HistoryLine]:
+        return self.lines.get(day.isoformat(), [])
+
+    def dosing_days(self, codes: frozenset[str]) -> set[date]:
+        return {
+            date.fromisoformat(day)
+            for day, lines in self.lines.items()
+            if any(not ln.waste and ln.hcpcs in codes for ln in lines)
+        }
+
+    def record(
+        self, event: ClaimLineEvent, findings: list[Finding], retention_days: int
+    ) -> PatientHistory:
+        """A new history with this line added and dates past retention dropped."""
+        key = event.line.service_date.isoformat()
+        lines = {day: list(day_lines) for day, day_lines in self.lines.items()}
+        lines.setdefault(key, []).append(HistoryLine.of(event))
+        newest = max(date.fromisoformat(day) for day in lines)
+        cutoff = newest - timedelta(days=retention_days)
+        kept = {day: ls for day, ls in lines.items() if date.fromisoformat(day) >= cutoff}
+        live = {ln.event_id for ls in kept.values() for ln in ls}
+        known = {k: v for k, v in self.findings.items() if k in live}
+        known[event.event_id] = findings
+        return PatientHistory(lines=kept, findings=known)
+
+
+def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tuple[int, date]:
+    """The most dosing days in any `length`-day window that contains `day`, and its start."""
+    best, best_start = 0, day
+    for offset in range(length):
+        start = day - timedelta(days=offset)
+        end = start + timedelta(days=length - 1)
+        count = sum(1 for d in days if start <= d <= end)
+        if count > best:
+            best, best_start = count, start
+    return best, best_start
+
+
+class HistoryContext(BaseModel):
+    """What the cross-line rules get: the history before this line, and the window
+    within which a repeat counts as a duplicate."""
+
+    model_config = ConfigDict(frozen=True)
+    history: PatientHistory
+    duplicate_window: timedelta

@@ -1,0 +1,135 @@
+"""Cross-line checks, claim roll-up, HTTP and restarts through the broker and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+import urllib.error
+import urllib.request
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from streams.clients import publish
+from streams.samples import ADMIN_96401, claim, encode, event
+from streams.settings import Settings
+from tests.integration.conftest import Workers, publish_and_wait, read_until
+
+pytestmark = pytest.mark.integration
+
+
+def day(patient: str, n: int) -> dict[str, Any]:
+    service = (date(2026, 11, 1) + timedelta(days=n)).isoformat()
+    return event(
+        f"{patient}-day-{n}",
+        claim={"patient": {"patient_id": patient}},
+        line={"service_date": service},
+    )
+
+
+def codes(verdict: dict[str, Any]) -> list[str]:
+    return [f["code"] for f in verdict["findings"]]
+
+
+def by_event(verdicts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {v["event_id"]: v for v in verdicts}
+
+
+def get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def wait_ready(settings: Settings, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if get(f"http://127.0.0.1:{settings.web_port}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the worker never became ready")
+
+
+def test_cycle_duplicates_and_redelivery(settings: Settings, workers: Workers) -> None:
+    workers.start()
+    first = [day("P-s1", n) for n in range(14)]
+    verdicts = by_event(publish_and_wait(settings, first))
+    assert all(codes(verdicts[d["event_id"]]) == [] for d in first)
+
+    fifteenth = day("P-s1", 14)
+    duplicate = event(
+        "dup-of-day-0",
+        claim={"patient": {"patient_id": "P-s1"}},
+        line={"service_date": first[0]["line"]["service_date"]},
+    )
+    verdicts = by_event(publish_and_wait(settings, [fifteenth, duplicate]))
+    assert codes(verdicts[fifteenth["event_id"]]) == ["DOSING_CYCLE_DAYS"]
+    assert codes(verdicts[duplicate["event_id"]]) == ["DUPLICATE_LINE"]
+
+    asyncio.run(publish(settings, [encode(first[3])]))
+    twice = asyncio.run(
+        read_until(
+            settings,
+            settings.topic_verdicts,
+            lambda found: sum(v["event_id"] == first[3]["event_id"] for v in found) >= 2,
+            60,
+        )
+    )
+    original, again = [v for v in twice if v["event_id"] == first[3]["event_id"]][:2]
+    assert codes(again) == []
+    original.pop("validated_at"), again.pop("validated_at")
+    assert again == original
+
+
+def test_claim_rollup_complete_incomplete_and_http(settings: Settings, workers: Workers) -> None:
+    workers.start()
+    wait_ready(settings)
+    complete = claim("http-pair", {}, ADMIN_96401)
+    partial = claim("http-partial", {}, ADMIN_96401, {"hcpcs": "J1100", "ndc": None})[:2]
+    publish_and_wait(settings, complete + partial)
+    claims = asyncio.run(
+        read_until(
+            settings, settings.topic_claim_verdicts, lambda found: len(found) >= 2, timeout=30
+        )
+    )
+    got = {c["claim_id"]: c for c in claims}
+    pair = got[complete[0]["claim"]["claim_id"]]
+    assert (pair["complete"], pair["disposition"], pair["findings"]) == (True, "pass", [])
+    late = got[partial[0]["claim"]["claim_id"]]
+    assert (late["complete"], late["total_lines"]) == (False, 3)
+    assert codes(late) == ["CLAIM_INCOMPLETE"]
+
+    base = f"http://127.0.0.1:{settings.web_port}"
+    status, body = get(f"{base}/claims/{complete[0]['claim']['claim_id']}")
+    assert status == 200
+    assert body["claim_verdict"] == pair | {"validated_at": body["claim_verdict"]["validated_at"]}
+    assert [v["line_number"] for v in body["line_verdicts"]] == [1, 2]
+    assert get(f"{base}/claims/CLM-NEVER-SEEN")[0] == 404
+    assert get(f"{base}/healthz") == (200, {"status": "ok"})
+    status, ready = get(f"{base}/readyz")
+    assert status == 200 and ready["assigned_partitions"] > 0
+
+
+def test_a_new_worker_continues_the_cycle_from_the_changelog(
+    settings: Settings, workers: Workers
+) -> None:
+    first = workers.start()
+    days = [day("P-restart", n) for n in range(15)]
+    publish_and_wait(settings, days[:10])
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(30) == 0
+
+    workers.start()
+    # Lines of different claims may be handled in any order: the 15th day goes alone.
+    verdicts = by_event(publish_and_wait(settings, days[10:14], timeout=90))
+    assert [codes(verdicts[d["event_id"]]) for d in days[10:14]] == [[]] * 4
+    verdicts = by_event(publish_and_wait(settings, days[14:]))
+    assert codes(verdicts[days[14]["event_id"]]) == ["DOSING_CYCLE_DAYS"]
