@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.clients import follow
-from streams.events import DeadLetter, LineVerdict
+from streams.events import ClaimVerdict, DeadLetter, LineVerdict
 from streams.settings import Settings
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "out_of_scope": "dim"}
@@ -47,8 +47,12 @@ async def tail_verdicts(
             console.print(verdict_row(LineVerdict.model_validate_json(record.value)))
 
 
-def summary_tables(verdicts: Iterable[LineVerdict], letters: Iterable[DeadLetter]) -> list[Table]:
-    verdicts, letters = list(verdicts), list(letters)
+def summary_tables(
+    verdicts: Iterable[LineVerdict],
+    letters: Iterable[DeadLetter],
+    claims: Iterable[ClaimVerdict] = (),
+) -> list[Table]:
+    verdicts, letters, claims = list(verdicts), list(letters), list(claims)
     dispositions = Counter(v.disposition.value for v in verdicts)
     table = Table(title=f"{len(verdicts)} line verdicts, {len(letters)} dead letters")
     table.add_column("disposition")
@@ -58,16 +62,26 @@ def summary_tables(verdicts: Iterable[LineVerdict], letters: Iterable[DeadLetter
     for reason, n in sorted(Counter(d.reason.value for d in letters).items()):
         table.add_row(f"[magenta]dead letter: {reason}[/magenta]", str(n))
 
-    findings = Counter(
-        (f.category.value, f.code, f.severity.value) for v in verdicts for f in v.findings
-    )
-    ftable = Table(title="findings")
+    ctable = Table(title=f"{len(claims)} claim verdicts")
+    for col in ("disposition", "complete", "claims"):
+        ctable.add_column(col)
+    for (disposition, complete), n in sorted(
+        Counter((c.disposition.value, c.complete) for c in claims).items()
+    ):
+        style = _STYLE[disposition]
+        ctable.add_row(f"[{style}]{disposition}[/{style}]", "yes" if complete else "no", str(n))
+
+    all_findings = [f for v in verdicts for f in v.findings] + [
+        f for c in claims for f in c.findings
+    ]
+    findings = Counter((f.category.value, f.code, f.severity.value) for f in all_findings)
+    ftable = Table(title="findings on lines and claims")
     for col in ("category", "code", "severity"):
         ftable.add_column(col)
-    ftable.add_column("lines", justify="right")
+    ftable.add_column("count", justify="right")
     for (category, code, severity), n in sorted(findings.items()):
         ftable.add_row(category, code, severity, str(n))
-    return [table, ftable]
+    return [table, ctable, ftable]
 
 
 def decode_record(topic: str, value: bytes, settings: Settings) -> LineVerdict | DeadLetter:

@@ -24,7 +24,7 @@ from rich.console import Console
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import ensure_topics, follow, publish
 from streams.console import decode_record, summary_tables
-from streams.events import DeadLetter, LineVerdict
+from streams.events import ClaimVerdict, DeadLetter, LineVerdict
 from streams.settings import Settings
 
 
@@ -86,6 +86,22 @@ async def collect(
     return verdicts, letters
 
 
+async def collect_claims(settings: Settings, expected: int, timeout: float) -> list[ClaimVerdict]:
+    """Claim verdicts until there is one per claim (incomplete claims after their wait)."""
+    latest: dict[str, ClaimVerdict] = {}
+
+    async def read() -> None:
+        async for rec in follow(settings, [settings.topic_claim_verdicts], from_beginning=True):
+            verdict = ClaimVerdict.model_validate_json(rec.value)
+            latest[verdict.claim_id] = verdict
+            if len(latest) >= expected:
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(read(), timeout)
+    return list(latest.values())
+
+
 def run_demo(port: int | None, timeout: float) -> int:
     console = Console(highlight=False)
     records = sample_records()
@@ -96,6 +112,8 @@ def run_demo(port: int | None, timeout: float) -> int:
             web_port=free_port(),
             data_dir=workdir / "data",
             app_id="j9262-demo",
+            claim_wait_s=3,
+            claim_check_interval_s=0.5,
         )
         console.print(f"embedded broker on {broker.bootstrap}; logs in {workdir}")
         asyncio.run(
@@ -114,9 +132,12 @@ def run_demo(port: int | None, timeout: float) -> int:
             sent = len(asyncio.run(publish(settings, records)))
             console.print(f"published {sent} sample claim lines; waiting for the worker...")
             verdicts, letters = asyncio.run(collect(settings, sent, timeout))
+            claims = asyncio.run(
+                collect_claims(settings, len({v.claim_id for v in verdicts}), timeout)
+            )
         finally:
             code = stop_process(worker)
-    for table in summary_tables(verdicts, letters):
+    for table in summary_tables(verdicts, letters, claims):
         console.print(table)
     got = len(verdicts) + len(letters)
     console.print(

@@ -131,14 +131,27 @@ def _iv_line(hcpcs: str, ndc: dict[str, Any] | None, units: float, **more: Any) 
 
 
 def demo_sample() -> list[bytes]:
-    """About 50 lines: clean lines per payer type, each kind of mistake, look-alikes,
-    out-of-scope lines and a few malformed records."""
+    """About 60 lines: clean claims per payer type, each kind of mistake on lines and
+    claims, look-alikes, out-of-scope lines and a few malformed records."""
     commercial = {"payer": {"payer_id": "AETNA", "plan_type": "commercial"}}
-    docs: list[dict[str, Any]] = [
-        event(f"clean-{plan}", claim={"payer": {"payer_id": pid, "plan_type": ptype}})
-        for plan, (pid, ptype) in PAYERS.items()
-    ]
+    docs: list[dict[str, Any]] = []
+    for plan, (pid, ptype) in PAYERS.items():
+        docs += claim(
+            f"clean-{plan}", {}, ADMIN_96401, claim={"payer": {"payer_id": pid, "plan_type": ptype}}
+        )
+    twice = {"patient": {"patient_id": "P-billed-twice"}}
     docs += [
+        # the same administration on two claims
+        event("billed-once", claim=twice),
+        event("billed-again", claim=twice),
+        # claim-level mistakes
+        *claim(
+            "jw-line-alone",
+            {"modifiers": ["JW"], "units": 100},
+            ADMIN_96401,
+            documentation={"waste_record": True},
+        ),
+        *claim("iv-infusion-code", {}, ADMIN_96401 | {"hcpcs": "96413"}),
         # coding
         event("retired-c9297", line={"hcpcs": "C9297"}),
         event("typo-j9226", line={"hcpcs": "J9226"}),
@@ -169,7 +182,6 @@ def demo_sample() -> list[bytes]:
         event("ndc-ten-digits", line={"ndc": {"code": "6345901771"}}),
         event("ndc-letters", line={"ndc": {"code": "63459-01X7-14"}}),
         event("ndc-no-quantity", line={"ndc": {"quantity": None}}),
-        event("ndc-5-3-2-form", line={"ndc": {"code": "63459-177-14"}}),
         # units
         event("units-in-mg", line={"units": 3.5}),
         event("units-one-per-vial", line={"units": 1}),
@@ -195,13 +207,11 @@ def demo_sample() -> list[bytes]:
         ),
         event("medicare-no-jz", line={"modifiers": []}),
         event("jg-and-tb", line={"modifiers": ["JZ", "JG", "TB"]}),
-        event("modifier-59", line={"modifiers": ["JZ", "59"]}),
         event("jz-partial-vial", line={"units": 300, "administered_mg": 3}),
         # diagnosis
         event("dx-missing", claim={"diagnosis_codes": []}),
         event("dx-c92-1", claim={"diagnosis_codes": ["C92.1"]}),
         event("dx-atypical", claim={"diagnosis_codes": ["C92.20"]}),
-        event("dx-breast-cancer", claim={"diagnosis_codes": ["C50.911"]}),
         # documentation
         event("doc-none", documentation=None),
         event(
@@ -237,22 +247,14 @@ def demo_sample() -> list[bytes]:
                 },
             )
         )
-    # A claim of two lines: the drug with its waste on a JW line.
-    pair = [
-        event(
-            "jw-pair",
-            claim={"total_lines": 2},
-            line={"modifiers": [], "units": 250, "administered_mg": 2.5},
-        ),
-        event(
-            "jw-pair",
-            claim={"total_lines": 2},
-            documentation={"waste_record": True},
-            line={"line_number": 2, "modifiers": ["JW"], "units": 100, "administered_mg": None},
-        ),
-    ]
-    pair[1]["event_id"] = str(uuid.uuid5(_IDS, "jw-pair:2"))
-    docs += pair
+    # The drug with its waste on a JW line, and the administration.
+    docs += claim(
+        "jw-pair",
+        {"modifiers": [], "units": 250, "administered_mg": 2.5},
+        {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+        ADMIN_96401,
+        documentation={"waste_record": True},
+    )
 
     records = [encode(d) for d in docs]
     records += [

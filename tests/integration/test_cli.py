@@ -92,6 +92,8 @@ def test_demo_runs_and_leaves_nothing_behind() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "records answered; worker stopped with exit code 0" in done.stdout
     assert "dead letter: invalid_json" in done.stdout
+    assert "48 claim verdicts" in done.stdout
+    assert "CLAIM_JW_WITHOUT_ADMIN" in done.stdout and "DUPLICATE_LINE" in done.stdout
     assert no_new_tansu(before)
     leftover = subprocess.run(
         ["pgrep", "-f", "streams worker"], capture_output=True, text=True, check=False

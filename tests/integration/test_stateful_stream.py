@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,16 +119,18 @@ def test_claim_rollup_complete_incomplete_and_http(settings: Settings, workers: 
     assert status == 200 and ready["assigned_partitions"] > 0
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_a_new_worker_continues_the_cycle_from_the_changelog(
-    settings: Settings, workers: Workers
+    settings: Settings, workers: Workers, tmp_path: Path, store: str
 ) -> None:
-    first = workers.start()
+    """The second worker has an empty data directory: its state comes from the changelog."""
+    first = workers.start(store=store, data_dir=tmp_path / "first")
     days = [day("P-restart", n) for n in range(15)]
     publish_and_wait(settings, days[:10])
     first.send_signal(signal.SIGTERM)
     assert first.wait(30) == 0
 
-    workers.start()
+    workers.start(store=store, data_dir=tmp_path / "second")
     # Lines of different claims may be handled in any order: the 15th day goes alone.
     verdicts = by_event(publish_and_wait(settings, days[10:14], timeout=90))
     assert [codes(verdicts[d["event_id"]]) for d in days[10:14]] == [[]] * 4
