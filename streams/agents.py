@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -21,10 +22,10 @@ from typing import Any, cast
 import faust
 from faust.types import TP
 
-from streams import refdata
 from streams.claims import ClaimState
 from streams.decoding import Rejection, dead_letter, decode, source_of
 from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
+from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
 from streams.tables import Tables
@@ -82,8 +83,15 @@ class DeadlineIndex:
         return ready
 
 
-def attach(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -> None:
-    validator = Validator(refdata.load(settings.refdata_dir))
+def attach(
+    app: faust.App,
+    topics: Topics,
+    tables: Tables,
+    settings: Settings,
+    *,
+    validator: Validator,
+    metrics: Metrics,
+) -> None:
     deadlines = DeadlineIndex(settings)
 
     def reject(message: Any, rejection: Rejection) -> None:
@@ -92,6 +100,7 @@ def attach(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -
             rejection, message.value, source_of(topic, partition, offset, message.key)
         )
         topics.dead_letters.send_soon(key=message.key, value=letter.model_dump_json().encode())
+        metrics.dead_letters.labels(rejection.reason.value).inc()
         log.info(
             "dead-lettered %s:%s@%s reason=%s event_id=%s",
             topic,
@@ -103,7 +112,9 @@ def attach(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -
 
     def answer(message: Any, event: ClaimLineEvent, validate: Callable[[], LineVerdict]) -> None:
         try:
+            started = time.perf_counter()
             verdict = validate()
+            elapsed = time.perf_counter() - started
         except Exception as exc:
             log.exception("rule evaluation failed for event_id=%s", event.event_id)
             detail = (
@@ -116,11 +127,13 @@ def attach(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -
             return
         claim_key = event.claim.claim_id
         topics.verdicts.send_soon(key=claim_key.encode(), value=verdict.model_dump_json().encode())
+        metrics.line_verdict(event, verdict, elapsed)
         topics.claim_lines.send_soon(key=claim_key, value=ClaimMessage.for_line(event, verdict))
 
     @app.agent(topics.lines, name="validate-lines")
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for batch in _batches(stream, settings):
+            metrics.events_consumed.inc(len(batch))
             for record in batch:
                 message, value = record.message, record.value
                 if not isinstance(value, ClaimLineEvent | Rejection):
@@ -187,6 +200,7 @@ def attach(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -
             topics.claim_verdicts.send_soon(
                 key=message.claim_id.encode(), value=verdict.model_dump_json().encode()
             )
+            metrics.claim_verdict(verdict)
         state = tables.claims.get(message.claim_id)
         if state is not None:
             deadlines.note(state)
@@ -217,3 +231,28 @@ def attach(app: faust.App, topics: Topics, tables: Tables, settings: Settings) -
             await topics.claim_lines.send(
                 key=claim_id, value=ClaimMessage(kind="deadline", claim_id=claim_id)
             )
+
+    @app.timer(interval=settings.metrics_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
+    async def sample_gauges() -> None:
+        """Lag per assigned input partition, table sizes, readiness."""
+        recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+        actives = app.assignor.assigned_actives()
+        metrics.ready.set(1 if recovered and actives and not app.rebalancing else 0)
+        inputs = {
+            topics.lines.get_topic_name(),
+            topics.patient_lines.get_topic_name(),
+            topics.claim_lines.get_topic_name(),
+        }
+        metrics.consumer_lag.clear()
+        for tp in actives:
+            if tp.topic not in inputs:
+                continue
+            position = await app.consumer.position(tp)
+            highwater = app.consumer.highwater(tp)
+            if position is not None and highwater is not None:
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                    max(highwater - position, 0)
+                )
+        metrics.table_keys.labels("patient-history").set(len(tables.histories))
+        metrics.table_keys.labels("claims").set(len(tables.claims))
+        metrics.claims_pending.set(len(deadlines.due))

@@ -54,9 +54,20 @@ def create_app(settings: Settings) -> faust.App:
         worker_redirect_stdouts=False,
         autodiscover=False,
     )
-    from streams import agents, tables, topics, web
+    from streams import agents, refdata, tables, topics, web
+    from streams.metrics import Metrics
+    from streams.verdicts import Validator
 
+    validator = Validator(refdata.load(settings.refdata_dir))
+    metrics = Metrics(validator.ruleset_version, validator.refdata.version)
     declared = tables.declare(app, settings)
-    agents.attach(app, topics.declare(app, settings), declared, settings)
-    web.attach(app, declared)
+    agents.attach(
+        app,
+        topics.declare(app, settings),
+        declared,
+        settings,
+        validator=validator,
+        metrics=metrics,
+    )
+    web.attach(app, declared, metrics)
     return app

@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 
 from streams.settings import Settings
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -20,6 +22,16 @@ def _settings() -> Settings:
         return Settings()
     except Exception as exc:  # pydantic's ValidationError names the bad variable
         raise click.ClickException(f"invalid J9262_* settings: {exc}") from exc
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a client coroutine; an unreachable broker or missing topic is a one-line error."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        return asyncio.run(coro)
+    except (KafkaError, RuntimeError) as exc:
+        raise click.ClickException(f"{exc} (J9262_BROKER_URL={_settings().broker_url})") from exc
 
 
 @contextlib.contextmanager
@@ -94,7 +106,7 @@ def produce(file: IO[bytes], topic: str | None) -> None:
                 settings, records, lambda n: progress.advance(task, n), topic=topic
             )
 
-        sent = len(asyncio.run(go()))
+        sent = len(_run(go()))
     click.echo(f"published {sent} record(s) to {topic or settings.topic_lines}")
 
 
@@ -107,12 +119,8 @@ def tail(as_json: bool, from_beginning: bool, dead_letters: bool, idle_exit: flo
     """Follow verdicts as a readable table, or as JSON with --json."""
     from streams.console import tail_verdicts
 
-    try:
-        asyncio.run(tail_verdicts(_settings(), as_json, from_beginning, dead_letters, idle_exit))
-    except KeyboardInterrupt:
-        return
-    except RuntimeError as exc:  # the topic does not exist (yet)
-        raise click.ClickException(str(exc)) from exc
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(tail_verdicts(_settings(), as_json, from_beginning, dead_letters, idle_exit))
 
 
 @cli.command()

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
         300, gt=0, description="Longest wait for a claim's lines before its verdict."
     )
     claim_check_interval_s: float = Field(5, gt=0, description="How often the wait is checked.")
+    metrics_interval_s: float = Field(5, gt=0, description="How often lag and sizes are sampled.")
     claim_retention_s: float = Field(
         7 * 86_400, gt=0, description="How long a claim stays queryable after its verdict."
     )

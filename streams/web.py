@@ -6,11 +6,21 @@ from typing import Any
 
 import faust
 from faust.web import Request, Response, View
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from streams.metrics import Metrics
 from streams.tables import Tables
 
 
-def attach(app: faust.App, tables: Tables) -> None:
+def attach(app: faust.App, tables: Tables, metrics: Metrics) -> None:
+    @app.page("/metrics")
+    async def prometheus_metrics(web: View, request: Request) -> Response:
+        """Prometheus exposition of this worker's metrics."""
+        return web.bytes(
+            generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}
+        )
+
     @app.page("/healthz")
     async def healthz(web: View, request: Request) -> Response:
         """The process is up and serving."""

@@ -20,7 +20,7 @@ from streams.offline import results
 from streams.samples import GAZYVA, OPDIVO_100, encode, event
 from streams.settings import Settings
 from streams.verdicts import Validator
-from tests.integration.conftest import Workers, committed_offsets, next_offsets
+from tests.integration.conftest import Workers, committed_offsets, next_offsets, scrape
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +80,7 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
     # Answers past the expected count would be duplicates: give them a moment to show up.
     extra_v, extra_l = asyncio.run(collect(settings, len(records) + 1, timeout=3))
 
+    metrics = scrape(settings)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0
     log = workers.log()
@@ -97,6 +98,40 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
         index = placed.index((letter.source.partition, letter.source.offset))
         assert base64.b64decode(letter.payload_base64) == records[index]
         assert letter.detail
+
+    # The worker's /metrics holds the counts this run produced.
+    assert metrics["j9262_events_consumed_total"][()] == len(records)
+    assert {dict(k)["disposition"]: v for k, v in metrics["j9262_verdicts_total"].items()} == (
+        dict(Counter(v.disposition.value for v in verdicts))
+    )
+    assert {dict(k)["reason"]: v for k, v in metrics["j9262_dead_letters_total"].items()} == (
+        dict(Counter(d.reason.value for d in letters))
+    )
+    assert metrics["j9262_rule_evaluation_seconds_count"][()] == len(verdicts)
+    by_code = Counter(f.code for v in verdicts for f in v.findings)
+    line_findings = {
+        dict(k)["code"]: v
+        for k, v in metrics["j9262_findings_total"].items()
+        if dict(k)["level"] == "line"
+    }
+    assert line_findings == dict(by_code)
+    labels = {label for series in metrics.values() for key in series for label, _ in key}
+    assert labels <= {
+        "le",
+        "level",
+        "disposition",
+        "reason",
+        "code",
+        "category",
+        "severity",
+        "complete",
+        "topic",
+        "partition",
+        "table",
+        "version",
+        "ruleset_version",
+        "reference_data_version",
+    }
 
     committed = asyncio.run(committed_offsets(settings))
     assert committed == next_offsets(placed), "offsets were not committed on SIGTERM"
