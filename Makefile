@@ -10,6 +10,18 @@ help:
 	@echo "make demo   - run the validator on the embedded broker with sample claims"
 	@echo "make test   - lint, type-check and run every test"
 
+SUDO   := $(shell if [ "$$(id -u)" -ne 0 ]; then echo sudo; fi)
+TOOLS  := $(VENV)/.tools
+
+# Prometheus and promtool from Debian, for the monitoring tests.
+$(TOOLS):
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
+	  echo "installing Debian's prometheus package (promtool) for the monitoring tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus >/dev/null; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -26,7 +38,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(TOOLS)
 	$(BIN)/pytest -q
 
 schemas: $(STAMP)
