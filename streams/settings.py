@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         description="Tansu holds a first JoinGroup about this long; raise it on real Kafka.",
     )
     session_timeout_s: float = Field(10.0, gt=0)
+    startup_timeout_s: float = Field(
+        0, ge=0, description="Give up waiting for the broker at start-up (0: wait forever)."
+    )
     heartbeat_interval_s: float = Field(1.0, gt=0)
 
     duplicate_window_days: int = Field(

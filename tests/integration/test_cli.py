@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,16 +24,15 @@ pytestmark = pytest.mark.integration
 J9262 = [sys.executable, "-m", "streams"]
 
 
-def tansu_processes() -> set[int]:
-    out = subprocess.run(
-        ["pgrep", "-f", "tansu"], capture_output=True, text=True, check=False
-    ).stdout
-    return {int(pid) for pid in out.split()}
+def brokers_on(port: int) -> list[str]:
+    """Tansu processes listening on `port` (other tests may run brokers of their own)."""
+    out = subprocess.run(["pgrep", "-af", "tansu"], capture_output=True, text=True, check=False)
+    return [line for line in out.stdout.splitlines() if f"127.0.0.1:{port} " in line + " "]
 
 
-def no_new_tansu(before: set[int], timeout: float = 5) -> bool:
+def gone(port: int, timeout: float = 5) -> bool:
     deadline = time.monotonic() + timeout
-    while tansu_processes() - before:
+    while brokers_on(port):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
@@ -41,14 +41,13 @@ def no_new_tansu(before: set[int], timeout: float = 5) -> bool:
 
 def test_broker_command_serves_until_sigterm() -> None:
     port = free_port()
-    before = tansu_processes()
     proc = subprocess.Popen([*J9262, "broker", "--port", str(port)], stdout=subprocess.PIPE)
     try:
         wait_for_port("127.0.0.1", port, 20)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
-    assert no_new_tansu(before)
+    assert gone(port)
 
 
 def test_produce_then_tail(settings: Settings, workers: Workers, tmp_path: Path) -> None:
@@ -84,7 +83,6 @@ def test_produce_then_tail(settings: Settings, workers: Workers, tmp_path: Path)
 
 
 def test_demo_runs_and_leaves_nothing_behind() -> None:
-    before = tansu_processes()
     env = {k: v for k, v in os.environ.items() if not k.startswith("J9262_")}
     done = subprocess.run(
         [*J9262, "demo"], env=env, capture_output=True, text=True, timeout=300, check=False
@@ -94,8 +92,12 @@ def test_demo_runs_and_leaves_nothing_behind() -> None:
     assert "dead letter: invalid_json" in done.stdout
     assert "48 claim verdicts" in done.stdout
     assert "CLAIM_JW_WITHOUT_ADMIN" in done.stdout and "DUPLICATE_LINE" in done.stdout
-    assert no_new_tansu(before)
-    leftover = subprocess.run(
-        ["pgrep", "-f", "streams worker"], capture_output=True, text=True, check=False
-    )
-    assert leftover.stdout.strip() == ""
+    match = re.search(r"embedded broker on 127\.0\.0\.1:(\d+)", done.stdout)
+    assert match, done.stdout
+    assert gone(int(match[1]))
+    # A worker the demo failed to stop would be orphaned (parent pid 1).
+    ps = subprocess.run(["ps", "-eo", "ppid=,args="], capture_output=True, text=True, check=True)
+    orphans = [
+        ln for ln in ps.stdout.splitlines() if "streams worker" in ln and ln.split()[0] == "1"
+    ]
+    assert orphans == []

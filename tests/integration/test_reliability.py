@@ -1,0 +1,176 @@
+"""Evidence under stress: late brokers, TLS, crashes and a lost worker; nothing is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.clients import ensure_topics, publish
+from streams.demo import start_worker, worker_env
+from streams.samples import encode, event
+from streams.settings import Settings
+from tests.integration.conftest import Workers, publish_and_wait, read_until
+from tests.integration.tls_proxy import TLSProxy
+
+pytestmark = pytest.mark.integration
+
+
+def log_of(proc_log: Path) -> str:
+    return proc_log.read_text(errors="replace")
+
+
+def wait_log(path: Path, needle: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while needle not in log_of(path):
+        assert time.monotonic() < deadline, f"{needle!r} never logged:\n{log_of(path)[-2000:]}"
+        time.sleep(0.2)
+
+
+def test_worker_waits_for_a_broker_that_appears_later(tmp_path: Path) -> None:
+    port = free_port()
+    settings = Settings(
+        _env_file=None,
+        broker_url=f"kafka://127.0.0.1:{port}",
+        web_port=free_port(),
+        data_dir=tmp_path / "data",
+        rebalance_timeout_s=2,
+    )
+    log = tmp_path / "worker.log"
+    worker = start_worker(worker_env(settings), log)
+    try:
+        wait_log(log, "not reachable (KafkaConnectionError); retrying in 2 s")
+        assert worker.poll() is None
+        with EmbeddedBroker(port=port, log_file=tmp_path / "broker.log"):
+            asyncio.run(ensure_topics(settings, [settings.topic_lines, settings.topic_verdicts]))
+            docs = [event(f"late-{i}") for i in range(20)]
+            publish_and_wait(settings, docs, timeout=90)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Any:
+    """Tansu behind a TLS proxy it advertises, with a CA and server certificate made here."""
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("localhost", "127.0.0.1")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_cert.configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    proxy_port = free_port()
+    with (
+        EmbeddedBroker(advertised=f"localhost:{proxy_port}", log_file=tmp_path / "b.log") as b,
+        TLSProxy(proxy_port, b.port, server_ctx),
+    ):
+        yield proxy_port, ca_file
+
+
+def test_worker_talks_tls_and_checks_the_certificate(tls_broker: Any, tmp_path: Path) -> None:
+    proxy_port, ca_file = tls_broker
+    settings = Settings(
+        _env_file=None,
+        broker_url=f"kafka://localhost:{proxy_port}",
+        web_port=free_port(),
+        data_dir=tmp_path / "data",
+        rebalance_timeout_s=2,
+        security_protocol="SSL",
+        ssl_cafile=ca_file,
+    )
+    asyncio.run(ensure_topics(settings, [settings.topic_lines, settings.topic_verdicts]))
+    log = tmp_path / "worker.log"
+    worker = start_worker(worker_env(settings), log)
+    try:
+        publish_and_wait(settings, [event(f"tls-{i}") for i in range(10)], timeout=90)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+
+    wrong_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(wrong_ca))
+    wrong = Settings(
+        _env_file=None,
+        **(settings.model_dump(include=settings.model_fields_set) | {"ssl_cafile": wrong_ca}),
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "worker"],
+        env=worker_env(wrong),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert time.monotonic() - started < 20
+    assert "TLS verification of broker" in result.stderr
+    assert "unable to get local issuer certificate" in result.stderr
+
+
+def verdicts_by_event(settings: Settings, wanted: set[str], timeout: float) -> dict[str, list]:
+    def done(found: list[dict[str, Any]]) -> bool:
+        return wanted <= {v["event_id"] for v in found}
+
+    found = asyncio.run(read_until(settings, settings.topic_verdicts, done, timeout))
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for v in found:
+        grouped[v["event_id"]].append(v)
+    return grouped
+
+
+def assert_repeats_identical(grouped: dict[str, list[dict[str, Any]]]) -> int:
+    repeats = 0
+    for versions in grouped.values():
+        first = {k: v for k, v in versions[0].items() if k != "validated_at"}
+        for other in versions[1:]:
+            repeats += 1
+            assert {k: v for k, v in other.items() if k != "validated_at"} == first
+    return repeats
+
+
+def test_kill_9_mid_run_then_a_new_worker_answers_everything(
+    settings: Settings, workers: Workers
+) -> None:
+    docs = [
+        event(
+            f"crash-{i}",
+            claim={"patient": {"patient_id": f"P-{i % 500}"}},
+            line={"service_date": f"2026-10-{1 + i % 28:02d}"},
+        )
+        for i in range(20_000)
+    ]
+    asyncio.run(publish(settings, [encode(d) for d in docs]))
+    first = workers.start()
+    asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 4000, 120))
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    workers.start()
+    grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=300)
+    assert {d["event_id"] for d in docs} <= grouped.keys()
+    assert_repeats_identical(grouped)
+
+
+def test_two_workers_one_killed_the_other_takes_over(settings: Settings, workers: Workers) -> None:
+    survivor = workers.start()
+    victim = workers.start(web_port=free_port())
+    docs = [event(f"pair-{i}") for i in range(6000)]
+    asyncio.run(publish(settings, [encode(d) for d in docs]))
+    asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 1000, 120))
+    victim.send_signal(signal.SIGKILL)
+    grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=240)
+    assert {d["event_id"] for d in docs} <= grouped.keys()
+    assert_repeats_identical(grouped)
+    assert survivor.poll() is None
