@@ -128,6 +128,14 @@ def attach(
         claim_key = event.claim.claim_id
         topics.verdicts.send_soon(key=claim_key.encode(), value=verdict.model_dump_json().encode())
         metrics.line_verdict(event, verdict, elapsed)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "event_id=%s verdict_id=%s disposition=%s findings=%d",
+                event.event_id,
+                verdict.verdict_id,
+                verdict.disposition.value,
+                len(verdict.findings),
+            )
         topics.claim_lines.send_soon(key=claim_key, value=ClaimMessage.for_line(event, verdict))
 
     @app.agent(topics.lines, name="validate-lines")

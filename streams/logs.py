@@ -45,9 +45,10 @@ def logging_config(level: str, fmt: str) -> dict[str, Any]:
                 "stream": "ext://sys.stderr",
             }
         },
-        "root": {"level": level, "handlers": ["default"]},
-        # aiokafka logs every connection hiccup at ERROR; keep it to warnings and up.
-        "loggers": {"aiokafka": {"level": "WARNING" if level != "DEBUG" else "DEBUG"}},
+        # DEBUG is for this project's loggers only: the Kafka and Faust libraries log
+        # raw fetch responses (record bytes: claim and patient data) at DEBUG.
+        "root": {"level": "INFO" if level == "DEBUG" else level, "handlers": ["default"]},
+        "loggers": {"streams": {"level": level}},
     }
 
 
