@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration schemas docs bench clean help
+.PHONY: demo test lint typecheck schemas docs bench bench-quick clean help
 
 help:
 	@echo "make demo   - run the validator on the embedded broker with sample claims"
@@ -32,8 +32,8 @@ demo: $(STAMP)
 	$(BIN)/j9262 demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check streams tests
-	$(BIN)/ruff format --check streams tests
+	$(BIN)/ruff check streams tests benchmarks
+	$(BIN)/ruff format --check streams tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -43,6 +43,13 @@ test: lint typecheck $(TOOLS)
 
 schemas: $(STAMP)
 	$(BIN)/j9262 schemas export --dir schemas
+
+# The benchmark behind BENCHMARKS.md (several minutes; bench-quick: under two).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --quick
 
 docs: $(STAMP)
 	$(BIN)/j9262 edits --markdown > docs/edits.md

@@ -1,0 +1,349 @@
+"""The benchmark behind BENCHMARKS.md: one broker, one mix of events, one run.
+
+    .venv/bin/python benchmarks/bench.py [--quick] [--json results.json]
+
+Measures, against the embedded broker: the validator's throughput beside a plain
+aiokafka consume-decode-produce loop on the same events (the ratio is the
+figure to compare across machines); end-to-end latency at half the validator's
+maximum rate; `j9262 validate` on one core; a worker's peak RSS with a
+10,000-row crosswalk loaded; and throughput with one and two workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from streams import refdata
+from streams.broker import EmbeddedBroker, free_port
+from streams.clients import ensure_topics, follow, publish
+from streams.demo import start_worker, stop_process, worker_env
+from streams.offline import run as validate_offline
+from streams.refdata.importers import import_crosswalk
+from streams.samples import demo_sample
+from streams.settings import Settings
+from streams.verdicts import Validator
+
+
+def mix(count: int, *, now: bool = False) -> list[bytes]:
+    """The demo sample's kinds of lines, made unique per copy; malformed ones kept as is."""
+    base = demo_sample()
+    out: list[bytes] = []
+    copy = 0
+    while len(out) < count:
+        for raw in base:
+            try:
+                doc = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                out.append(raw)
+                continue
+            if not isinstance(doc, dict) or "claim" not in doc:
+                out.append(raw)
+                continue
+            doc["event_id"] = f"{doc.get('event_id')}-{copy}"
+            claim = doc["claim"]
+            claim["claim_id"] = f"{claim.get('claim_id')}-{copy}"
+            claim.get("patient", {})["patient_id"] = f"P-{copy % 2000}-{len(out) % 7}"
+            if now:
+                doc["event_time"] = datetime.now(UTC).isoformat()
+            out.append(orjson.dumps(doc))
+        copy += 1
+    return out[:count]
+
+
+def settings_for(broker: EmbeddedBroker, tmp: Path, run: str, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,
+        broker_url=broker.url,
+        app_id=f"bench-{run}",
+        topic_lines=f"lines-{run}",
+        topic_verdicts=f"verdicts-{run}",
+        topic_claim_verdicts=f"claims-{run}",
+        topic_dead_letters=f"dlq-{run}",
+        web_port=free_port(),
+        data_dir=tmp / run,
+        rebalance_timeout_s=2,
+        **extra,
+    )
+
+
+async def count_answers(settings: Settings, total: int, timeout: float) -> tuple[float, float]:
+    """(first, last) arrival time of `total` verdicts and dead letters."""
+    first = last = 0.0
+    seen = 0
+    topics = [settings.topic_verdicts, settings.topic_dead_letters]
+
+    async def read() -> None:
+        nonlocal first, last, seen
+        async for _ in follow(settings, topics, from_beginning=True):
+            seen += 1
+            last = time.perf_counter()
+            if seen == 1:
+                first = last
+            if seen >= total:
+                return
+
+    await asyncio.wait_for(read(), timeout)
+    return first, last
+
+
+def validator_rate(
+    broker: EmbeddedBroker,
+    tmp: Path,
+    records: list[bytes],
+    run: str,
+    *,
+    workers: int = 1,
+    partitions: int = 4,
+    **extra: Any,
+) -> float:
+    settings = settings_for(broker, tmp, run, topic_partitions=partitions, **extra)
+    asyncio.run(
+        ensure_topics(
+            settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
+        )
+    )
+    asyncio.run(publish(settings, records))
+    procs = []
+    for i in range(workers):
+        s = settings.model_copy(update={"web_port": free_port()}) if i else settings
+        env = worker_env(
+            Settings(
+                _env_file=None, **s.model_dump(include=settings.model_fields_set | {"web_port"})
+            )
+        )
+        procs.append(start_worker(env, tmp / f"{run}-{i}.log"))
+    try:
+        first, last = asyncio.run(count_answers(settings, len(records), 600))
+    finally:
+        for p in procs:
+            stop_process(p)
+    return len(records) / (last - first)
+
+
+async def raw_loop(broker: EmbeddedBroker, records: list[bytes], run: str) -> float:
+    """The yardstick: consume, decode the JSON, produce a small record per event."""
+    topic, out = f"raw-in-{run}", f"raw-out-{run}"
+    settings = Settings(_env_file=None, broker_url=broker.url, topic_lines=topic)
+    await ensure_topics(settings, [topic, out])
+    await publish(settings, records, topic=topic)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=broker.bootstrap,
+        group_id=f"raw-{run}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=2)
+    await consumer.start()
+    await producer.start()
+    done = 0
+    first = 0.0
+    try:
+        while done < len(records):
+            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            for messages in batches.values():
+                if not first:
+                    first = time.perf_counter()
+                for m in messages:
+                    try:
+                        doc = orjson.loads(m.value)
+                        event_id = doc.get("event_id") if isinstance(doc, dict) else None
+                    except orjson.JSONDecodeError:
+                        event_id = None
+                    await producer.send(out, key=m.key, value=orjson.dumps({"e": event_id}))
+                    done += 1
+            await consumer.commit()
+        await producer.flush()
+        return len(records) / (time.perf_counter() - first)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def latency(broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float) -> dict[str, float]:
+    """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second."""
+    settings = settings_for(broker, tmp, "latency")
+    asyncio.run(
+        ensure_topics(
+            settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
+        )
+    )
+    worker = start_worker(worker_env(settings), tmp / "latency.log")
+    docs = [
+        d
+        for d in map(_json_or_none, mix(int(rate * seconds) + 200))
+        if isinstance(d, dict) and "claim" in d
+    ][: int(rate * seconds)]
+    sent_at: dict[str, float] = {}
+    try:
+        asyncio.run(publish(settings, [orjson.dumps({"warm-up": 1})]))
+        asyncio.run(count_answers(settings, 1, 120))
+
+        async def offer() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
+            await producer.start()
+            start = time.perf_counter()
+            try:
+                for i, doc in enumerate(docs):
+                    now = datetime.now(UTC)
+                    doc["event_time"] = now.isoformat()
+                    sent_at[doc["event_id"]] = now.timestamp()
+                    await producer.send(
+                        settings.topic_lines,
+                        value=orjson.dumps(doc),
+                        key=doc["claim"]["claim_id"].encode(),
+                    )
+                    pause = start + (i + 1) / rate - time.perf_counter()
+                    if pause > 0:
+                        await asyncio.sleep(pause)
+                await producer.flush()
+            finally:
+                await producer.stop()
+
+        asyncio.run(offer())
+        lags: list[float] = []
+
+        async def collect() -> None:
+            async for rec in follow(
+                settings, [settings.topic_verdicts], from_beginning=True, idle_timeout=5
+            ):
+                v = orjson.loads(rec.value)
+                if v["event_id"] in sent_at:
+                    validated = datetime.fromisoformat(v["validated_at"]).timestamp()
+                    lags.append(validated - sent_at[v["event_id"]])
+                if len(lags) >= len(docs):
+                    return
+
+        asyncio.run(collect())
+    finally:
+        stop_process(worker)
+    lags.sort()
+    return {
+        "offered_per_s": rate,
+        "verdicts": len(lags),
+        "p50_ms": 1000 * lags[len(lags) // 2],
+        "p99_ms": 1000 * lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+    }
+
+
+def offline_rate(records: list[bytes]) -> float:
+    """`j9262 validate` in process, on one core: lines per second, I/O to memory."""
+    validator = Validator(refdata.load())
+    out, dead, claims = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    start = time.perf_counter()
+    validate_offline(
+        validator,
+        records,
+        source_name="bench",
+        max_bytes=1 << 20,
+        out=out,
+        dead_out=dead,
+        claims_out=claims,
+    )
+    return len(records) / (time.perf_counter() - start)
+
+
+def big_crosswalk(path: Path, rows: int) -> Path:
+    """A crosswalk in the CMS layout: the bundled drugs plus `rows` made-up products."""
+    lines = [
+        "_2026_CODE,Short Description,LABELER NAME,NDC2,Drug Name,HCPCS dosage,"
+        "PKG SIZE,PKG QTY,BILLUNITS,BILLUNITSPKG"
+    ]
+    lines.append("J9262,Omacetaxine,Teva,63459-0177-14,Synribo,0.01 MG,1,1,350,350")
+    for i in range(rows):
+        lines.append(
+            f"J{9000 + i % 400},Drug {i},Labeler {i % 900},"
+            f"{10000 + i % 80000:05d}-{i % 10000:04d}-{i % 100:02d},Drug {i},1 MG,1,1,10,10"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def peak_rss(broker: EmbeddedBroker, tmp: Path, records: list[bytes]) -> dict[str, float]:
+    """A worker's peak RSS (VmHWM) with a 10,000-row crosswalk, after validating `records`."""
+    refdir = tmp / "refdata"
+    result = import_crosswalk(big_crosswalk(tmp / "crosswalk.csv", 10_000), refdir)
+    settings = settings_for(broker, tmp, "rss", refdata_dir=refdir)
+    asyncio.run(
+        ensure_topics(
+            settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
+        )
+    )
+    asyncio.run(publish(settings, records))
+    worker = start_worker(worker_env(settings), tmp / "rss.log")
+    try:
+        asyncio.run(count_answers(settings, len(records), 600))
+        status = Path(f"/proc/{worker.pid}/status").read_text()
+        hwm_kb = int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1])
+    finally:
+        stop_process(worker)
+    return {"crosswalk_rows": float(result.rows), "peak_rss_mb": hwm_kb / 1024}
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Smaller runs: under two minutes.")
+    parser.add_argument("--json", type=Path, help="Also write the results here.")
+    args = parser.parse_args()
+    n = 3000 if args.quick else 20_000
+    results: dict[str, Any] = {"events": n, "quick": args.quick, "machine": machine()}
+    tmp = Path(tempfile.mkdtemp(prefix="j9262-bench-"))
+    records = mix(n)
+    results["validate_offline_per_s"] = offline_rate(mix(n * 5 if not args.quick else n))
+    with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
+        results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
+        results["validator_per_s"] = validator_rate(broker, tmp, records, "v1")
+        results["ratio"] = results["validator_per_s"] / results["raw_per_s"]
+        results["latency"] = latency(
+            broker, tmp, results["validator_per_s"] / 2, 10 if args.quick else 30
+        )
+        if not args.quick:
+            results["two_workers_per_s"] = validator_rate(broker, tmp, records, "v2", workers=2)
+            results["one_partition_per_s"] = validator_rate(
+                broker, tmp, records, "p1", partitions=1
+            )
+        results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)])
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
