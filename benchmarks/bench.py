@@ -33,7 +33,7 @@ from streams.demo import start_worker, stop_process, worker_env
 from streams.offline import run as validate_offline
 from streams.refdata.importers import import_crosswalk
 from streams.samples import demo_sample
-from streams.settings import Settings
+from streams.settings import Settings, isolated
 from streams.verdicts import Validator
 
 
@@ -64,19 +64,7 @@ def mix(count: int, *, now: bool = False) -> list[bytes]:
 
 
 def settings_for(broker: EmbeddedBroker, tmp: Path, run: str, **extra: Any) -> Settings:
-    return Settings(
-        _env_file=None,
-        broker_url=broker.url,
-        app_id=f"bench-{run}",
-        topic_lines=f"lines-{run}",
-        topic_verdicts=f"verdicts-{run}",
-        topic_claim_verdicts=f"claims-{run}",
-        topic_dead_letters=f"dlq-{run}",
-        web_port=free_port(),
-        data_dir=tmp / run,
-        rebalance_timeout_s=2,
-        **extra,
-    )
+    return isolated(broker.url, f"bench-{run}", tmp / run, free_port(), **extra)
 
 
 async def count_answers(settings: Settings, total: int, timeout: float) -> tuple[float, float]:

@@ -227,36 +227,38 @@ def _report_import(kind: str, result: Any, into: Path) -> None:
     click.echo(f"workers use it with J9262_REFDATA_DIR={into}")
 
 
-@refdata_import.command("crosswalk")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--into", default=None, help="Override directory (default J9262_REFDATA_DIR).")
-@click.option("--version", "version", default=None, help="Version to stamp on verdicts.")
-def import_crosswalk_cmd(file: Path, into: str | None, version: str | None) -> None:
-    """Load a CMS ASP NDC-HCPCS crosswalk CSV (header row `_YYYY_CODE,...`)."""
-    from streams.refdata.importers import RefdataImportError, import_crosswalk
+def _import(kind: str, importer: str, file: Path, into: str | None, version: str | None) -> None:
+    from streams.refdata import importers
 
     target = _refdata_dir(into)
     try:
-        result = import_crosswalk(file, target, version)
-    except RefdataImportError as exc:
+        result = getattr(importers, importer)(file, target, version)
+    except importers.RefdataImportError as exc:
         raise click.ClickException(str(exc)) from exc
-    _report_import("NDC", result, target)
+    _report_import(kind, result, target)
+
+
+_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_INTO = click.option("--into", default=None, help="Override directory (default J9262_REFDATA_DIR).")
+_VERSION = click.option("--version", "version", default=None, help="Version to stamp on verdicts.")
+
+
+@refdata_import.command("crosswalk")
+@_FILE
+@_INTO
+@_VERSION
+def import_crosswalk_cmd(file: Path, into: str | None, version: str | None) -> None:
+    """Load a CMS ASP NDC-HCPCS crosswalk CSV (header row `_YYYY_CODE,...`)."""
+    _import("NDC", "import_crosswalk", file, into, version)
 
 
 @refdata_import.command("mue")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--into", default=None, help="Override directory (default J9262_REFDATA_DIR).")
-@click.option("--version", "version", default=None, help="Version to stamp on verdicts.")
+@_FILE
+@_INTO
+@_VERSION
 def import_mue_cmd(file: Path, into: str | None, version: str | None) -> None:
     """Load a CMS MUE table CSV (code, MUE value, MAI, rationale)."""
-    from streams.refdata.importers import RefdataImportError, import_mue
-
-    target = _refdata_dir(into)
-    try:
-        result = import_mue(file, target, version)
-    except RefdataImportError as exc:
-        raise click.ClickException(str(exc)) from exc
-    _report_import("MUE", result, target)
+    _import("MUE", "import_mue", file, into, version)
 
 
 @refdata.command("show")

@@ -131,3 +131,21 @@ class Settings(BaseSettings):
                 "sasl_plain_password": self.sasl_password.get_secret_value(),
             }
         return opts
+
+
+def isolated(broker_url: str, run: str, data_dir: Path, web_port: int, **extra: Any) -> Settings:
+    """Settings whose topics and consumer group belong to `run` alone, so tests and
+    benchmarks can share one broker without sharing state."""
+    return Settings(
+        _env_file=None,
+        broker_url=broker_url,
+        app_id=f"j9262-{run}",
+        topic_lines=f"lines-{run}",
+        topic_verdicts=f"verdicts-{run}",
+        topic_claim_verdicts=f"claim-verdicts-{run}",
+        topic_dead_letters=f"dlq-{run}",
+        data_dir=data_dir,
+        web_port=web_port,
+        rebalance_timeout_s=2,
+        **extra,
+    )

@@ -20,7 +20,7 @@ from streams.broker import EmbeddedBroker, free_port
 from streams.clients import ensure_topics, follow, publish
 from streams.demo import start_worker, stop_process, worker_env
 from streams.samples import encode
-from streams.settings import Settings
+from streams.settings import Settings, isolated
 
 pytestmark = pytest.mark.integration
 
@@ -34,19 +34,12 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 @pytest.fixture
 def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
     """Settings on fresh topics and a fresh consumer group, so tests do not share state."""
-    run = uuid.uuid4().hex[:8]
-    s = Settings(
-        _env_file=None,
-        broker_url=broker.url,
-        app_id=f"j9262-test-{run}",
-        topic_lines=f"lines-{run}",
-        topic_verdicts=f"verdicts-{run}",
-        topic_claim_verdicts=f"claim-verdicts-{run}",
-        topic_dead_letters=f"dlq-{run}",
+    s = isolated(
+        broker.url,
+        f"test-{uuid.uuid4().hex[:8]}",
+        tmp_path / "data",
+        free_port(),
         topic_partitions=4,
-        data_dir=tmp_path / "data",
-        web_port=free_port(),
-        rebalance_timeout_s=2,
         claim_wait_s=3,
         claim_check_interval_s=0.5,
     )
