@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker, die_with_parent, free_port
 from streams.clients import ensure_topics, follow, publish
 from streams.console import decode_record, summary_tables
 from streams.events import ClaimVerdict, DeadLetter, LineVerdict
@@ -52,6 +52,7 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
 
 
