@@ -11,6 +11,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -160,17 +161,15 @@ class ReferenceData:
         candidates = self.products.get(ndc11[:9])
         return candidates[0] if candidates else None
 
-    @property
+    @cached_property
     def tracked_codes(self) -> frozenset[str]:
-        """J9262, its retired predecessor and its look-alikes: the lines in scope."""
+        """J9262, its retired predecessor and its look-alikes: the lines in scope.
+
+        Cached: every line asks, and reference data does not change once loaded.
+        """
         return frozenset(
             c.code for c in self.hcpcs.values() if c.role in ("tracked", "lookalike", "retired")
         )
-
-    @property
-    def tracked_drugs(self) -> frozenset[str]:
-        scope = self.tracked_codes
-        return frozenset(c.drug for c in self.hcpcs.values() if c.code in scope)
 
 
 def resolve_file(name: str, override: Path | None) -> Path:

@@ -104,5 +104,6 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
 
 
 def _vial_units(refdata: ReferenceData) -> float | None:
-    sizes = {p.billing_units_per_package for p in refdata.ndcs.values() if p.hcpcs == DRUG}
-    return sizes.pop() if len(sizes) == 1 else None
+    """Units in one vial, from the drug's label facts (as the line-level JZ check uses)."""
+    drug = refdata.drugs.get(refdata.hcpcs[DRUG].drug) if DRUG in refdata.hcpcs else None
+    return drug.vial_units if drug is not None else None
