@@ -37,7 +37,7 @@ from streams.settings import Settings, isolated
 from streams.verdicts import Validator
 
 
-def mix(count: int, *, now: bool = False) -> list[bytes]:
+def mix(count: int, *, now: bool = False, tag: str = "") -> list[bytes]:
     """The demo sample's kinds of lines, made unique per copy; malformed ones kept as is."""
     base = demo_sample()
     out: list[bytes] = []
@@ -52,9 +52,9 @@ def mix(count: int, *, now: bool = False) -> list[bytes]:
             if not isinstance(doc, dict) or "claim" not in doc:
                 out.append(raw)
                 continue
-            doc["event_id"] = f"{doc.get('event_id')}-{copy}"
+            doc["event_id"] = f"{tag}{doc.get('event_id')}-{copy}"
             claim = doc["claim"]
-            claim["claim_id"] = f"{claim.get('claim_id')}-{copy}"
+            claim["claim_id"] = f"{tag}{claim.get('claim_id')}-{copy}"
             claim.get("patient", {})["patient_id"] = f"P-{copy % 2000}-{len(out) % 7}"
             if now:
                 doc["event_time"] = datetime.now(UTC).isoformat()
@@ -184,8 +184,10 @@ def latency(broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float) -> d
     ][: int(rate * seconds)]
     sent_at: dict[str, float] = {}
     try:
-        asyncio.run(publish(settings, [orjson.dumps({"warm-up": 1})]))
-        asyncio.run(count_answers(settings, 1, 120))
+        # Warm up every path (first sends fetch metadata, first table writes allocate).
+        warm_up = mix(300, now=True, tag="warm-")
+        asyncio.run(publish(settings, warm_up))
+        asyncio.run(count_answers(settings, len(warm_up), 120))
 
         async def offer() -> None:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)

@@ -23,10 +23,16 @@ def _credentials(settings: Settings) -> SASLCredentials | SSLCredentials | None:
     return None
 
 
+class App(faust.App):
+    """Carries the one consumer setting Faust does not expose (see `streams.transport`)."""
+
+    fetch_max_wait_ms: int = transport.FAUST_FETCH_MAX_WAIT_MS
+
+
 def create_app(settings: Settings) -> faust.App:
     """A Faust app with its topics, tables, agents and web views attached."""
     transport.register()
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=settings.broker_url,
         broker_consumer=transport.consumer_urls(settings.bootstrap_servers),
@@ -54,6 +60,7 @@ def create_app(settings: Settings) -> faust.App:
         worker_redirect_stdouts=False,
         autodiscover=False,
     )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     from streams import agents, refdata, tables, topics, web
     from streams.metrics import Metrics
     from streams.verdicts import Validator

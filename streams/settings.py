@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(500, ge=1, description="Events validated per batch.")
     batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
+    fetch_max_wait_ms: int = Field(
+        10,
+        ge=0,
+        description="Longest a fetch waits for records. Kafka answers as soon as records "
+        "arrive, so 500 costs no latency there; the embedded broker holds every empty "
+        "fetch this long, so keep it low on it.",
+    )
     commit_interval_s: float = Field(1.0, gt=0)
     rebalance_timeout_s: float = Field(
         4.0,

@@ -7,6 +7,11 @@ so a restarted worker would recover stale table values. The high watermark in
 a fetch response is right on every broker: this consumer asks both and keeps
 the larger. On Kafka they agree; the cost is one fetch per partition at recovery.
 
+Faust also fixes the consumer's fetch wait at 1.5 s. Kafka answers a fetch as
+soon as records arrive, so the wait costs nothing there; Tansu holds an empty
+fetch for the whole wait, which put up to 1.5 s on every hop. The worker's
+consumer takes `app.fetch_max_wait_ms` instead (the `fetch_max_wait_ms` setting).
+
 Registered as the `j9262` transport scheme; `streams.app` uses it for the
 consumer only.
 """
@@ -17,16 +22,24 @@ import time
 from collections.abc import Mapping
 from typing import cast
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
 SCHEME = "j9262"
 PROBE_TIMEOUT_S = 10.0
+FAUST_FETCH_MAX_WAIT_MS = 1500
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: driver.Transport) -> AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = getattr(
+            self.app, "fetch_max_wait_ms", FAUST_FETCH_MAX_WAIT_MS
+        )
+        return consumer
+
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         reported: dict[TP, int] = dict(await super()._highwaters(partitions))
         probe = {

@@ -118,6 +118,8 @@ spec:
           value: {{ .Values.config.rebalanceTimeoutSeconds | quote }}
         - name: J9262_SESSION_TIMEOUT_S
           value: {{ .Values.config.sessionTimeoutSeconds | quote }}
+        - name: J9262_FETCH_MAX_WAIT_MS
+          value: {{ .Values.config.fetchMaxWaitMs | quote }}
         - name: J9262_MAX_MESSAGE_BYTES
           value: {{ .Values.config.maxMessageBytes | quote }}
         - name: J9262_CLAIM_WAIT_S
