@@ -7,6 +7,7 @@ from faust.auth import SASLCredentials, SSLCredentials
 
 from streams import transport
 from streams.settings import Settings
+from streams.worker import exit_after
 
 
 def _credentials(settings: Settings) -> SASLCredentials | SSLCredentials | None:
@@ -24,9 +25,16 @@ def _credentials(settings: Settings) -> SASLCredentials | SSLCredentials | None:
 
 
 class App(faust.App):
-    """Carries the one consumer setting Faust does not expose (see `streams.transport`)."""
+    """Faust's app with the consumer setting Faust does not expose (see
+    `streams.transport`) and a bound on how long stopping may take."""
 
     fetch_max_wait_ms: int = transport.FAUST_FETCH_MAX_WAIT_MS
+    shutdown_timeout_s: float | None = None
+
+    async def on_stop(self) -> None:
+        if self.shutdown_timeout_s is not None:
+            exit_after(self.shutdown_timeout_s)
+        await super().on_stop()
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -35,7 +43,8 @@ def create_app(settings: Settings) -> faust.App:
     app = App(
         settings.app_id,
         broker=settings.broker_url,
-        broker_consumer=transport.consumer_urls(settings.bootstrap_servers),
+        broker_consumer=transport.urls(settings.bootstrap_servers),
+        broker_producer=transport.urls(settings.bootstrap_servers),
         broker_credentials=_credentials(settings),
         store=settings.store,
         datadir=str(settings.data_dir),
@@ -51,6 +60,7 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_request_size=settings.max_message_bytes * 2 + 65_536,
         consumer_max_fetch_size=max(4 * 1_048_576, settings.max_message_bytes * 2),
         producer_linger_ms=2,
+        producer_request_timeout=settings.producer_request_timeout_s,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         web_enabled=settings.web_enabled,
         web_bind=settings.web_host,
@@ -61,6 +71,7 @@ def create_app(settings: Settings) -> faust.App:
         autodiscover=False,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.shutdown_timeout_s = settings.shutdown_timeout_s
     from streams import agents, refdata, tables, topics, web
     from streams.metrics import Metrics
     from streams.verdicts import Validator

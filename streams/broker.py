@@ -64,11 +64,16 @@ class EmbeddedBroker:
         host: str = "127.0.0.1",
         advertised: str | None = None,
         log_file: Path | None = None,
+        *,
+        authentication: bool = False,
+        schema_dir: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.advertised = advertised or f"{host}:{self.port}"
         self.log_file = log_file
+        self.authentication = authentication
+        self.schema_dir = schema_dir
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -89,6 +94,9 @@ class EmbeddedBroker:
             f"tcp://{self.advertised}",
             "--storage-engine",
             "memory://tansu/",
+            *(["--authentication"] if self.authentication else []),
+            # Tansu resolves a file:// registry against its working directory.
+            *(["--schema-registry", f"file://./{self.schema_dir.name}"] if self.schema_dir else []),
         ]
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
@@ -98,6 +106,7 @@ class EmbeddedBroker:
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            cwd=self.schema_dir.parent if self.schema_dir else None,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             preexec_fn=die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )

@@ -117,17 +117,7 @@ def run_demo(port: int | None, timeout: float) -> int:
             claim_check_interval_s=0.5,
         )
         console.print(f"embedded broker on {broker.bootstrap}; logs in {workdir}")
-        asyncio.run(
-            ensure_topics(
-                settings,
-                [
-                    settings.topic_lines,
-                    settings.topic_verdicts,
-                    settings.topic_dead_letters,
-                    settings.topic_claim_verdicts,
-                ],
-            )
-        )
+        asyncio.run(ensure_topics(settings, settings.contract_topics))
         worker = start_worker(worker_env(settings), workdir / "worker.log")
         try:
             sent = len(asyncio.run(publish(settings, records)))

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(500, ge=1, description="Events validated per batch.")
     batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
+    producer_request_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="Longest wait for the broker's answer to a producer request before "
+        "retrying. Faust's default of 20 minutes let one lost answer stall a worker.",
+    )
     fetch_max_wait_ms: int = Field(
         10,
         ge=0,
@@ -65,6 +71,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(10.0, gt=0)
     startup_timeout_s: float = Field(
         0, ge=0, description="Give up waiting for the broker at start-up (0: wait forever)."
+    )
+    shutdown_timeout_s: float = Field(
+        45,
+        gt=0,
+        description="After SIGTERM, exit anyway once this long has passed (events not yet "
+        "committed are redelivered). Keep it under the pod's termination grace period.",
     )
     heartbeat_interval_s: float = Field(1.0, gt=0)
 
@@ -105,6 +117,16 @@ class Settings(BaseSettings):
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise ValueError("J9262_SSL_CERTFILE and J9262_SSL_KEYFILE go together")
         return self
+
+    @property
+    def contract_topics(self) -> list[str]:
+        """The topics of the public contract: the input and the three outputs."""
+        return [
+            self.topic_lines,
+            self.topic_verdicts,
+            self.topic_claim_verdicts,
+            self.topic_dead_letters,
+        ]
 
     @property
     def bootstrap_servers(self) -> list[str]:

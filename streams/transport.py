@@ -12,20 +12,26 @@ soon as records arrive, so the wait costs nothing there; Tansu holds an empty
 fetch for the whole wait, which put up to 1.5 s on every hop. The worker's
 consumer takes `app.fetch_max_wait_ms` instead (the `fetch_max_wait_ms` setting).
 
+It also guards the at-least-once guarantee around commits (see `Consumer`).
+
 Registered as the `j9262` transport scheme; `streams.app` uses it for the
-consumer only.
+consumer and the producer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping
-from typing import cast
+from collections.abc import Awaitable, Mapping
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import RecordMetadata
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
+
+from streams.worker import EXIT_SENDS_FAILED, exit_now
 
 SCHEME = "j9262"
 PROBE_TIMEOUT_S = 10.0
@@ -69,16 +75,76 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         return reported
 
 
+class Producer(driver.Producer):
+    """Counts the records that failed to send, which Faust only logs."""
+
+    failed_sends = 0
+
+    async def send(  # noqa: PLR0917 (Faust's signature)
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        try:
+            delivery = await super().send(
+                topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
+            )
+        except Exception:
+            self.failed_sends += 1
+            raise
+        cast("asyncio.Future[RecordMetadata]", delivery).add_done_callback(self._on_delivery)
+        return delivery
+
+    def _on_delivery(self, delivery: asyncio.Future[RecordMetadata]) -> None:
+        if not delivery.cancelled() and delivery.exception() is not None:
+            self.failed_sends += 1
+
+
 class Consumer(driver.Consumer):
+    """Commits only what every output of has reached the broker.
+
+    Faust's own flush before a commit gives up after 0.1 s without progress and
+    commits anyway, and a record that then fails to send is only logged: either
+    way the commit would pass events whose verdicts were never written. This
+    consumer waits until the send buffer is empty and everything sent has an
+    answer; if any record failed since the worker started, it exits without
+    committing, so the next worker reads those events again.
+    """
+
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        producer = self.app.producer
+        while producer.buffer.size:
+            await producer.buffer.flush()
+        await producer.flush()
+        await asyncio.sleep(0)
+        failed = getattr(producer, "failed_sends", 0)
+        if failed:
+            self.log.critical(
+                "%d output records failed to send; exiting without committing "
+                "so that their events are read again",
+                failed,
+            )
+            exit_now(EXIT_SENDS_FAILED)
+        return await super()._commit_offsets(offsets, start_new_transaction)
 
 
 class Transport(driver.Transport):
     Consumer = Consumer
+    Producer = Producer
 
 
-def consumer_urls(bootstrap_servers: list[str]) -> list[str]:
+def urls(bootstrap_servers: list[str]) -> list[str]:
     return [f"{SCHEME}://{server}" for server in bootstrap_servers]
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import ssl
+import threading
 import time
+from typing import NoReturn
 
+from aiokafka import errors
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.conn import create_conn
 
+from streams.clients import ensure_topics
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -19,6 +25,22 @@ MAX_BACKOFF_S = 30.0
 
 class BrokerTLSError(RuntimeError):
     """The broker's certificate failed verification: retrying cannot help."""
+
+
+class BrokerAuthError(RuntimeError):
+    """The broker refused the SASL login: retrying cannot help."""
+
+
+# How a refused SASL login surfaces in aiokafka: Kafka answers SaslAuthenticate with
+# an error; a SCRAM server may instead end the exchange without a signature
+# (KeyError/ValueError in aiokafka's SCRAM client), as Tansu does for an unknown user.
+SASL_REFUSALS = (
+    errors.AuthenticationFailedError,
+    errors.SaslAuthenticationFailed,
+    errors.UnsupportedSaslMechanismError,
+    KeyError,
+    ValueError,
+)
 
 
 def _check_tls(settings: Settings) -> None:
@@ -46,6 +68,29 @@ def _check_tls(settings: Settings) -> None:
     raise ConnectionError("no bootstrap server accepted a connection")
 
 
+async def _check_sasl(settings: Settings) -> None:
+    """One SASL login to a bootstrap server, so wrong credentials fail now, not in a retry loop."""
+    if not settings.security_protocol.startswith("SASL"):
+        return
+    for server in settings.bootstrap_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            conn = await create_conn(
+                host, int(port), request_timeout_ms=5000, **settings.aiokafka_security()
+            )
+        except SASL_REFUSALS as exc:
+            raise BrokerAuthError(
+                f"broker {server} refused the SASL {settings.sasl_mechanism} login of user "
+                f"{settings.sasl_username!r} ({type(exc).__name__}); check J9262_SASL_USERNAME, "
+                "J9262_SASL_PASSWORD and J9262_SASL_MECHANISM"
+            ) from exc
+        except (OSError, errors.KafkaError):
+            continue
+        conn.close()
+        return
+    raise ConnectionError("no bootstrap server accepted a connection")
+
+
 async def _bootstrap(settings: Settings) -> None:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers,
@@ -65,9 +110,10 @@ def wait_for_broker(settings: Settings) -> None:
     while True:
         try:
             _check_tls(settings)
+            asyncio.run(_check_sasl(settings))
             asyncio.run(_bootstrap(settings))
             return
-        except BrokerTLSError:
+        except (BrokerTLSError, BrokerAuthError):
             raise
         except Exception as exc:
             if deadline is not None and time.monotonic() + delay > deadline:
@@ -85,6 +131,47 @@ def wait_for_broker(settings: Settings) -> None:
             delay = min(delay * 2, MAX_BACKOFF_S)
 
 
+def _create_missing_topics(settings: Settings) -> None:
+    """Creates the contract topics that do not exist yet, before Faust starts.
+
+    Left to the broker, an output topic is auto-created by the first send's metadata
+    request; the embedded broker now and then never answers that request, which
+    stalled the worker's producer. On Kafka without the right to create topics,
+    existing topics are all it needs.
+    """
+    try:
+        asyncio.run(ensure_topics(settings, settings.contract_topics))
+    except errors.KafkaError as exc:
+        log.warning("could not create missing topics (%s); using what exists", exc)
+
+
+EXIT_STOP_TIMED_OUT = 3
+EXIT_SENDS_FAILED = 4
+
+
+def exit_now(code: int) -> NoReturn:
+    """Ends the process at once: no graceful stop, hence no offset commit."""
+    logging.shutdown()
+    os._exit(code)
+
+
+def exit_after(seconds: float) -> None:
+    """Ends the process if a graceful stop hangs, as Faust's does on a producer flush
+    that cannot finish. Nothing is lost: uncommitted events are redelivered."""
+
+    def expire() -> None:
+        log.error(
+            "stopping took longer than %g s; exiting without waiting "
+            "(events not yet committed will be redelivered)",
+            seconds,
+        )
+        exit_now(EXIT_STOP_TIMED_OUT)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+
+
 def run_worker(settings: Settings) -> int:
     """Blocks until SIGTERM/SIGINT; Faust then commits offsets and stops its services."""
     from faust.worker import Worker
@@ -95,9 +182,10 @@ def run_worker(settings: Settings) -> int:
     setup(settings.log_level, settings.log_format)
     try:
         wait_for_broker(settings)
-    except (BrokerTLSError, ConnectionError) as exc:
+    except (BrokerTLSError, BrokerAuthError, ConnectionError) as exc:
         log.error("cannot start: %s", exc)
         return 2
+    _create_missing_topics(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
     worker = Worker(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import ssl
 import subprocess
@@ -20,7 +21,13 @@ from streams.clients import ensure_topics, publish
 from streams.demo import start_worker, worker_env
 from streams.samples import encode, event
 from streams.settings import Settings
-from tests.integration.conftest import Workers, publish_and_wait, read_until
+from streams.worker import EXIT_SENDS_FAILED
+from tests.integration.conftest import (
+    Workers,
+    committed_offsets,
+    publish_and_wait,
+    read_until,
+)
 from tests.integration.tls_proxy import TLSProxy
 
 pytestmark = pytest.mark.integration
@@ -60,6 +67,68 @@ def test_worker_waits_for_a_broker_that_appears_later(tmp_path: Path) -> None:
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_sigterm_ends_the_worker_even_when_the_broker_is_gone(tmp_path: Path) -> None:
+    """Faust's stop waits on a producer flush a vanished broker never answers."""
+    broker = EmbeddedBroker(log_file=tmp_path / "broker.log").start()
+    settings = Settings(
+        _env_file=None,
+        broker_url=broker.url,
+        web_port=free_port(),
+        data_dir=tmp_path / "data",
+        rebalance_timeout_s=2,
+        shutdown_timeout_s=5,
+    )
+    log = tmp_path / "worker.log"
+    worker = start_worker(worker_env(settings), log)
+    try:
+        asyncio.run(ensure_topics(settings, [settings.topic_lines, settings.topic_verdicts]))
+        publish_and_wait(settings, [event(f"gone-{i}") for i in range(5)], timeout=90)
+        assert broker.process is not None
+        broker.process.kill()
+        broker.stop()
+        asyncio.run(asyncio.sleep(1))
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        broker.stop()
+    timed_out = "stopping took longer than 5 s" in log_of(log)
+    assert (code, timed_out) in {(0, False), (3, True)}, log_of(log)[-2000:]
+
+
+def test_a_verdict_the_broker_refuses_stops_the_worker_before_it_commits(tmp_path: Path) -> None:
+    """Faust only logs a failed send; committing after it would lose those events.
+
+    The broker's schema registry refuses every verdict (the schema requires a field
+    no verdict has), so each send fails on the broker's side.
+    """
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    refuse_all = {"type": "object", "properties": {"value": {"required": ["not-a-field"]}}}
+    (schemas / f"{Settings(_env_file=None).topic_verdicts}.json").write_text(json.dumps(refuse_all))
+    with EmbeddedBroker(schema_dir=schemas, log_file=tmp_path / "broker.log") as broker:
+        settings = Settings(
+            _env_file=None,
+            broker_url=broker.url,
+            web_port=free_port(),
+            data_dir=tmp_path / "data",
+            rebalance_timeout_s=2,
+        )
+        asyncio.run(ensure_topics(settings, settings.contract_topics))
+        asyncio.run(publish(settings, [encode(event(f"refused-{i}")) for i in range(10)]))
+        log = tmp_path / "worker.log"
+        worker = start_worker(worker_env(settings), log)
+        try:
+            code = worker.wait(90)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        assert code == EXIT_SENDS_FAILED, log_of(log)[-2000:]
+        assert "output records failed to send; exiting without committing" in log_of(log)
+        assert not any(asyncio.run(committed_offsets(settings)).values())
 
 
 @pytest.fixture
@@ -118,6 +187,38 @@ def test_worker_talks_tls_and_checks_the_certificate(tls_broker: Any, tmp_path: 
     assert time.monotonic() - started < 20
     assert "TLS verification of broker" in result.stderr
     assert "unable to get local issuer certificate" in result.stderr
+
+
+def test_a_refused_sasl_login_fails_fast_with_a_clear_error(tmp_path: Path) -> None:
+    """Against the embedded broker with authentication on, which knows no user.
+
+    A successful login cannot be shown here: Tansu creates users only over an
+    authenticated connection, and its memory store starts with none.
+    """
+    with EmbeddedBroker(authentication=True, log_file=tmp_path / "broker.log") as broker:
+        settings = Settings(
+            _env_file=None,
+            broker_url=broker.url,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_username="svc-j9262",
+            sasl_password="not-the-password",
+            data_dir=tmp_path / "data",
+            web_port=free_port(),
+        )
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "streams", "worker"],
+            env=worker_env(settings),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert time.monotonic() - started < 20
+    assert "refused the SASL SCRAM-SHA-512 login of user 'svc-j9262'" in result.stderr
+    assert "not-the-password" not in result.stderr
 
 
 def verdicts_by_event(settings: Settings, wanted: set[str], timeout: float) -> dict[str, list]:
