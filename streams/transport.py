@@ -76,9 +76,14 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
 
 
 class Producer(driver.Producer):
-    """Counts the records that failed to send, which Faust only logs."""
+    """Counts the records that failed to send, which Faust only logs, and can wait
+    for every record queued so far (`settle`)."""
 
     failed_sends = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handing_over: set[asyncio.Future[None]] = set()
 
     async def send(  # noqa: PLR0917 (Faust's signature)
         self,
@@ -91,6 +96,8 @@ class Producer(driver.Producer):
         *,
         transactional_id: str | None = None,
     ) -> Awaitable[RecordMetadata]:
+        handed_over = asyncio.get_running_loop().create_future()
+        self.handing_over.add(handed_over)
         try:
             delivery = await super().send(
                 topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
@@ -98,6 +105,9 @@ class Producer(driver.Producer):
         except Exception:
             self.failed_sends += 1
             raise
+        finally:
+            self.handing_over.discard(handed_over)
+            handed_over.set_result(None)
         cast("asyncio.Future[RecordMetadata]", delivery).add_done_callback(self._on_delivery)
         return delivery
 
@@ -105,16 +115,30 @@ class Producer(driver.Producer):
         if not delivery.cancelled() and delivery.exception() is not None:
             self.failed_sends += 1
 
+    async def settle(self) -> None:
+        """Returns once every record queued before the call was answered or failed.
+
+        Records queued meanwhile are not waited for, so a busy worker still commits.
+        """
+        queued: list[asyncio.Future[Any]] = [
+            *self.buffer.pending._queue,  # type: ignore[attr-defined]
+            *self.handing_over,
+        ]
+        if queued:
+            await asyncio.wait(queued)
+        await self._ensure_producer().flush()
+        await asyncio.sleep(0)
+
 
 class Consumer(driver.Consumer):
-    """Commits only what every output of has reached the broker.
+    """Commits only offsets whose events' outputs all reached the broker.
 
-    Faust's own flush before a commit gives up after 0.1 s without progress and
+    Before a commit, Faust's flush gives up after 0.1 s without progress and
     commits anyway, and a record that then fails to send is only logged: either
-    way the commit would pass events whose verdicts were never written. This
-    consumer waits until the send buffer is empty and everything sent has an
-    answer; if any record failed since the worker started, it exits without
-    committing, so the next worker reads those events again.
+    way the commit could pass events whose verdicts were never written. This
+    consumer waits for every record queued before the commit; if any record
+    has failed to send since the worker started, it exits without committing,
+    so the next worker reads those events again.
     """
 
     def _new_consumer_thread(self) -> ConsumerThread:
@@ -124,18 +148,15 @@ class Consumer(driver.Consumer):
         self, offsets: Mapping[TP, int], start_new_transaction: bool = True
     ) -> bool:
         producer = self.app.producer
-        while producer.buffer.size:
-            await producer.buffer.flush()
-        await producer.flush()
-        await asyncio.sleep(0)
-        failed = getattr(producer, "failed_sends", 0)
-        if failed:
-            self.log.critical(
-                "%d output records failed to send; exiting without committing "
-                "so that their events are read again",
-                failed,
-            )
-            exit_now(EXIT_SENDS_FAILED)
+        if isinstance(producer, Producer):
+            await producer.settle()
+            if producer.failed_sends:
+                self.log.critical(
+                    "%d output records failed to send; exiting without committing "
+                    "so that their events are read again",
+                    producer.failed_sends,
+                )
+                exit_now(EXIT_SENDS_FAILED)
         return await super()._commit_offsets(offsets, start_new_transaction)
 
 

@@ -1,4 +1,4 @@
-"""The consumer transport: Faust's aiokafka consumer with the fetch wait from settings."""
+"""The transport: Faust's aiokafka consumer and producer, with this project's changes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def test_worker_consumer_takes_the_fetch_wait_from_settings(tmp_path: Path) -> N
         app = create_app(Settings(_env_file=None, fetch_max_wait_ms=37, data_dir=tmp_path))
         thread = app.consumer._thread  # type: ignore[attr-defined]
         assert isinstance(thread, transport.ConsumerThread)
+        assert isinstance(app.producer, transport.Producer)
         consumer = thread._create_worker_consumer(app.transport)
         wait: int = consumer._fetch_max_wait_ms
         await consumer.stop()
