@@ -74,9 +74,10 @@ async def _check_sasl(settings: Settings) -> None:
         return
     for server in settings.bootstrap_servers:
         host, _, port = server.rpartition(":")
+        port_number = int(port)
         try:
             conn = await create_conn(
-                host, int(port), request_timeout_ms=5000, **settings.aiokafka_security()
+                host, port_number, request_timeout_ms=5000, **settings.aiokafka_security()
             )
         except SASL_REFUSALS as exc:
             raise BrokerAuthError(
