@@ -79,10 +79,9 @@ class Producer(driver.Producer):
     """Counts the records that failed to send, which Faust only logs, and can wait
     for every record queued so far (`settle`)."""
 
-    failed_sends = 0
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.failed_sends = 0
         self.handing_over: set[asyncio.Future[None]] = set()
 
     async def send(  # noqa: PLR0917 (Faust's signature)

@@ -44,6 +44,22 @@ def wait_log(path: Path, needle: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def refused_start(settings: Settings) -> str:
+    """Runs a worker that must refuse to start: exit code 2 within seconds. Its stderr."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "worker"],
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert time.monotonic() - started < 20
+    return result.stderr
+
+
 def test_worker_waits_for_a_broker_that_appears_later(tmp_path: Path) -> None:
     port = free_port()
     settings = Settings(
@@ -174,19 +190,9 @@ def test_worker_talks_tls_and_checks_the_certificate(tls_broker: Any, tmp_path: 
         _env_file=None,
         **(settings.model_dump(include=settings.model_fields_set) | {"ssl_cafile": wrong_ca}),
     )
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "streams", "worker"],
-        env=worker_env(wrong),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert time.monotonic() - started < 20
-    assert "TLS verification of broker" in result.stderr
-    assert "unable to get local issuer certificate" in result.stderr
+    stderr = refused_start(wrong)
+    assert "TLS verification of broker" in stderr
+    assert "unable to get local issuer certificate" in stderr
 
 
 def test_a_refused_sasl_login_fails_fast_with_a_clear_error(tmp_path: Path) -> None:
@@ -206,19 +212,9 @@ def test_a_refused_sasl_login_fails_fast_with_a_clear_error(tmp_path: Path) -> N
             data_dir=tmp_path / "data",
             web_port=free_port(),
         )
-        started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "streams", "worker"],
-            env=worker_env(settings),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    assert result.returncode == 2
-    assert time.monotonic() - started < 20
-    assert "refused the SASL SCRAM-SHA-512 login of user 'svc-j9262'" in result.stderr
-    assert "not-the-password" not in result.stderr
+        stderr = refused_start(settings)
+    assert "refused the SASL SCRAM-SHA-512 login of user 'svc-j9262'" in stderr
+    assert "not-the-password" not in stderr
 
 
 def verdicts_by_event(settings: Settings, wanted: set[str], timeout: float) -> dict[str, list]:
