@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -26,6 +27,18 @@ def query(port: int, promql: str) -> list[dict[str, object]]:
         body = json.loads(resp.read())
     assert body["status"] == "success"
     return list(body["data"]["result"])
+
+
+def wait_ready(port: int, timeout: float) -> None:
+    """Prometheus opens its port before its storage is ready, and answers 503 until then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5):
+                return
+        except (urllib.error.HTTPError, urllib.error.URLError):
+            assert time.monotonic() < deadline, f"prometheus not ready after {timeout} s"
+            time.sleep(0.2)
 
 
 def test_prometheus_scrapes_the_verdict_counter(
@@ -59,6 +72,7 @@ def test_prometheus_scrapes_the_verdict_counter(
         )
     try:
         wait_for_port("127.0.0.1", port, 30)
+        wait_ready(port, 30)
         deadline = time.monotonic() + 60
         result: list[dict[str, object]] = []
         while time.monotonic() < deadline:
