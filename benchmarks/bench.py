@@ -4,7 +4,8 @@
 
 Measures, against the embedded broker: the validator's throughput beside a plain
 aiokafka consume-decode-produce loop on the same events (the ratio is the
-figure to compare across machines); end-to-end latency at half the validator's
+figure to compare across machines), and beside the same loop as a plain Faust
+agent, the ceiling for one Faust hop; end-to-end latency at half the validator's
 maximum rate; `j9262 validate` on one core; a worker's peak RSS with a
 10,000-row crosswalk loaded; and throughput with one and two workers.
 """
@@ -17,6 +18,8 @@ import io
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -159,6 +162,45 @@ async def raw_loop(broker: EmbeddedBroker, records: list[bytes], run: str) -> fl
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+def faust_passthrough_rate(
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], mode: str
+) -> float:
+    """The same work as the raw loop in a plain Faust agent (benchmarks/passthrough.py)."""
+    topic, out = f"pass-in-{mode}", f"pass-out-{mode}"
+    settings = Settings(_env_file=None, broker_url=broker.url)
+    asyncio.run(ensure_topics(settings, [topic, out]))
+    asyncio.run(publish(settings, records, topic=topic))
+    env = dict(
+        os.environ, BENCH_BROKER=broker.bootstrap, BENCH_IN=topic, BENCH_OUT=out, BENCH_MODE=mode
+    )
+    script = Path(__file__).with_name("passthrough.py")
+    with (tmp / f"pass-{mode}.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), "worker", "-l", "warn", "--without-web"],
+            env=env,
+            cwd=tmp,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def arrivals() -> tuple[float, float]:
+        first = last = 0.0
+        seen = 0
+        async for _ in follow(settings, [out], from_beginning=True):
+            seen += 1
+            last = time.perf_counter()
+            first = first or last
+            if seen >= len(records):
+                break
+        return first, last
+
+    try:
+        first, last = asyncio.run(asyncio.wait_for(arrivals(), 300))
+    finally:
+        stop_process(proc)
+    return len(records) / (last - first)
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -321,6 +363,10 @@ def main() -> None:
         results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
         results["validator_per_s"] = validator_rate(broker, tmp, records, "v1")
         results["ratio"] = results["validator_per_s"] / results["raw_per_s"]
+        for mode in ("event", "batch"):
+            rate = faust_passthrough_rate(broker, tmp, records, mode)
+            results[f"faust_passthrough_{mode}_per_s"] = rate
+            results[f"faust_passthrough_{mode}_ratio"] = rate / results["raw_per_s"]
         results["latency"] = latency(
             broker, tmp, results["validator_per_s"] / 2, 10 if args.quick else 30
         )

@@ -1,0 +1,57 @@
+"""A plain Faust agent doing the raw loop's work: the ceiling one Faust hop sets.
+
+    BENCH_BROKER=host:port BENCH_IN=topic BENCH_OUT=topic BENCH_MODE=event|batch \
+        python benchmarks/passthrough.py worker -l warn --without-web
+
+Consumes the benchmark's events, decodes the JSON and produces a small record
+per event, with none of this project's code in the path. `event` awaits each
+send, as a first Faust agent would; `batch` takes up to 500 events at a time
+and queues the sends.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import faust
+import orjson
+
+app = faust.App(
+    f"passthrough-{os.environ.get('BENCH_IN', 'in')}",
+    broker=f"kafka://{os.environ.get('BENCH_BROKER', 'localhost:9092')}",
+    store="memory://",
+    web_enabled=False,
+    producer_linger_ms=2,
+    topic_partitions=4,
+)
+source = app.topic(os.environ.get("BENCH_IN", "in"), value_type=bytes, value_serializer="raw")
+sink = app.topic(os.environ.get("BENCH_OUT", "out"), value_type=bytes, value_serializer="raw")
+
+
+def small(value: bytes) -> bytes:
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return orjson.dumps({"e": None})
+    return orjson.dumps({"e": doc.get("event_id") if isinstance(doc, dict) else None})
+
+
+if os.environ.get("BENCH_MODE", "event") == "event":
+
+    @app.agent(source)
+    async def per_event(stream: Any) -> None:
+        async for value in stream:
+            await sink.send(value=small(value))
+
+else:
+
+    @app.agent(source)
+    async def batched(stream: Any) -> None:
+        async for values in stream.take(500, within=0.005):
+            for value in values:
+                sink.send_soon(value=small(value))
+
+
+if __name__ == "__main__":
+    app.main()
