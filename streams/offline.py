@@ -7,8 +7,10 @@ the end of the file get theirs then, with `complete: false`.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
@@ -63,6 +65,22 @@ def results(
         yield value, verdict
 
 
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A run makes many short-lived models and keeps few: at Python's default threshold
+    the collector spends about a fifth of the run rescanning reference data and
+    histories. Frozen and collected less often, the run is that much faster."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+@_fewer_collections()
 def run(
     validator: Validator,
     lines: Iterable[bytes],
@@ -96,7 +114,7 @@ def run(
             summary.by_disposition.get(item.disposition.value, 0) + 1
         )
         out.write(item.model_dump_json().encode() + b"\n")
-        if event is not None:
+        if event is not None and claims_out is not None:
             write_claim(ClaimMessage.for_line(event, item), math.inf)
     for claim_id, state in list(claims.items()):
         if state.verdict is None:

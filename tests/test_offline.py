@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import io
 import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from streams import refdata
 from streams.cli import cli
+from streams.offline import run
 from streams.samples import encode, event
+from streams.verdicts import Validator
 
 
 def write_jsonl(path: Path, records: list[bytes]) -> Path:
@@ -56,3 +61,45 @@ def test_reads_stdin_and_writes_stdout() -> None:
 def test_exits_non_zero_only_when_it_cannot_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["validate", str(tmp_path / "missing.jsonl")])
     assert result.exit_code != 0
+
+
+def _verdicts_without_time(out: io.BytesIO) -> list[dict[str, object]]:
+    docs = [json.loads(x) for x in out.getvalue().splitlines()]
+    return [{k: v for k, v in d.items() if k != "validated_at"} for d in docs]
+
+
+def test_line_verdicts_do_not_depend_on_asking_for_claim_verdicts() -> None:
+    """Without --claim-verdicts the claim bookkeeping is skipped; the lines must not notice."""
+    validator = Validator(refdata.load())
+    same_patient = {"patient": {"patient_id": "P-1"}}
+    records = [
+        encode(event(f"c{i}", claim=same_patient, line={"units": 350 * (i + 1)})) for i in range(4)
+    ]
+    outs = {}
+    for claims_out in (io.BytesIO(), None):
+        outs[claims_out is None] = out = io.BytesIO()
+        run(
+            validator,
+            records,
+            source_name="t",
+            max_bytes=1 << 20,
+            out=out,
+            dead_out=None,
+            claims_out=claims_out,
+        )
+    assert len(_verdicts_without_time(outs[True])) == 4
+    assert _verdicts_without_time(outs[True]) == _verdicts_without_time(outs[False])
+
+
+def test_run_leaves_the_garbage_collector_as_it_found_it() -> None:
+    before = gc.get_threshold(), gc.get_freeze_count()
+    run(
+        Validator(refdata.load()),
+        [encode(event("g"))],
+        source_name="t",
+        max_bytes=1 << 20,
+        out=io.BytesIO(),
+        dead_out=None,
+        claims_out=None,
+    )
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
