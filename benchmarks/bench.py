@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -359,6 +361,16 @@ def machine() -> dict[str, str]:
     }
 
 
+@contextmanager
+def timed(results: dict[str, Any], phase: str) -> Iterator[None]:
+    """Wall time per phase in `results["seconds"]`: where a run's minutes go."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        results.setdefault("seconds", {})[phase] = round(time.perf_counter() - start, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Smaller runs: under two minutes.")
@@ -369,25 +381,32 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="j9262-bench-"))
     records = mix(n)
     offline = mix(n * 5 if not args.quick else n)
-    results["validate_offline_per_s"] = offline_rate(offline)
-    results["decode_only_per_s"] = decode_rate(offline)
+    with timed(results, "offline"):
+        results["validate_offline_per_s"] = offline_rate(offline)
+        results["decode_only_per_s"] = decode_rate(offline)
     with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
-        results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
-        results["validator_per_s"] = validator_rate(broker, tmp, records, "v1")
+        with timed(results, "raw"):
+            results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
+        with timed(results, "validator"):
+            results["validator_per_s"] = validator_rate(broker, tmp, records, "v1")
         results["ratio"] = results["validator_per_s"] / results["raw_per_s"]
-        for mode in ("event", "batch"):
-            rate = faust_passthrough_rate(broker, tmp, records, mode)
+        for mode in ("event",) if args.quick else ("event", "batch"):
+            with timed(results, f"faust_passthrough_{mode}"):
+                rate = faust_passthrough_rate(broker, tmp, records, mode)
             results[f"faust_passthrough_{mode}_per_s"] = rate
             results[f"faust_passthrough_{mode}_ratio"] = rate / results["raw_per_s"]
-        results["latency"] = latency(
-            broker, tmp, results["validator_per_s"] / 2, 10 if args.quick else 30
-        )
-        if not args.quick:
-            results["two_workers_per_s"] = validator_rate(broker, tmp, records, "v2", workers=2)
-            results["one_partition_per_s"] = validator_rate(
-                broker, tmp, records, "p1", partitions=1
+        with timed(results, "latency"):
+            results["latency"] = latency(
+                broker, tmp, results["validator_per_s"] / 2, 10 if args.quick else 30
             )
-        results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)])
+        if not args.quick:
+            with timed(results, "scaling"):
+                results["two_workers_per_s"] = validator_rate(broker, tmp, records, "v2", workers=2)
+                results["one_partition_per_s"] = validator_rate(
+                    broker, tmp, records, "p1", partitions=1
+                )
+        with timed(results, "rss"):
+            results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)])
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -24,6 +24,11 @@ app = faust.App(
     web_enabled=False,
     producer_linger_ms=2,
     topic_partitions=4,
+    # As the benchmark's validator workers have them: Tansu holds a consumer's
+    # first JoinGroup for about the rebalance timeout (Faust's default is 60 s).
+    broker_rebalance_timeout=2,
+    broker_session_timeout=10,
+    broker_heartbeat_interval=1,
 )
 source = app.topic(os.environ.get("BENCH_IN", "in"), value_type=bytes, value_serializer="raw")
 sink = app.topic(os.environ.get("BENCH_OUT", "out"), value_type=bytes, value_serializer="raw")
