@@ -71,13 +71,16 @@ def _fewer_collections() -> Iterator[None]:
     the collector spends about a fifth of the run rescanning reference data and
     histories. Frozen and collected less often, the run is that much faster."""
     threshold = gc.get_threshold()
-    gc.freeze()
+    ours = gc.get_freeze_count() == 0  # leave a caller's own freeze alone
+    if ours:
+        gc.freeze()
     gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 @_fewer_collections()

@@ -92,14 +92,26 @@ def test_line_verdicts_do_not_depend_on_asking_for_claim_verdicts() -> None:
 
 
 def test_run_leaves_the_garbage_collector_as_it_found_it() -> None:
+    validator = Validator(refdata.load())
+
+    def validate() -> None:
+        run(
+            validator,
+            [encode(event("g"))],
+            source_name="t",
+            max_bytes=1 << 20,
+            out=io.BytesIO(),
+            dead_out=None,
+            claims_out=None,
+        )
+
     before = gc.get_threshold(), gc.get_freeze_count()
-    run(
-        Validator(refdata.load()),
-        [encode(event("g"))],
-        source_name="t",
-        max_bytes=1 << 20,
-        out=io.BytesIO(),
-        dead_out=None,
-        claims_out=None,
-    )
+    validate()
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        validate()
+        assert gc.get_freeze_count() >= frozen  # a caller's freeze is not undone
+    finally:
+        gc.unfreeze()
