@@ -43,11 +43,7 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
         claim_wait_s=3,
         claim_check_interval_s=0.5,
     )
-    asyncio.run(
-        ensure_topics(
-            s, [s.topic_lines, s.topic_verdicts, s.topic_dead_letters, s.topic_claim_verdicts]
-        )
-    )
+    asyncio.run(ensure_topics(s, s.contract_topics))
     return s
 
 

@@ -60,15 +60,21 @@ def refused_start(settings: Settings) -> str:
     return result.stderr
 
 
-def test_worker_waits_for_a_broker_that_appears_later(tmp_path: Path) -> None:
-    port = free_port()
-    settings = Settings(
+def own_broker_settings(broker_url: str, tmp_path: Path, **extra: Any) -> Settings:
+    """Settings for a test that runs its own broker, so the contract's topic names serve."""
+    return Settings(
         _env_file=None,
-        broker_url=f"kafka://127.0.0.1:{port}",
+        broker_url=broker_url,
         web_port=free_port(),
         data_dir=tmp_path / "data",
         rebalance_timeout_s=2,
+        **extra,
     )
+
+
+def test_worker_waits_for_a_broker_that_appears_later(tmp_path: Path) -> None:
+    port = free_port()
+    settings = own_broker_settings(f"kafka://127.0.0.1:{port}", tmp_path)
     log = tmp_path / "worker.log"
     worker = start_worker(worker_env(settings), log)
     try:
@@ -88,14 +94,7 @@ def test_worker_waits_for_a_broker_that_appears_later(tmp_path: Path) -> None:
 def test_sigterm_ends_the_worker_even_when_the_broker_is_gone(tmp_path: Path) -> None:
     """Faust's stop waits on a producer flush a vanished broker never answers."""
     broker = EmbeddedBroker(log_file=tmp_path / "broker.log").start()
-    settings = Settings(
-        _env_file=None,
-        broker_url=broker.url,
-        web_port=free_port(),
-        data_dir=tmp_path / "data",
-        rebalance_timeout_s=2,
-        shutdown_timeout_s=5,
-    )
+    settings = own_broker_settings(broker.url, tmp_path, shutdown_timeout_s=5)
     log = tmp_path / "worker.log"
     worker = start_worker(worker_env(settings), log)
     try:
@@ -126,13 +125,7 @@ def test_a_verdict_the_broker_refuses_stops_the_worker_before_it_commits(tmp_pat
     refuse_all = {"type": "object", "properties": {"value": {"required": ["not-a-field"]}}}
     (schemas / f"{Settings(_env_file=None).topic_verdicts}.json").write_text(json.dumps(refuse_all))
     with EmbeddedBroker(schema_dir=schemas, log_file=tmp_path / "broker.log") as broker:
-        settings = Settings(
-            _env_file=None,
-            broker_url=broker.url,
-            web_port=free_port(),
-            data_dir=tmp_path / "data",
-            rebalance_timeout_s=2,
-        )
+        settings = own_broker_settings(broker.url, tmp_path)
         asyncio.run(ensure_topics(settings, settings.contract_topics))
         asyncio.run(publish(settings, [encode(event(f"refused-{i}")) for i in range(10)]))
         log = tmp_path / "worker.log"
@@ -166,14 +159,8 @@ def tls_broker(tmp_path: Path) -> Any:
 
 def test_worker_talks_tls_and_checks_the_certificate(tls_broker: Any, tmp_path: Path) -> None:
     proxy_port, ca_file = tls_broker
-    settings = Settings(
-        _env_file=None,
-        broker_url=f"kafka://localhost:{proxy_port}",
-        web_port=free_port(),
-        data_dir=tmp_path / "data",
-        rebalance_timeout_s=2,
-        security_protocol="SSL",
-        ssl_cafile=ca_file,
+    settings = own_broker_settings(
+        f"kafka://localhost:{proxy_port}", tmp_path, security_protocol="SSL", ssl_cafile=ca_file
     )
     asyncio.run(ensure_topics(settings, [settings.topic_lines, settings.topic_verdicts]))
     log = tmp_path / "worker.log"
