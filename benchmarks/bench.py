@@ -6,7 +6,7 @@ Measures, against the embedded broker: the validator's throughput beside a plain
 aiokafka consume-decode-produce loop on the same events (the ratio is the
 figure to compare across machines), and beside the same loop as a plain Faust
 agent, the ceiling for one Faust hop; end-to-end latency at half the
-validator's maximum rate; `j9262 validate` on one core, beside decoding alone;
+validator's maximum rate (three runs, one in quick mode); `j9262 validate` on one core, beside decoding alone;
 a worker's peak RSS with a 10,000-row crosswalk loaded; and throughput with one
 and two workers.
 """
@@ -214,15 +214,17 @@ def _json_or_none(raw: bytes) -> Any:
         return None
 
 
-def latency(broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float) -> dict[str, float]:
+def latency(
+    broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float, run: str = "latency"
+) -> dict[str, float]:
     """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second."""
-    settings = settings_for(broker, tmp, "latency")
+    settings = settings_for(broker, tmp, run)
     asyncio.run(
         ensure_topics(
             settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
         )
     )
-    worker = start_worker(worker_env(settings), tmp / "latency.log")
+    worker = start_worker(worker_env(settings), tmp / f"{run}.log")
     docs = [
         d
         for d in map(_json_or_none, mix(int(rate * seconds) + 200))
@@ -280,6 +282,16 @@ def latency(broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float) -> d
         "p50_ms": 1000 * lags[len(lags) // 2],
         "p99_ms": 1000 * lags[min(len(lags) - 1, int(len(lags) * 0.99))],
     }
+
+
+def repeated_latency(
+    broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float, runs: int
+) -> dict[str, Any]:
+    """Latency `runs` times, each with a fresh worker: one run's p99 on a shared machine
+    moves by a factor of two, so the median run is reported and every run is kept."""
+    each = [latency(broker, tmp, rate, seconds, run=f"latency-{i}") for i in range(runs)]
+    middle = sorted(each, key=lambda r: r["p99_ms"])[len(each) // 2]
+    return {**middle, "runs": each}
 
 
 def offline_rate(records: list[bytes]) -> float:
@@ -396,8 +408,12 @@ def main() -> None:
             results[f"faust_passthrough_{mode}_per_s"] = rate
             results[f"faust_passthrough_{mode}_ratio"] = rate / results["raw_per_s"]
         with timed(results, "latency"):
-            results["latency"] = latency(
-                broker, tmp, results["validator_per_s"] / 2, 10 if args.quick else 30
+            results["latency"] = repeated_latency(
+                broker,
+                tmp,
+                results["validator_per_s"] / 2,
+                10 if args.quick else 30,
+                runs=1 if args.quick else 3,
             )
         if not args.quick:
             with timed(results, "scaling"):
