@@ -6,9 +6,9 @@ Measures, against the embedded broker: the validator's throughput beside a plain
 aiokafka consume-decode-produce loop on the same events (the ratio is the
 figure to compare across machines), and beside the same loop as a plain Faust
 agent, the ceiling for one Faust hop; end-to-end latency at half the
-validator's maximum rate (three runs, one in quick mode); `j9262 validate` on one core, beside decoding alone;
-a worker's peak RSS with a 10,000-row crosswalk loaded; and throughput with one
-and two workers.
+validator's maximum rate (three runs, one in quick mode); `j9262 validate` on
+one core, beside decoding alone; a worker's peak RSS with a 10,000-row
+crosswalk loaded; and throughput with one and two workers.
 """
 
 from __future__ import annotations
