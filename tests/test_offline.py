@@ -63,6 +63,20 @@ def test_exits_non_zero_only_when_it_cannot_run(tmp_path: Path) -> None:
     assert result.exit_code != 0
 
 
+def _run(
+    validator: Validator, records: list[bytes], out: io.BytesIO, claims_out: io.BytesIO | None
+) -> None:
+    run(
+        validator,
+        records,
+        source_name="t",
+        max_bytes=1 << 20,
+        out=out,
+        dead_out=None,
+        claims_out=claims_out,
+    )
+
+
 def _verdicts_without_time(out: io.BytesIO) -> list[dict[str, object]]:
     docs = [json.loads(x) for x in out.getvalue().splitlines()]
     return [{k: v for k, v in d.items() if k != "validated_at"} for d in docs]
@@ -78,15 +92,7 @@ def test_line_verdicts_do_not_depend_on_asking_for_claim_verdicts() -> None:
     outs = {}
     for claims_out in (io.BytesIO(), None):
         outs[claims_out is None] = out = io.BytesIO()
-        run(
-            validator,
-            records,
-            source_name="t",
-            max_bytes=1 << 20,
-            out=out,
-            dead_out=None,
-            claims_out=claims_out,
-        )
+        _run(validator, records, out, claims_out)
     assert len(_verdicts_without_time(outs[True])) == 4
     assert _verdicts_without_time(outs[True]) == _verdicts_without_time(outs[False])
 
@@ -95,15 +101,7 @@ def test_run_leaves_the_garbage_collector_as_it_found_it() -> None:
     validator = Validator(refdata.load())
 
     def validate() -> None:
-        run(
-            validator,
-            [encode(event("g"))],
-            source_name="t",
-            max_bytes=1 << 20,
-            out=io.BytesIO(),
-            dead_out=None,
-            claims_out=None,
-        )
+        _run(validator, [encode(event("g"))], io.BytesIO(), None)
 
     before = gc.get_threshold(), gc.get_freeze_count()
     validate()
