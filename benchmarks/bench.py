@@ -215,7 +215,7 @@ def _json_or_none(raw: bytes) -> Any:
 
 
 def latency(
-    broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float, run: str = "latency"
+    broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float, run: str
 ) -> dict[str, float]:
     """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second."""
     settings = settings_for(broker, tmp, run)
