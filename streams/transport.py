@@ -12,7 +12,8 @@ soon as records arrive, so the wait costs nothing there; Tansu holds an empty
 fetch for the whole wait, which put up to 1.5 s on every hop. The worker's
 consumer takes `app.fetch_max_wait_ms` instead (the `fetch_max_wait_ms` setting).
 
-It also guards the at-least-once guarantee around commits (see `Consumer`).
+It also guards the at-least-once guarantee around commits and rebalances
+(see `Consumer`).
 
 Registered as the `j9262` transport scheme; `streams.app` uses it for the
 consumer and the producer.
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Mapping
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -130,18 +132,85 @@ class Producer(driver.Producer):
 
 
 class Consumer(driver.Consumer):
-    """Commits only offsets whose events' outputs all reached the broker.
+    """Commits only offsets whose events were processed and whose outputs all
+    reached the broker.
 
-    Before a commit, Faust's flush gives up after 0.1 s without progress and
-    commits anyway, and a record that then fails to send is only logged: either
-    way the commit could pass events whose verdicts were never written. This
-    consumer waits for every record queued before the commit; if any record
-    has failed to send since the worker started, it exits without committing,
-    so the next worker reads those events again.
+    Outputs: before a commit, Faust's flush gives up after 0.1 s without
+    progress and commits anyway, and a record that then fails to send is only
+    logged: either way the commit could pass events whose verdicts were never
+    written. This consumer waits for every record queued before the commit; if
+    any record has failed to send since the worker started, it exits without
+    committing, so the next worker reads those events again.
+
+    Processing: around a rebalance Faust can hand a stream a record fetched
+    before its seek, take the jump as a gap in the log, drop the records it
+    then fetches below it, and commit past them (its head-of-queue check lets a
+    one-offset gap through, faust-streaming issue 606). So this consumer notes
+    every record the fetcher hands out; a commit never passes one that was
+    fetched but not acknowledged, and a partition with such a record is read
+    again from there. Offsets that never arrive (transaction markers) do not
+    hold commits back.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fetched: defaultdict[TP, set[int]] = defaultdict(set)
+        self._reread: dict[TP, int] = {}
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        async for tp, message in super().getmany(timeout):
+            if acks_enabled_for(message.topic):
+                self._fetched[tp].add(message.offset)
+            yield tp, message
+
+    def _new_offset(self, tp: TP) -> int | None:
+        acked = set(self._acked_index[tp])  # Faust trims the index to what it commits
+        offset = super()._new_offset(tp)
+        if offset is None:
+            return None
+        skipped = [o for o in self._fetched[tp] if o < offset and o not in acked]
+        if skipped:
+            first = min(skipped)
+            self._reread[tp] = first
+            committed = self._committed_offset[tp]
+            offset = first if committed is None or first > committed else None
+        if offset is not None:
+            self._fetched[tp] = {o for o in self._fetched[tp] if o >= offset}
+        return offset
+
+    async def perform_seek(self) -> None:
+        """After a rebalance each partition is read again from its committed offset."""
+        self._fetched.clear()
+        self._reread.clear()
+        await super().perform_seek()
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Commits what is done first: Faust forgets the acknowledgements of `revoked`."""
+        await self.commit()
+        for tp in revoked:
+            self._reread.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
+
+    async def _read_skipped_again(self) -> None:
+        assigned = self.assignment()
+        for tp, offset in list(self._reread.items()):
+            del self._reread[tp]
+            if tp not in assigned:
+                continue
+            self.log.warning(
+                "%s: records from offset %d were fetched but not processed; reading them again",
+                tp,
+                offset,
+            )
+            self._fetched[tp] = {o for o in self._fetched[tp] if o < offset}
+            acked = self._acked_index[tp]
+            self._acked[tp] = [o for o in self._acked[tp] if o < offset]
+            acked.difference_update({o for o in acked if o >= offset})
+            await self.seek(tp, offset)
 
     async def _commit_offsets(
         self, offsets: Mapping[TP, int], start_new_transaction: bool = True
@@ -157,6 +226,12 @@ class Consumer(driver.Consumer):
                 )
                 exit_now(EXIT_SENDS_FAILED)
         return await super()._commit_offsets(offsets, start_new_transaction)
+
+    async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
+        committed = await super()._commit_tps(tps, start_new_transaction)
+        if self._reread and not self.app.rebalancing:
+            await self._read_skipped_again()
+        return committed
 
 
 class Transport(driver.Transport):

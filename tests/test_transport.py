@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from faust.types import TP
+
 from streams import transport
 from streams.app import create_app
 from streams.settings import Settings
@@ -23,3 +25,58 @@ def test_worker_consumer_takes_the_fetch_wait_from_settings(tmp_path: Path) -> N
 
     assert asyncio.run(created_wait()) == 37
     assert transport.FAUST_FETCH_MAX_WAIT_MS != 37
+
+
+def consumer_with(
+    tmp_path: Path, *, committed: int | None, fetched: range, acked: range, gap: range | None = None
+) -> tuple[transport.Consumer, TP]:
+    """The worker's consumer holding one partition's bookkeeping as Faust leaves it."""
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path))
+    consumer = app.consumer
+    assert isinstance(consumer, transport.Consumer)
+    tp = TP("lines", 0)
+    consumer._committed_offset[tp] = committed
+    consumer._fetched[tp] = set(fetched)
+    consumer._acked[tp] = list(acked)
+    consumer._acked_index[tp] = set(acked)
+    if gap is not None:
+        consumer._gap[tp].addi(gap.start, gap.stop)
+    return consumer, tp
+
+
+def test_a_commit_never_passes_records_fetched_but_not_processed(tmp_path: Path) -> None:
+    """After a rebalance Faust took 104-132 for a gap in the log and dropped the
+    records it fetched there; its own offset would be 141."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=103, fetched=range(103, 141), acked=range(132, 141), gap=range(104, 133)
+    )
+    assert consumer._new_offset(tp) is None
+    assert consumer._reread == {tp: 103}
+
+
+def test_a_commit_stops_at_the_first_record_not_processed(tmp_path: Path) -> None:
+    consumer, tp = consumer_with(
+        tmp_path, committed=100, fetched=range(100, 141), acked=range(132, 141), gap=range(110, 133)
+    )
+    consumer._acked[tp] += list(range(100, 110))
+    consumer._acked_index[tp] |= set(range(100, 110))
+    assert consumer._new_offset(tp) == 110
+    assert consumer._reread == {tp: 110}
+
+
+def test_processed_records_are_committed_and_forgotten(tmp_path: Path) -> None:
+    consumer, tp = consumer_with(
+        tmp_path, committed=100, fetched=range(100, 121), acked=range(100, 110)
+    )
+    assert consumer._new_offset(tp) == 110
+    assert consumer._fetched[tp] == set(range(110, 121))
+    assert not consumer._reread
+
+
+def test_offsets_that_never_arrive_do_not_hold_commits_back(tmp_path: Path) -> None:
+    """Offset 103 is a transaction marker: the fetcher never hands it out."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=103, fetched=range(104, 111), acked=range(104, 111)
+    )
+    assert consumer._new_offset(tp) == 111
+    assert not consumer._reread
