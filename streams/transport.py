@@ -169,6 +169,9 @@ class Consumer(driver.Consumer):
 
     def _new_offset(self, tp: TP) -> int | None:
         acked = set(self._acked_index[tp])  # Faust trims the index to what it commits
+        gap = self._gap[tp]
+        for done in [o for o in acked if gap.overlaps_point(o)] if gap else ():
+            gap.chop(done, done + 1)  # else Faust's fill repeats them and commits crawl
         offset = super()._new_offset(tp)
         if offset is None:
             return None

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 import trustme
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.clients import ensure_topics, publish
+from streams.clients import ensure_topics, follow, publish
 from streams.demo import start_worker, worker_env
 from streams.samples import encode, event
 from streams.settings import Settings
@@ -215,6 +216,38 @@ def verdicts_by_event(settings: Settings, wanted: set[str], timeout: float) -> d
     return grouped
 
 
+async def whereabouts(settings: Settings, event_ids: set[str]) -> str:
+    """Where unanswered events sit on each hop, and the group's commits there."""
+    topics = [settings.topic_lines, f"{settings.app_id}-patient-lines", settings.topic_dead_letters]
+    found: dict[str, list[str]] = defaultdict(list)
+    async for record in follow(settings, topics, idle_timeout=5):
+        for event_id in event_ids:
+            if event_id.encode() in record.value:
+                found[event_id].append(f"{record.topic}[{record.partition}]@{record.offset}")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.app_id,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        commits = {
+            f"{t}[{p}]": await consumer.committed(TopicPartition(t, p))
+            for t in topics[:2]
+            for p in range(settings.topic_partitions)
+        }
+    finally:
+        await consumer.stop()
+    return f"found at {dict(found)}; committed {commits}"
+
+
+def assert_all_answered(settings: Settings, docs: list[dict[str, Any]], grouped: dict) -> None:
+    missing = {d["event_id"] for d in docs} - grouped.keys()
+    assert not missing, f"{len(missing)} unanswered: " + asyncio.run(
+        whereabouts(settings, set(sorted(missing)[:5]))
+    )
+
+
 def assert_repeats_identical(grouped: dict[str, list[dict[str, Any]]]) -> int:
     repeats = 0
     for versions in grouped.values():
@@ -243,7 +276,7 @@ def test_kill_9_mid_run_then_a_new_worker_answers_everything(
     first.wait(10)
     workers.start()
     grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=300)
-    assert {d["event_id"] for d in docs} <= grouped.keys()
+    assert_all_answered(settings, docs, grouped)
     assert_repeats_identical(grouped)
 
 
@@ -255,6 +288,6 @@ def test_two_workers_one_killed_the_other_takes_over(settings: Settings, workers
     asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 1000, 120))
     victim.send_signal(signal.SIGKILL)
     grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=240)
-    assert {d["event_id"] for d in docs} <= grouped.keys()
+    assert_all_answered(settings, docs, grouped)
     assert_repeats_identical(grouped)
     assert survivor.poll() is None
