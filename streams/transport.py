@@ -142,9 +142,9 @@ class Consumer(driver.Consumer):
     any record has failed to send since the worker started, it exits without
     committing, so the next worker reads those events again.
 
-    Processing: around a rebalance Faust can hand a stream a record fetched
-    before its seek, take the jump as a gap in the log, drop the records it
-    then fetches below it, and commit past them (its head-of-queue check lets a
+    Processing: around a rebalance Faust can drop records as already read
+    (its read offsets trail its seeks), take the next record for a gap in the
+    log, and commit past the dropped ones (its head-of-queue check lets a
     one-offset gap through, faust-streaming issue 606). So this consumer notes
     every record the fetcher hands out; a commit never passes one that was
     fetched but not acknowledged, and a partition with such a record is read
@@ -186,9 +186,14 @@ class Consumer(driver.Consumer):
         return offset
 
     async def perform_seek(self) -> None:
-        """After a rebalance each partition is read again from its committed offset."""
+        """After a rebalance each partition is read again from its committed offset.
+
+        Faust sets its read offsets only after the seek, and drops as already
+        read any record fetched meanwhile below the old ones: none are kept.
+        """
         self._fetched.clear()
         self._reread.clear()
+        self._read_offset.clear()
         await super().perform_seek()
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
@@ -213,6 +218,7 @@ class Consumer(driver.Consumer):
             acked = self._acked_index[tp]
             self._acked[tp] = [o for o in self._acked[tp] if o < offset]
             acked.difference_update({o for o in acked if o >= offset})
+            self._read_offset[tp] = None
             await self.seek(tp, offset)
 
     async def _commit_offsets(
