@@ -193,7 +193,9 @@ class Consumer(driver.Consumer):
         """
         self._fetched.clear()
         self._reread.clear()
-        self._read_offset.clear()
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        for tp in [tp for tp in self._read_offset if acks_enabled_for(tp.topic)]:
+            self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
         await super().perform_seek()
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
