@@ -156,14 +156,18 @@ class Consumer(driver.Consumer):
         super().__init__(*args, **kwargs)
         self._fetched: defaultdict[TP, set[int]] = defaultdict(set)
         self._reread: dict[TP, int] = {}
+        self._floor: dict[TP, int] = {}
+        """Per partition, the offset below which everything is committed; Faust's own
+        record of it is dropped at each revocation."""
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
         acks_enabled_for = self.app.topics.acks_enabled_for
+        floor = self._floor
         async for tp, message in super().getmany(timeout):
-            if acks_enabled_for(message.topic):
+            if acks_enabled_for(message.topic) and message.offset >= floor.get(tp, 0):
                 self._fetched[tp].add(message.offset)
             yield tp, message
 
@@ -175,13 +179,14 @@ class Consumer(driver.Consumer):
         offset = super()._new_offset(tp)
         if offset is None:
             return None
-        skipped = [o for o in self._fetched[tp] if o < offset and o not in acked]
+        floor = self._floor.get(tp, 0)
+        skipped = [o for o in self._fetched[tp] if floor <= o < offset and o not in acked]
         if skipped:
             first = min(skipped)
             self._reread[tp] = first
-            committed = self._committed_offset[tp]
-            offset = first if committed is None or first > committed else None
+            offset = first if first > floor else None
         if offset is not None:
+            self._floor[tp] = offset
             self._fetched[tp] = {o for o in self._fetched[tp] if o >= offset}
         return offset
 
@@ -197,6 +202,7 @@ class Consumer(driver.Consumer):
         for tp in [tp for tp in self._read_offset if acks_enabled_for(tp.topic)]:
             self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
         await super().perform_seek()
+        self._floor = {tp: o for tp, o in self._committed_offset.items() if o is not None}
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Commits what is done first: Faust forgets the acknowledgements of `revoked`."""

@@ -36,6 +36,8 @@ def consumer_with(
     assert isinstance(consumer, transport.Consumer)
     tp = TP("lines", 0)
     consumer._committed_offset[tp] = committed
+    if committed is not None:
+        consumer._floor[tp] = committed
     consumer._fetched[tp] = set(fetched)
     consumer._acked[tp] = list(acked)
     consumer._acked_index[tp] = set(acked)
@@ -89,3 +91,13 @@ def test_a_gap_over_processed_records_does_not_slow_commits(tmp_path: Path) -> N
         tmp_path, committed=175, fetched=range(175, 191), acked=range(175, 191), gap=range(176, 181)
     )
     assert consumer._new_offset(tp) == 191
+
+
+def test_records_fetched_again_below_the_commit_are_not_read_again(tmp_path: Path) -> None:
+    """Faust sometimes hands out a committed record twice and drops the repeat; reading
+    from there again would only repeat work, and a repeat could set it off again."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=100, fetched=range(95, 111), acked=range(100, 111)
+    )
+    assert consumer._new_offset(tp) == 111
+    assert not consumer._reread
