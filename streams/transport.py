@@ -149,7 +149,8 @@ class Consumer(driver.Consumer):
     every record the fetcher hands out; a commit never passes one that was
     fetched but not acknowledged, and a partition with such a record is read
     again from there. Offsets that never arrive (transaction markers) do not
-    hold commits back.
+    hold commits back, and records handed out again below that point are
+    ignored.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -157,8 +158,8 @@ class Consumer(driver.Consumer):
         self._fetched: defaultdict[TP, set[int]] = defaultdict(set)
         self._reread: dict[TP, int] = {}
         self._floor: dict[TP, int] = {}
-        """Per partition, the offset below which everything is committed; Faust's own
-        record of it is dropped at each revocation."""
+        """Per partition, the offset below which every record was processed; Faust's
+        own record of its commits is dropped at each revocation."""
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
