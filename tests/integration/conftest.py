@@ -80,8 +80,8 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[Workers]:
         w.stop_all()
 
 
-async def committed_offsets(settings: Settings) -> dict[int, int | None]:
-    """The group's committed offset per partition of the lines topic.
+async def committed_offsets(settings: Settings, topic: str | None = None) -> dict[int, int | None]:
+    """The group's committed offset per partition of `topic` (the lines topic by default).
 
     (Tansu's ListOffsets answers with batch counts, not offsets, so tests compare
     commits with the offsets the producer was given instead of `end_offsets`.)
@@ -93,7 +93,8 @@ async def committed_offsets(settings: Settings) -> dict[int, int | None]:
     )
     await consumer.start()
     try:
-        tps = [TopicPartition(settings.topic_lines, p) for p in range(settings.topic_partitions)]
+        name = topic or settings.topic_lines
+        tps = [TopicPartition(name, p) for p in range(settings.topic_partitions)]
         return {tp.partition: await consumer.committed(tp) for tp in tps}
     finally:
         await consumer.stop()

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import trustme
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import ensure_topics, follow, publish
@@ -224,20 +223,7 @@ async def whereabouts(settings: Settings, event_ids: set[str]) -> str:
         for event_id in event_ids:
             if event_id.encode() in record.value:
                 found[event_id].append(f"{record.topic}[{record.partition}]@{record.offset}")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=settings.app_id,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        commits = {
-            f"{t}[{p}]": await consumer.committed(TopicPartition(t, p))
-            for t in topics[:2]
-            for p in range(settings.topic_partitions)
-        }
-    finally:
-        await consumer.stop()
+    commits = {t: await committed_offsets(settings, t) for t in topics[:2]}
     return f"found at {dict(found)}; committed {commits}"
 
 
