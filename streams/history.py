@@ -7,6 +7,7 @@ update it, so both see the same history for lines in the same order.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -81,14 +82,18 @@ class PatientHistory(BaseModel):
 
 
 def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tuple[int, date]:
-    """The most dosing days in any `length`-day window that contains `day`, and its start."""
+    """The most dosing days in any `length`-day window that contains `day`, and its start.
+
+    Windows are tried from the one starting on `day` backwards; the first with the
+    highest count wins. Counted by bisection: this runs for every omacetaxine line.
+    """
+    today = day.toordinal()
+    near = sorted(o for o in (d.toordinal() - today for d in days) if -length < o < length)
     best, best_start = 0, day
     for offset in range(length):
-        start = day - timedelta(days=offset)
-        end = start + timedelta(days=length - 1)
-        count = sum(1 for d in days if start <= d <= end)
+        count = bisect_right(near, length - 1 - offset) - bisect_left(near, -offset)
         if count > best:
-            best, best_start = count, start
+            best, best_start = count, day - timedelta(days=offset)
     return best, best_start
 
 

@@ -119,7 +119,7 @@ def _cycle_days(ctx: LineContext) -> Iterator[Finding]:
     assert history is not None
     limit = drug.max_dosing_days_per_28 if drug else None
     days = history.history.dosing_days(OMACETAXINE_CODES)
-    if not limit or ctx.line.service_date in days:
+    if not limit or ctx.line.service_date in days or len(days) < limit:
         return
     count, start = busiest_window(days | {ctx.line.service_date}, ctx.line.service_date)
     if count > limit:
