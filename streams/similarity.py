@@ -67,14 +67,7 @@ def max_units(code: HcpcsCode, refdata: ReferenceData) -> float | None:
 
 def _whole_vials(code: str, units: float, refdata: ReferenceData) -> tuple[int, float] | None:
     """(vials, units per vial) when `units` is a whole number of one package of `code`."""
-    sizes = sorted(
-        {
-            p.billing_units_per_package
-            for p in refdata.ndcs.values()
-            if p.hcpcs == code and p.billing_units_per_package
-        }
-    )
-    for size in sizes:
+    for size in refdata.package_units.get(code, ()):
         vials = units / size
         if vials.is_integer() and 1 <= vials <= 4:
             return int(vials), size

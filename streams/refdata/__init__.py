@@ -162,6 +162,19 @@ class ReferenceData:
         return candidates[0] if candidates else None
 
     @cached_property
+    def package_units(self) -> dict[str, tuple[float, ...]]:
+        """Per HCPCS code, the billing units of its NDC packages, smallest first.
+
+        Cached: the similarity check asks per line, and a full crosswalk has
+        thousands of rows.
+        """
+        sizes: dict[str, set[float]] = {}
+        for row in self.ndcs.values():
+            if row.billing_units_per_package:
+                sizes.setdefault(row.hcpcs, set()).add(row.billing_units_per_package)
+        return {code: tuple(sorted(units)) for code, units in sizes.items()}
+
+    @cached_property
     def tracked_codes(self) -> frozenset[str]:
         """J9262, its retired predecessor and its look-alikes: the lines in scope.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _HYPHENATED = re.compile(r"^(\d{4,5})-(\d{3,4})-(\d{1,2})$")
 
@@ -18,11 +19,13 @@ class NormalizedNdc:
         return self.ndc11 is not None
 
 
+@lru_cache(maxsize=8192)
 def normalize_ndc(raw: str) -> NormalizedNdc:
     """Pad a hyphenated 10-digit NDC (4-4-2, 5-3-2, 5-4-1) to 5-4-2.
 
     An unhyphenated 10-digit value cannot be converted: which segment lacks
-    its leading zero is unknowable without the hyphens.
+    its leading zero is unknowable without the hyphens. Cached: a hospital
+    bills the same few NDCs on line after line.
     """
     code = raw.strip().replace(" ", "")
     if re.fullmatch(r"\d{11}", code):
