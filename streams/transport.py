@@ -37,6 +37,7 @@ from streams.worker import EXIT_SENDS_FAILED, exit_now
 
 SCHEME = "j9262"
 PROBE_TIMEOUT_S = 10.0
+REREAD_GRACE_S = 10.0
 FAUST_FETCH_MAX_WAIT_MS = 1500
 
 
@@ -150,13 +151,17 @@ class Consumer(driver.Consumer):
     fetched but not acknowledged, and a partition with such a record is read
     again from there. Offsets that never arrive (transaction markers) do not
     hold commits back, and records handed out again below that point are
-    ignored.
+    ignored. Until the re-read's first record arrives, records of batches
+    fetched before its seek are dropped: Faust would take them as read and then
+    drop the re-read as already read.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fetched: defaultdict[TP, set[int]] = defaultdict(set)
         self._reread: dict[TP, int] = {}
+        self._rereading: dict[TP, tuple[int, float]] = {}
+        """Per partition being read again: the offset sought, and when."""
         self._floor: dict[TP, int] = {}
         """Per partition, the offset below which every record was processed; Faust's
         own record of its commits is dropped at each revocation."""
@@ -168,9 +173,23 @@ class Consumer(driver.Consumer):
         acks_enabled_for = self.app.topics.acks_enabled_for
         floor = self._floor
         async for tp, message in super().getmany(timeout):
+            if tp in self._rereading and self._fetched_before_reread(tp, message.offset):
+                continue
             if acks_enabled_for(message.topic) and message.offset >= floor.get(tp, 0):
                 self._fetched[tp].add(message.offset)
             yield tp, message
+
+    def _fetched_before_reread(self, tp: TP, offset: int) -> bool:
+        """True for records of a batch fetched before the re-read's seek.
+
+        The re-read starts at a record that was handed out before, so it will come;
+        if it has not within REREAD_GRACE_S, stop waiting rather than stall.
+        """
+        start, since = self._rereading[tp]
+        if offset == start or time.monotonic() - since > REREAD_GRACE_S:
+            del self._rereading[tp]
+            return False
+        return True
 
     def _new_offset(self, tp: TP) -> int | None:
         acked = set(self._acked_index[tp])  # Faust trims the index to what it commits
@@ -199,6 +218,7 @@ class Consumer(driver.Consumer):
         """
         self._fetched.clear()
         self._reread.clear()
+        self._rereading.clear()
         acks_enabled_for = self.app.topics.acks_enabled_for
         for tp in [tp for tp in self._read_offset if acks_enabled_for(tp.topic)]:
             self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
@@ -210,6 +230,7 @@ class Consumer(driver.Consumer):
         await self.commit()
         for tp in revoked:
             self._reread.pop(tp, None)
+            self._rereading.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def _read_skipped_again(self) -> None:
@@ -228,6 +249,7 @@ class Consumer(driver.Consumer):
             self._acked[tp] = [o for o in self._acked[tp] if o < offset]
             acked.difference_update({o for o in acked if o >= offset})
             self._read_offset[tp] = None
+            self._rereading[tp] = (offset, time.monotonic())
             await self.seek(tp, offset)
 
     async def _commit_offsets(

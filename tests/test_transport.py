@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from faust.types import TP
@@ -101,3 +102,34 @@ def test_records_fetched_again_below_the_commit_are_not_read_again(tmp_path: Pat
     )
     assert consumer._new_offset(tp) == 111
     assert not consumer._reread
+
+
+def test_a_reread_ignores_the_rest_of_a_batch_fetched_before_its_seek(tmp_path: Path) -> None:
+    """Records 141-150 were fetched before the seek back to 110: handed out after it,
+    they would move Faust's read offset past 110 and Faust would drop the re-read."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=100, fetched=range(100, 141), acked=range(132, 141), gap=range(110, 133)
+    )
+    consumer._acked[tp] += list(range(100, 110))
+    consumer._acked_index[tp] |= set(range(100, 110))
+    sought: list[tuple[TP, int]] = []
+
+    async def seek(partition: TP, offset: int) -> None:
+        sought.append((partition, offset))
+
+    consumer.seek = seek  # type: ignore[method-assign]
+    consumer.assignment = lambda: {tp}  # type: ignore[method-assign]
+    assert consumer._new_offset(tp) == 110
+    asyncio.run(consumer._read_skipped_again())
+    assert sought == [(tp, 110)]
+    stale = range(141, 151)
+    assert [o for o in stale if consumer._fetched_before_reread(tp, o)] == list(stale)
+    assert not consumer._fetched_before_reread(tp, 110)
+    assert tp not in consumer._rereading
+
+
+def test_a_reread_whose_first_record_never_comes_stops_waiting(tmp_path: Path) -> None:
+    consumer, tp = consumer_with(tmp_path, committed=100, fetched=range(100, 121), acked=range(0))
+    consumer._rereading[tp] = (100, time.monotonic() - transport.REREAD_GRACE_S - 1)
+    assert not consumer._fetched_before_reread(tp, 140)
+    assert tp not in consumer._rereading
