@@ -7,8 +7,9 @@ aiokafka consume-decode-produce loop on the same events (the ratio is the
 figure to compare across machines), and beside the same loop as a plain Faust
 agent, the ceiling for one Faust hop; end-to-end latency at half the
 validator's maximum rate (three runs, one in quick mode); `j9262 validate` on
-one core, beside decoding alone; a worker's peak RSS with a 10,000-row
-crosswalk loaded; and throughput with one and two workers.
+one core, beside decoding alone, with the bundled reference data and with a
+10,000-row crosswalk; a worker's peak RSS with that crosswalk loaded; and
+throughput with one and two workers.
 """
 
 from __future__ import annotations
@@ -294,9 +295,9 @@ def repeated_latency(
     return {**middle, "runs": each}
 
 
-def offline_rate(records: list[bytes]) -> float:
+def offline_rate(records: list[bytes], refdata_dir: Path | None = None) -> float:
     """`j9262 validate` in process, on one core: lines per second, I/O to memory."""
-    validator = Validator(refdata.load())
+    validator = Validator(refdata.load(refdata_dir))
     out, dead, claims = io.BytesIO(), io.BytesIO(), io.BytesIO()
     start = time.perf_counter()
     validate_offline(
@@ -335,10 +336,17 @@ def big_crosswalk(path: Path, rows: int) -> Path:
     return path
 
 
-def peak_rss(broker: EmbeddedBroker, tmp: Path, records: list[bytes]) -> dict[str, float]:
-    """A worker's peak RSS (VmHWM) with a 10,000-row crosswalk, after validating `records`."""
+def full_size_refdata(tmp: Path) -> tuple[Path, int]:
+    """Reference data with a 10,000-row imported crosswalk, and its row count."""
     refdir = tmp / "refdata"
     result = import_crosswalk(big_crosswalk(tmp / "crosswalk.csv", 10_000), refdir)
+    return refdir, result.rows
+
+
+def peak_rss(
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], refdir: Path, rows: int
+) -> dict[str, float]:
+    """A worker's peak RSS (VmHWM) with a full-size crosswalk, after validating `records`."""
     settings = settings_for(broker, tmp, "rss", refdata_dir=refdir)
     asyncio.run(
         ensure_topics(
@@ -353,7 +361,7 @@ def peak_rss(broker: EmbeddedBroker, tmp: Path, records: list[bytes]) -> dict[st
         hwm_kb = int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1])
     finally:
         stop_process(worker)
-    return {"crosswalk_rows": float(result.rows), "peak_rss_mb": hwm_kb / 1024}
+    return {"crosswalk_rows": float(rows), "peak_rss_mb": hwm_kb / 1024}
 
 
 def machine() -> dict[str, str]:
@@ -396,6 +404,8 @@ def main() -> None:
     with timed(results, "offline"):
         results["validate_offline_per_s"] = offline_rate(offline)
         results["decode_only_per_s"] = decode_rate(offline)
+        refdir, rows = full_size_refdata(tmp)
+        results["validate_offline_full_crosswalk_per_s"] = offline_rate(offline[:n], refdir)
     with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
         with timed(results, "raw"):
             results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
@@ -422,7 +432,7 @@ def main() -> None:
                     broker, tmp, records, "p1", partitions=1
                 )
         with timed(results, "rss"):
-            results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)])
+            results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)], refdir, rows)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
