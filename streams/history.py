@@ -85,7 +85,8 @@ def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tupl
     """The most dosing days in any `length`-day window that contains `day`, and its start.
 
     Windows are tried from the one starting on `day` backwards; the first with the
-    highest count wins. Counted by bisection: this runs for every omacetaxine line.
+    highest count wins. Counted by bisection: the stream runs it for each dosing day
+    of a patient near the label's limit.
     """
     today = day.toordinal()
     near = sorted(o for o in (d.toordinal() - today for d in days) if -length < o < length)
