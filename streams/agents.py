@@ -126,7 +126,8 @@ def attach(
             )
             return
         claim_key = event.claim.claim_id
-        topics.verdicts.send_soon(key=claim_key.encode(), value=verdict.model_dump_json().encode())
+        text = verdict.model_dump_json()
+        topics.verdicts.send_soon(key=claim_key.encode(), value=text.encode())
         metrics.line_verdict(event, verdict, elapsed)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -136,7 +137,9 @@ def attach(
                 verdict.disposition.value,
                 len(verdict.findings),
             )
-        topics.claim_lines.send_soon(key=claim_key, value=ClaimMessage.for_line(event, verdict))
+        topics.claim_lines.send_soon(
+            key=claim_key, value=ClaimMessage.for_line(event, verdict, text)
+        )
 
     @app.agent(topics.lines, name="validate-lines")
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:

@@ -8,13 +8,29 @@ The stream keeps one `ClaimState` per claim in a Faust table keyed by claim_id;
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+import orjson
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from streams.events import ClaimLineEvent, ClaimType, ClaimVerdict, LineVerdict, PlanType
+from streams.events import (
+    ClaimLineEvent,
+    ClaimType,
+    ClaimVerdict,
+    Disposition,
+    LineVerdict,
+    PlanType,
+)
 
 
 class ClaimLine(BaseModel):
+    """A line as the roll-up needs it, with its verdict kept as JSON text.
+
+    Claims stay in memory for days after their verdict. As text, each line's
+    verdict is one object instead of a tree of models and lists that every full
+    garbage collection walks; the collector's pauses grew with the table.
+    """
+
     model_config = ConfigDict(frozen=True)
     line_number: int
     event_id: str
@@ -22,14 +38,34 @@ class ClaimLine(BaseModel):
     modifiers: tuple[str, ...]
     units: float
     service_date: date
-    verdict: LineVerdict
+    verdict_id: str
+    disposition: Disposition
+    verdict_json: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_a_verdict_model(cls, data: Any) -> Any:
+        """Changelogs written before the text form hold the verdict itself."""
+        if isinstance(data, dict) and "verdict" in data and "verdict_json" not in data:
+            data = dict(data)
+            verdict = data.pop("verdict")
+            if isinstance(verdict, LineVerdict):
+                verdict = verdict.model_dump(mode="json")
+            if isinstance(verdict, dict):
+                data.setdefault("verdict_id", verdict.get("verdict_id"))
+                data.setdefault("disposition", verdict.get("disposition"))
+                data["verdict_json"] = orjson.dumps(verdict).decode()
+        return data
 
     @property
     def waste(self) -> bool:
         return "JW" in self.modifiers
 
     @classmethod
-    def of(cls, event: ClaimLineEvent, verdict: LineVerdict) -> ClaimLine:
+    def of(
+        cls, event: ClaimLineEvent, verdict: LineVerdict, verdict_json: str | None = None
+    ) -> ClaimLine:
+        """`verdict_json`, when the caller has serialized the verdict already."""
         return cls(
             line_number=event.line.line_number,
             event_id=event.event_id,
@@ -37,8 +73,15 @@ class ClaimLine(BaseModel):
             modifiers=tuple(event.line.modifiers),
             units=float(event.line.units),
             service_date=event.line.service_date,
-            verdict=verdict,
+            verdict_id=verdict.verdict_id,
+            disposition=verdict.disposition,
+            verdict_json=verdict_json if verdict_json is not None else verdict.model_dump_json(),
         )
+
+    def verdict(self) -> dict[str, Any]:
+        """The line's verdict as the verdicts topic carried it."""
+        parsed: dict[str, Any] = orjson.loads(self.verdict_json)
+        return parsed
 
 
 class ClaimState(BaseModel):
@@ -60,7 +103,7 @@ class ClaimState(BaseModel):
     def with_line(self, line: ClaimLine, total_lines: int | None) -> ClaimState:
         """This state with the line added; the same verdict again changes nothing."""
         known = self.lines.get(line.line_number)
-        if known is not None and known.verdict.verdict_id == line.verdict.verdict_id:
+        if known is not None and known.verdict_id == line.verdict_id:
             return self
         return self.model_copy(
             update={

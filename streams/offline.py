@@ -116,9 +116,10 @@ def run(
         summary.by_disposition[item.disposition.value] = (
             summary.by_disposition.get(item.disposition.value, 0) + 1
         )
-        out.write(item.model_dump_json().encode() + b"\n")
+        text = item.model_dump_json()
+        out.write(text.encode() + b"\n")
         if event is not None and claims_out is not None:
-            write_claim(ClaimMessage.for_line(event, item), math.inf)
+            write_claim(ClaimMessage.for_line(event, item, text), math.inf)
     for claim_id, state in list(claims.items()):
         if state.verdict is None:
             write_claim(ClaimMessage(kind="deadline", claim_id=claim_id), 0)

@@ -44,14 +44,16 @@ class ClaimMessage(BaseModel):
     line: ClaimLine | None = None
 
     @classmethod
-    def for_line(cls, event: ClaimLineEvent, verdict: LineVerdict) -> ClaimMessage:
+    def for_line(
+        cls, event: ClaimLineEvent, verdict: LineVerdict, verdict_json: str | None = None
+    ) -> ClaimMessage:
         return cls(
             kind="line",
             claim_id=event.claim.claim_id,
             claim_type=event.claim.claim_type,
             plan_type=event.claim.payer.plan_type,
             total_lines=event.claim.total_lines,
-            line=ClaimLine.of(event, verdict),
+            line=ClaimLine.of(event, verdict, verdict_json),
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from streams.claims import ClaimState
 from streams.enrich import enrich
@@ -30,6 +31,17 @@ from streams.rules.history import CODES as HISTORY_CODES
 
 _NAMESPACE = uuid.UUID("6f2b7a4e-5f3c-4e49-9d2a-2c1e3b0a9262")
 _RANK = {Disposition.OUT_OF_SCOPE: 0, Disposition.PASS: 1, Disposition.WARN: 2, Disposition.FAIL: 3}
+
+
+class LineOutcome(Protocol):
+    """What a claim's roll-up reads of each line: a LineVerdict or a stored ClaimLine."""
+
+    @property
+    def line_number(self) -> int: ...
+    @property
+    def disposition(self) -> Disposition: ...
+    @property
+    def verdict_id(self) -> str: ...
 
 
 def disposition_of(findings: Iterable[Finding]) -> Disposition:
@@ -76,9 +88,11 @@ class Validator:
         return verdict, history.record(event, kept, retention)
 
     def claim_verdict(self, state: ClaimState) -> ClaimVerdict:
-        lines = [ln.verdict for ln in state.lines.values()]
         return self.roll_up(
-            state.claim_id, lines, state.total_lines, claim_findings(state, self.refdata)
+            state.claim_id,
+            list(state.lines.values()),
+            state.total_lines,
+            claim_findings(state, self.refdata),
         )
 
     def validate(self, event: ClaimLineEvent, history: HistoryContext | None = None) -> LineVerdict:
@@ -106,7 +120,7 @@ class Validator:
     def roll_up(
         self,
         claim_id: str,
-        lines: Sequence[LineVerdict],
+        lines: Sequence[LineOutcome],
         total_lines: int | None,
         findings: Sequence[Finding] = (),
     ) -> ClaimVerdict:

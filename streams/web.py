@@ -53,9 +53,6 @@ def attach(app: faust.App, tables: Tables, metrics: Metrics) -> None:
             "claim_verdict": None
             if state.verdict is None
             else state.verdict.model_dump(mode="json", by_alias=True),
-            "line_verdicts": [
-                ln.verdict.model_dump(mode="json", by_alias=True)
-                for _, ln in sorted(state.lines.items())
-            ],
+            "line_verdicts": [ln.verdict() for _, ln in sorted(state.lines.items())],
         }
         return web.json(body)
