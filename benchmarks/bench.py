@@ -6,10 +6,11 @@ Measures, against the embedded broker: the validator's throughput beside a plain
 aiokafka consume-decode-produce loop on the same events (the ratio is the
 figure to compare across machines), and beside the same loop as a plain Faust
 agent, the ceiling for one Faust hop; end-to-end latency at half the
-validator's maximum rate (three runs, one in quick mode); `j9262 validate` on
-one core, beside decoding alone, with the bundled reference data and with a
-10,000-row crosswalk; a worker's peak RSS with that crosswalk loaded; and
-throughput with one and two workers.
+validator's maximum rate (three runs, one in quick mode), and once more after
+12,000 lines, for a worker holding state; `j9262 validate` on one core, beside
+decoding alone, with the bundled reference data and with a 10,000-row
+crosswalk; a worker's peak RSS with that crosswalk loaded; and throughput with
+one and two workers.
 """
 
 from __future__ import annotations
@@ -216,9 +217,10 @@ def _json_or_none(raw: bytes) -> Any:
 
 
 def latency(
-    broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float, run: str
+    broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float, run: str, *, warm_up: int = 300
 ) -> dict[str, float]:
-    """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second."""
+    """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second,
+    after `warm_up` lines (thousands of them: a worker holding state, as in production)."""
     settings = settings_for(broker, tmp, run)
     asyncio.run(
         ensure_topics(
@@ -234,9 +236,9 @@ def latency(
     sent_at: dict[str, float] = {}
     try:
         # Warm up every path (first sends fetch metadata, first table writes allocate).
-        warm_up = mix(300, now=True, tag="warm-")
-        asyncio.run(publish(settings, warm_up))
-        asyncio.run(count_answers(settings, len(warm_up), 120))
+        first = mix(warm_up, now=True, tag="warm-")
+        asyncio.run(publish(settings, first))
+        asyncio.run(count_answers(settings, len(first), 600))
 
         async def offer() -> None:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
@@ -426,6 +428,10 @@ def main() -> None:
                 runs=1 if args.quick else 3,
             )
         if not args.quick:
+            with timed(results, "latency_loaded"):
+                results["latency_loaded"] = latency(
+                    broker, tmp, results["validator_per_s"] / 2, 30, "loaded", warm_up=12_000
+                )
             with timed(results, "scaling"):
                 results["two_workers_per_s"] = validator_rate(broker, tmp, records, "v2", workers=2)
                 results["one_partition_per_s"] = validator_rate(
