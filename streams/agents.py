@@ -69,10 +69,10 @@ class DeadlineIndex:
         self.stale = True
 
     def note(self, state: ClaimState) -> None:
-        if state.verdict is None:
+        if state.verdict_at is None:
             at = state.first_seen + timedelta(seconds=self.settings.claim_wait_s)
         else:
-            at = state.verdict.validated_at + timedelta(seconds=self.settings.claim_retention_s)
+            at = state.verdict_at + timedelta(seconds=self.settings.claim_retention_s)
         self.due[state.claim_id] = (at, state.partition)
 
     def expired(self, now: datetime, active: Callable[[int | None], bool]) -> list[str]:
@@ -198,8 +198,8 @@ def attach(
         if (
             message.kind == "deadline"
             and state is not None
-            and state.verdict is not None
-            and now - state.verdict.validated_at >= retention
+            and state.verdict_at is not None
+            and now - state.verdict_at >= retention
         ):
             del tables.claims[message.claim_id]
             deadlines.due.pop(message.claim_id, None)

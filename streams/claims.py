@@ -85,7 +85,9 @@ class ClaimLine(BaseModel):
 
 
 class ClaimState(BaseModel):
-    """Lines by line number (a resubmitted line replaces the earlier one)."""
+    """Lines by line number (a resubmitted line replaces the earlier one), and the
+    latest ClaimVerdict as JSON text (see ClaimLine) with the two facts the
+    wait and the retention read from it."""
 
     claim_id: str
     claim_type: ClaimType
@@ -94,7 +96,30 @@ class ClaimState(BaseModel):
     lines: dict[int, ClaimLine] = {}
     first_seen: datetime
     partition: int | None = None
-    verdict: ClaimVerdict | None = None
+    verdict_json: str | None = None
+    verdict_complete: bool = False
+    verdict_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_a_verdict_model(cls, data: Any) -> Any:
+        """Changelogs written before the text form hold the ClaimVerdict itself."""
+        if isinstance(data, dict) and "verdict" in data and "verdict_json" not in data:
+            data = dict(data)
+            verdict = data.pop("verdict")
+            if verdict is not None:
+                data |= _verdict_fields(ClaimVerdict.model_validate(verdict))
+        return data
+
+    def with_verdict(self, verdict: ClaimVerdict) -> ClaimState:
+        return self.model_copy(update=_verdict_fields(verdict))
+
+    def verdict(self) -> dict[str, Any] | None:
+        """The latest ClaimVerdict as the claim-verdicts topic carried it."""
+        if self.verdict_json is None:
+            return None
+        parsed: dict[str, Any] = orjson.loads(self.verdict_json)
+        return parsed
 
     @property
     def complete(self) -> bool:
@@ -114,6 +139,14 @@ class ClaimState(BaseModel):
 
     def due(self, now: datetime, wait_s: float) -> bool:
         """A verdict is due when the claim is complete, or once the wait has run out."""
-        if self.verdict is not None:
-            return not self.verdict.complete and self.complete
+        if self.verdict_json is not None:
+            return not self.verdict_complete and self.complete
         return self.complete or (now - self.first_seen).total_seconds() >= wait_s
+
+
+def _verdict_fields(verdict: ClaimVerdict) -> dict[str, Any]:
+    return {
+        "verdict_json": verdict.model_dump_json(),
+        "verdict_complete": verdict.complete,
+        "verdict_at": verdict.validated_at,
+    }

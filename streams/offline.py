@@ -121,6 +121,6 @@ def run(
         if event is not None and claims_out is not None:
             write_claim(ClaimMessage.for_line(event, item, text), math.inf)
     for claim_id, state in list(claims.items()):
-        if state.verdict is None:
+        if state.verdict_json is None:
             write_claim(ClaimMessage(kind="deadline", claim_id=claim_id), 0)
     return summary

@@ -85,5 +85,5 @@ def add_to_claim(
             claims[message.claim_id] = state
         return None
     verdict = validator.claim_verdict(state)
-    claims[message.claim_id] = state.model_copy(update={"verdict": verdict})
+    claims[message.claim_id] = state.with_verdict(verdict)
     return verdict

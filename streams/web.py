@@ -49,10 +49,8 @@ def attach(app: faust.App, tables: Tables, metrics: Metrics) -> None:
             return web.json({"error": "unknown claim", "claim_id": claim_id}, status=404)
         body: dict[str, Any] = {
             "claim_id": claim_id,
-            "status": "pending" if state.verdict is None else "verdict",
-            "claim_verdict": None
-            if state.verdict is None
-            else state.verdict.model_dump(mode="json", by_alias=True),
+            "status": "pending" if state.verdict_json is None else "verdict",
+            "claim_verdict": state.verdict(),
             "line_verdicts": [ln.verdict() for _, ln in sorted(state.lines.items())],
         }
         return web.json(body)

@@ -1,4 +1,4 @@
-"""Claim state: what the claims table keeps per line, and reading older changelogs."""
+"""Claim state: what the claims table keeps, and reading older changelogs."""
 
 from __future__ import annotations
 
@@ -58,4 +58,28 @@ def test_claim_state_written_with_the_verdict_itself_still_reads(validator: Vali
     line = state.lines[1]
     assert line.verdict_id == verdict.verdict_id
     assert line.verdict() == json.loads(verdict.model_dump_json())
-    assert validator.claim_verdict(state).lines[0].verdict_id == verdict.verdict_id
+    claim_verdict = validator.claim_verdict(state)
+    assert claim_verdict.lines[0].verdict_id == verdict.verdict_id
+
+    older["verdict"] = json.loads(claim_verdict.model_dump_json())
+    state = ClaimState.model_validate_json(json.dumps(older))
+    assert state.verdict() == json.loads(claim_verdict.model_dump_json())
+    assert state.verdict_at == claim_verdict.validated_at
+    assert state.verdict_complete
+    assert not state.due(datetime.now(UTC), 0)
+
+
+def test_a_claim_with_its_verdict_holds_no_tree_of_objects(validator: Validator) -> None:
+    event = make_event("whole", claim={"total_lines": 1}, line={"units": 3.5})
+    verdict = validator.validate(event)
+    state = ClaimState(
+        claim_id=event.claim.claim_id,
+        claim_type=event.claim.claim_type,
+        plan_type=event.claim.payer.plan_type,
+        total_lines=1,
+        first_seen=datetime.now(UTC),
+    ).with_line(ClaimLine.of(event, verdict), 1)
+    state = state.with_verdict(validator.claim_verdict(state))
+    assert state.verdict() is not None
+    held = [v for k, v in vars(state).items() if k != "lines"]
+    assert not [v for v in held if isinstance(v, BaseModel | list | dict)]
