@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -209,6 +210,20 @@ def faust_passthrough_rate(
     return len(records) / (last - first)
 
 
+def caught_up(settings: Settings, timeout: float) -> None:
+    """Waits until the worker reports no lag on any input, internal topics included, on
+    two samples in a row: the last verdicts come out before the claim roll-up is done."""
+    url = f"http://127.0.0.1:{settings.web_port}/metrics"
+    deadline = time.monotonic() + timeout
+    idle = 0
+    while idle < 2 and time.monotonic() < deadline:
+        time.sleep(settings.metrics_interval_s)
+        with urllib.request.urlopen(url, timeout=5) as response:
+            lines = response.read().decode().splitlines()
+        lags = [float(ln.split()[-1]) for ln in lines if ln.startswith("j9262_consumer_lag")]
+        idle = idle + 1 if lags and not any(lags) else 0
+
+
 def _json_or_none(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
@@ -239,6 +254,7 @@ def latency(
         first = mix(warm_up, now=True, tag="warm-")
         asyncio.run(publish(settings, first))
         asyncio.run(count_answers(settings, len(first), 600))
+        caught_up(settings, 300)
 
         async def offer() -> None:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
