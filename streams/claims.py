@@ -7,6 +7,7 @@ The stream keeps one `ClaimState` per claim in a Faust table keyed by claim_id;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -45,17 +46,9 @@ class ClaimLine(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _from_a_verdict_model(cls, data: Any) -> Any:
-        """Changelogs written before the text form hold the verdict itself."""
-        if isinstance(data, dict) and "verdict" in data and "verdict_json" not in data:
-            data = dict(data)
-            verdict = data.pop("verdict")
-            if isinstance(verdict, LineVerdict):
-                verdict = verdict.model_dump(mode="json")
-            if isinstance(verdict, dict):
-                data.setdefault("verdict_id", verdict.get("verdict_id"))
-                data.setdefault("disposition", verdict.get("disposition"))
-                data["verdict_json"] = orjson.dumps(verdict).decode()
-        return data
+        return _from_older_changelog(
+            data, lambda verdict: _line_verdict_fields(LineVerdict.model_validate(verdict))
+        )
 
     @property
     def waste(self) -> bool:
@@ -73,15 +66,12 @@ class ClaimLine(BaseModel):
             modifiers=tuple(event.line.modifiers),
             units=float(event.line.units),
             service_date=event.line.service_date,
-            verdict_id=verdict.verdict_id,
-            disposition=verdict.disposition,
-            verdict_json=verdict_json if verdict_json is not None else verdict.model_dump_json(),
+            **_line_verdict_fields(verdict, verdict_json),
         )
 
     def verdict(self) -> dict[str, Any]:
         """The line's verdict as the verdicts topic carried it."""
-        parsed: dict[str, Any] = orjson.loads(self.verdict_json)
-        return parsed
+        return _parsed(self.verdict_json)
 
 
 class ClaimState(BaseModel):
@@ -103,23 +93,16 @@ class ClaimState(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _from_a_verdict_model(cls, data: Any) -> Any:
-        """Changelogs written before the text form hold the ClaimVerdict itself."""
-        if isinstance(data, dict) and "verdict" in data and "verdict_json" not in data:
-            data = dict(data)
-            verdict = data.pop("verdict")
-            if verdict is not None:
-                data |= _verdict_fields(ClaimVerdict.model_validate(verdict))
-        return data
+        return _from_older_changelog(
+            data, lambda verdict: _claim_verdict_fields(ClaimVerdict.model_validate(verdict))
+        )
 
     def with_verdict(self, verdict: ClaimVerdict) -> ClaimState:
-        return self.model_copy(update=_verdict_fields(verdict))
+        return self.model_copy(update=_claim_verdict_fields(verdict))
 
     def verdict(self) -> dict[str, Any] | None:
         """The latest ClaimVerdict as the claim-verdicts topic carried it."""
-        if self.verdict_json is None:
-            return None
-        parsed: dict[str, Any] = orjson.loads(self.verdict_json)
-        return parsed
+        return None if self.verdict_json is None else _parsed(self.verdict_json)
 
     @property
     def complete(self) -> bool:
@@ -144,9 +127,33 @@ class ClaimState(BaseModel):
         return self.complete or (now - self.first_seen).total_seconds() >= wait_s
 
 
-def _verdict_fields(verdict: ClaimVerdict) -> dict[str, Any]:
+def _from_older_changelog(data: Any, fields: Callable[[Any], dict[str, Any]]) -> Any:
+    """Changelogs written before the text form hold the verdict itself under
+    `verdict`; `fields` turns it into the fields kept now."""
+    if isinstance(data, dict) and "verdict" in data and "verdict_json" not in data:
+        data = dict(data)
+        verdict = data.pop("verdict")
+        if verdict is not None:
+            data |= fields(verdict)
+    return data
+
+
+def _line_verdict_fields(verdict: LineVerdict, text: str | None = None) -> dict[str, Any]:
+    return {
+        "verdict_id": verdict.verdict_id,
+        "disposition": verdict.disposition,
+        "verdict_json": verdict.model_dump_json() if text is None else text,
+    }
+
+
+def _claim_verdict_fields(verdict: ClaimVerdict) -> dict[str, Any]:
     return {
         "verdict_json": verdict.model_dump_json(),
         "verdict_complete": verdict.complete,
         "verdict_at": verdict.validated_at,
     }
+
+
+def _parsed(text: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = orjson.loads(text)
+    return parsed
