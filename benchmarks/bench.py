@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import refdata
 from streams.broker import EmbeddedBroker, free_port
@@ -231,11 +232,40 @@ def _json_or_none(raw: bytes) -> Any:
         return None
 
 
+async def empty_inputs(settings: Settings) -> None:
+    """Deletes and recreates the worker's input topics, its own included: a worker that
+    then restarts recovers its tables from the changelogs and reads short partitions."""
+    names = [
+        settings.topic_lines,
+        f"{settings.app_id}-patient-lines",
+        f"{settings.app_id}-claim-lines",
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+    await asyncio.sleep(1)
+    await ensure_topics(settings, names)
+
+
 def latency(
-    broker: EmbeddedBroker, tmp: Path, rate: float, seconds: float, run: str, *, warm_up: int = 300
+    broker: EmbeddedBroker,
+    tmp: Path,
+    rate: float,
+    seconds: float,
+    run: str,
+    *,
+    warm_up: int = 300,
+    short_partitions: bool = False,
 ) -> dict[str, float]:
     """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second,
-    after `warm_up` lines (thousands of them: a worker holding state, as in production)."""
+    after `warm_up` lines (thousands of them: a worker holding state, as in production).
+
+    `short_partitions`: after the warm-up the worker restarts on emptied input topics,
+    keeping its tables. That separates what the state costs from what the embedded
+    broker's longer partitions cost (`broker_fetch_growth`)."""
     settings = settings_for(broker, tmp, run)
     asyncio.run(
         ensure_topics(
@@ -255,6 +285,11 @@ def latency(
         asyncio.run(publish(settings, first))
         asyncio.run(count_answers(settings, len(first), 600))
         caught_up(settings, 300)
+        if short_partitions:
+            stop_process(worker)
+            asyncio.run(empty_inputs(settings))
+            worker = start_worker(worker_env(settings), tmp / f"{run}.log")
+            caught_up(settings, 300)
 
         async def offer() -> None:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
@@ -311,6 +346,52 @@ def repeated_latency(
     each = [latency(broker, tmp, rate, seconds, run=f"latency-{i}") for i in range(runs)]
     middle = sorted(each, key=lambda r: r["p99_ms"])[len(each) // 2]
     return {**middle, "runs": each}
+
+
+async def broker_fetch_growth(
+    broker: EmbeddedBroker, run: str, steps: tuple[int, ...]
+) -> list[dict[str, float]]:
+    """Produce-then-fetch round trips of one record on a partition holding more and more
+    record batches (one record each, as a worker's low-rate sends make them)."""
+    topic = f"growth-{run}"
+    settings = Settings(_env_file=None, broker_url=broker.url, topic_partitions=1)
+    await ensure_topics(settings, [topic])
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=10
+    )
+    await producer.start()
+    await consumer.start()
+    batches = 0
+    out = []
+    try:
+        await consumer.getmany(timeout_ms=500)
+        for step in steps:
+            for _ in range(step - batches):
+                await producer.send_and_wait(topic, b"f" * 1000)
+            produce, round_trip = [], []
+            for _ in range(100):
+                start = time.perf_counter()
+                await producer.send_and_wait(topic, b"m" * 1000)
+                produced = time.perf_counter()
+                while not await consumer.getmany(timeout_ms=1000):
+                    pass
+                produce.append(produced - start)
+                round_trip.append(time.perf_counter() - start)
+            batches = step + 100
+            produce.sort()
+            round_trip.sort()
+            out.append(
+                {
+                    "batches": step,
+                    "produce_p50_ms": 1000 * produce[50],
+                    "round_trip_p50_ms": 1000 * round_trip[50],
+                }
+            )
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return out
 
 
 def offline_rate(records: list[bytes], refdata_dir: Path | None = None) -> float:
@@ -448,6 +529,19 @@ def main() -> None:
                 results["latency_loaded"] = latency(
                     broker, tmp, results["validator_per_s"] / 2, 30, "loaded", warm_up=12_000
                 )
+            with timed(results, "latency_loaded_short_partitions"):
+                results["latency_loaded_short_partitions"] = latency(
+                    broker,
+                    tmp,
+                    results["validator_per_s"] / 2,
+                    30,
+                    "loaded-short",
+                    warm_up=12_000,
+                    short_partitions=True,
+                )
+        with timed(results, "broker_fetch_growth"):
+            steps = (0, 2_000) if args.quick else (0, 1_000, 2_000, 4_000, 8_000)
+            results["broker_fetch_growth"] = asyncio.run(broker_fetch_growth(broker, "g", steps))
             with timed(results, "scaling"):
                 results["two_workers_per_s"] = validator_rate(broker, tmp, records, "v2", workers=2)
                 results["one_partition_per_s"] = validator_rate(
