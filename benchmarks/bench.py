@@ -539,14 +539,14 @@ def main() -> None:
                     warm_up=12_000,
                     short_partitions=True,
                 )
-        with timed(results, "broker_fetch_growth"):
-            steps = (0, 2_000) if args.quick else (0, 1_000, 2_000, 4_000, 8_000)
-            results["broker_fetch_growth"] = asyncio.run(broker_fetch_growth(broker, "g", steps))
             with timed(results, "scaling"):
                 results["two_workers_per_s"] = validator_rate(broker, tmp, records, "v2", workers=2)
                 results["one_partition_per_s"] = validator_rate(
                     broker, tmp, records, "p1", partitions=1
                 )
+        with timed(results, "broker_fetch_growth"):
+            steps = (0, 2_000) if args.quick else (0, 1_000, 2_000, 4_000, 8_000)
+            results["broker_fetch_growth"] = asyncio.run(broker_fetch_growth(broker, "g", steps))
         with timed(results, "rss"):
             results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)], refdir, rows)
     print(json.dumps(results, indent=2))
