@@ -8,12 +8,31 @@ ids, ever.
 Faust's own Prometheus sensor is not enabled: it reports latencies in
 milliseconds, labels per-message histograms by topic and partition, and its
 counters duplicate these; the few Faust internals worth watching (lag, table
-sizes) are exported here.
+sizes) are exported here, beside the client library's standard `process_*`
+and `python_*` metrics.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+import bisect
+import gc
+import itertools
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+)
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 from streams import __version__
 from streams.events import ClaimLineEvent, ClaimVerdict, LineVerdict
@@ -38,12 +57,56 @@ LATENCY_BUCKETS = (
     900,
     3600,
 )
+GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+
+
+class CollectionTimer:
+    """Times every garbage collection, by generation: a collection stops the whole
+    worker, so its length explains latency spikes.
+
+    The gc callback only adds numbers to preallocated lists. It must not take a
+    metric's lock: the collection may have started inside code holding that lock.
+    """
+
+    name = f"{PREFIX}_gc_pause_seconds"
+
+    def __init__(self) -> None:
+        self.counts = [[0] * (len(GC_BUCKETS) + 1) for _ in range(3)]
+        self.sums = [0.0] * 3
+        self.started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        seconds = time.perf_counter() - self.started
+        generation = info["generation"]
+        self.counts[generation][bisect.bisect_left(GC_BUCKETS, seconds)] += 1
+        self.sums[generation] += seconds
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(
+            self.name,
+            "Garbage collections by generation; the worker does nothing else meanwhile.",
+            labels=["generation"],
+        )
+        bounds = [*map(floatToGoString, GC_BUCKETS), "+Inf"]
+        for generation, counts in enumerate(self.counts):
+            buckets = list(zip(bounds, itertools.accumulate(counts), strict=True))
+            family.add_metric([str(generation)], buckets, self.sums[generation])
+        yield family
+
+
+COLLECTIONS = CollectionTimer()
+gc.callbacks.append(COLLECTIONS)
 
 
 class Metrics:
     def __init__(self, ruleset_version: str, reference_data_version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        for shared in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, COLLECTIONS):
+            r.register(shared)
         self.events_consumed = Counter(
             f"{PREFIX}_events_consumed", "Records read from the claim-lines topic.", registry=r
         )
