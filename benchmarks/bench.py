@@ -214,15 +214,33 @@ def faust_passthrough_rate(
 def caught_up(settings: Settings, timeout: float) -> None:
     """Waits until the worker reports no lag on any input, internal topics included, on
     two samples in a row: the last verdicts come out before the claim roll-up is done."""
-    url = f"http://127.0.0.1:{settings.web_port}/metrics"
     deadline = time.monotonic() + timeout
     idle = 0
     while idle < 2 and time.monotonic() < deadline:
         time.sleep(settings.metrics_interval_s)
-        with urllib.request.urlopen(url, timeout=5) as response:
-            lines = response.read().decode().splitlines()
-        lags = [float(ln.split()[-1]) for ln in lines if ln.startswith("j9262_consumer_lag")]
+        lags = [v for name, v in scrape(settings) if name.startswith("j9262_consumer_lag")]
         idle = idle + 1 if lags and not any(lags) else 0
+
+
+def scrape(settings: Settings) -> list[tuple[str, float]]:
+    """The worker's /metrics samples as (name with labels, value)."""
+    url = f"http://127.0.0.1:{settings.web_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    return [
+        (name, float(value))
+        for name, _, value in (ln.rpartition(" ") for ln in lines if ln and ln[0] != "#")
+    ]
+
+
+def collections(settings: Settings) -> dict[str, float]:
+    """The worker's garbage collections so far: full ones, and time in all of them."""
+    samples = dict(scrape(settings))
+    return {
+        "full": samples['j9262_gc_pause_seconds_count{generation="2"}'],
+        "full_s": samples['j9262_gc_pause_seconds_sum{generation="2"}'],
+        "all_s": sum(samples[f'j9262_gc_pause_seconds_sum{{generation="{g}"}}'] for g in "012"),
+    }
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -261,7 +279,8 @@ def latency(
     short_partitions: bool = False,
 ) -> dict[str, float]:
     """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second,
-    after `warm_up` lines (thousands of them: a worker holding state, as in production).
+    after `warm_up` lines (thousands of them: a worker holding state, as in production),
+    with the worker's garbage collections meanwhile.
 
     `short_partitions`: after the warm-up the worker restarts on emptied input topics,
     keeping its tables. That separates what the state costs from what the embedded
@@ -312,6 +331,7 @@ def latency(
             finally:
                 await producer.stop()
 
+        before = collections(settings)
         asyncio.run(offer())
         lags: list[float] = []
 
@@ -327,6 +347,7 @@ def latency(
                     return
 
         asyncio.run(collect())
+        after = collections(settings)
     finally:
         stop_process(worker)
     lags.sort()
@@ -335,6 +356,9 @@ def latency(
         "verdicts": len(lags),
         "p50_ms": 1000 * lags[len(lags) // 2],
         "p99_ms": 1000 * lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+        "full_collections": after["full"] - before["full"],
+        "full_collections_ms": 1000 * (after["full_s"] - before["full_s"]),
+        "all_collections_ms": 1000 * (after["all_s"] - before["all_s"]),
     }
 
 
