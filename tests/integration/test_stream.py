@@ -131,6 +131,11 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
         "version",
         "ruleset_version",
         "reference_data_version",
+        "generation",
+        "implementation",
+        "major",
+        "minor",
+        "patchlevel",
     }
 
     committed = asyncio.run(committed_offsets(settings))
