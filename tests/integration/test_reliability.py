@@ -261,7 +261,7 @@ def test_kill_9_mid_run_then_a_new_worker_answers_everything(
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     workers.start()
-    grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=300)
+    grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=480)
     assert_all_answered(settings, docs, grouped)
     assert_repeats_identical(grouped)
 
