@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -38,13 +37,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import refdata
 from streams.broker import EmbeddedBroker, free_port
-from streams.clients import ensure_topics, follow, publish
+from streams.clients import ensure_topics, follow, publish, scrape_metrics
 from streams.decoding import decode
 from streams.demo import start_worker, stop_process, worker_env
 from streams.offline import run as validate_offline
 from streams.refdata.importers import import_crosswalk
 from streams.samples import demo_sample
 from streams.settings import Settings, isolated
+from streams.topics import CLAIM_LINES, PATIENT_LINES, internal_name
 from streams.verdicts import Validator
 
 
@@ -218,29 +218,16 @@ def caught_up(settings: Settings, timeout: float) -> None:
     idle = 0
     while idle < 2 and time.monotonic() < deadline:
         time.sleep(settings.metrics_interval_s)
-        lags = [v for name, v in scrape(settings) if name.startswith("j9262_consumer_lag")]
+        lags = list(scrape_metrics(settings).get("j9262_consumer_lag_messages", {}).values())
         idle = idle + 1 if lags and not any(lags) else 0
-
-
-def scrape(settings: Settings) -> list[tuple[str, float]]:
-    """The worker's /metrics samples as (name with labels, value)."""
-    url = f"http://127.0.0.1:{settings.web_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        lines = response.read().decode().splitlines()
-    return [
-        (name, float(value))
-        for name, _, value in (ln.rpartition(" ") for ln in lines if ln and ln[0] != "#")
-    ]
 
 
 def collections(settings: Settings) -> dict[str, float]:
     """The worker's garbage collections so far: full ones, and time in all of them."""
-    samples = dict(scrape(settings))
-    return {
-        "full": samples['j9262_gc_pause_seconds_count{generation="2"}'],
-        "full_s": samples['j9262_gc_pause_seconds_sum{generation="2"}'],
-        "all_s": sum(samples[f'j9262_gc_pause_seconds_sum{{generation="{g}"}}'] for g in "012"),
-    }
+    samples = scrape_metrics(settings)
+    count, total = samples["j9262_gc_pause_seconds_count"], samples["j9262_gc_pause_seconds_sum"]
+    full = (("generation", "2"),)
+    return {"full": count[full], "full_s": total[full], "all_s": sum(total.values())}
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -255,8 +242,8 @@ async def empty_inputs(settings: Settings) -> None:
     then restarts recovers its tables from the changelogs and reads short partitions."""
     names = [
         settings.topic_lines,
-        f"{settings.app_id}-patient-lines",
-        f"{settings.app_id}-claim-lines",
+        internal_name(settings, PATIENT_LINES),
+        internal_name(settings, CLAIM_LINES),
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()

@@ -1,9 +1,11 @@
-"""Plain aiokafka clients for the command line: publish events, read verdicts."""
+"""Plain clients for the command line, tests and benchmark: publish events, read
+verdicts, scrape a worker's metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from prometheus_client.parser import text_string_to_metric_families
 
 from streams.settings import Settings
 
@@ -144,3 +147,18 @@ async def _partitions_for(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
         await consumer._client.force_metadata_update()
         await asyncio.sleep(0.1)
     raise RuntimeError(f"topic {topic!r} does not exist on the broker")
+
+
+Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
+
+
+def scrape_metrics(settings: Settings, timeout: float = 10) -> Samples:
+    """A worker's /metrics as {sample name: {sorted (label, value) pairs: value}}."""
+    url = f"http://127.0.0.1:{settings.web_port}/metrics"
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        text = resp.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples

@@ -10,6 +10,14 @@ from streams.codecs import ClaimLineCodec, ModelCodec
 from streams.settings import Settings
 from streams.stateful import ClaimMessage
 
+PATIENT_LINES = "patient-lines"
+CLAIM_LINES = "claim-lines"
+
+
+def internal_name(settings: Settings, name: str) -> str:
+    """An internal topic's name carries the app id, so apps sharing a cluster keep apart."""
+    return f"{settings.app_id}-{name}"
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -29,7 +37,7 @@ def declare(app: faust.App, settings: Settings) -> Topics:
 
     def internal(name: str, codec: faust.Codec) -> faust.TopicT:
         return app.topic(
-            f"{settings.app_id}-{name}",
+            internal_name(settings, name),
             key_type=str,
             key_serializer="raw",
             value_serializer=codec,
@@ -48,6 +56,6 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         verdicts=out(settings.topic_verdicts),
         claim_verdicts=out(settings.topic_claim_verdicts),
         dead_letters=out(settings.topic_dead_letters),
-        patient_lines=internal("patient-lines", lines_codec),
-        claim_lines=internal("claim-lines", ModelCodec(ClaimMessage)),
+        patient_lines=internal(PATIENT_LINES, lines_codec),
+        claim_lines=internal(CLAIM_LINES, ModelCodec(ClaimMessage)),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import ensure_topics, follow, publish
@@ -145,15 +143,3 @@ def publish_and_wait(
     verdicts = asyncio.run(read_until(settings, settings.topic_verdicts, done, timeout))
     assert done(verdicts), f"{len(wanted - {v['event_id'] for v in verdicts})} verdicts missing"
     return verdicts
-
-
-def scrape(settings: Settings) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-    """The worker's /metrics as {sample name: {sorted labels: value}}."""
-    url = f"http://127.0.0.1:{settings.web_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        text = resp.read().decode()
-    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
-    return samples

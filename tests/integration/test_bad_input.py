@@ -15,11 +15,11 @@ from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 
-from streams.clients import follow, publish
+from streams.clients import follow, publish, scrape_metrics
 from streams.samples import encode, event
 from streams.settings import Settings
 from tests.fuzz import mutated_records
-from tests.integration.conftest import Workers, publish_and_wait, read_until, scrape
+from tests.integration.conftest import Workers, publish_and_wait, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -167,7 +167,7 @@ def test_no_phi_in_debug_logs_or_metric_labels(
     publish_and_wait(settings, docs[:-1])
     asyncio.run(publish(settings, [encode(docs[-1])]))
     asyncio.run(read_until(settings, settings.topic_dead_letters, lambda f: len(f) >= 1, 60))
-    metrics_text = str(scrape(settings))
+    metrics_text = str(scrape_metrics(settings))
     worker.send_signal(signal.SIGTERM)
     worker.wait(30)
     log = workers.log()

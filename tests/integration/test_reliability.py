@@ -21,6 +21,7 @@ from streams.clients import ensure_topics, follow, publish
 from streams.demo import start_worker, worker_env
 from streams.samples import encode, event
 from streams.settings import Settings
+from streams.topics import PATIENT_LINES, internal_name
 from streams.worker import EXIT_SENDS_FAILED
 from tests.integration.conftest import (
     Workers,
@@ -217,7 +218,11 @@ def verdicts_by_event(settings: Settings, wanted: set[str], timeout: float) -> d
 
 async def whereabouts(settings: Settings, event_ids: set[str]) -> str:
     """Where unanswered events sit on each hop, and the group's commits there."""
-    topics = [settings.topic_lines, f"{settings.app_id}-patient-lines", settings.topic_dead_letters]
+    topics = [
+        settings.topic_lines,
+        internal_name(settings, PATIENT_LINES),
+        settings.topic_dead_letters,
+    ]
     found: dict[str, list[str]] = defaultdict(list)
     async for record in follow(settings, topics, idle_timeout=5):
         for event_id in event_ids:

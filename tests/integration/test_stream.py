@@ -13,14 +13,14 @@ import orjson
 import pytest
 
 from streams import refdata
-from streams.clients import publish
+from streams.clients import publish, scrape_metrics
 from streams.demo import collect
 from streams.events import DeadLetter, LineVerdict
 from streams.offline import results
 from streams.samples import GAZYVA, OPDIVO_100, encode, event
 from streams.settings import Settings
 from streams.verdicts import Validator
-from tests.integration.conftest import Workers, committed_offsets, next_offsets, scrape
+from tests.integration.conftest import Workers, committed_offsets, next_offsets
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
     # Answers past the expected count would be duplicates: give them a moment to show up.
     extra_v, extra_l = asyncio.run(collect(settings, len(records) + 1, timeout=3))
 
-    metrics = scrape(settings)
+    metrics = scrape_metrics(settings)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0
     log = workers.log()
