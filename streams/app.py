@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-
 import faust
 from faust.auth import SASLCredentials, SSLCredentials
 
@@ -28,29 +26,15 @@ def _credentials(settings: Settings) -> SASLCredentials | SSLCredentials | None:
 
 class App(faust.App):
     """Faust's app with the consumer setting Faust does not expose (see
-    `streams.transport`), a bound on how long stopping may take, and its start-up
-    heap kept out of full collections."""
+    `streams.transport`) and a bound on how long stopping may take."""
 
     fetch_max_wait_ms: int = transport.FAUST_FETCH_MAX_WAIT_MS
     shutdown_timeout_s: float | None = None
-
-    async def on_started(self) -> None:
-        await super().on_started()
-        freeze_start_up_heap()
 
     async def on_stop(self) -> None:
         if self.shutdown_timeout_s is not None:
             exit_after(self.shutdown_timeout_s)
         await super().on_stop()
-
-
-def freeze_start_up_heap() -> None:
-    """What start-up built (modules, reference data, recovered tables) lives as long
-    as the worker, yet every full collection walked it again: 70-140 ms each on the
-    benchmark machine, the worker stopped meanwhile. Frozen, collections skip it;
-    objects still free by reference counting. Measured in BENCHMARKS.md."""
-    gc.collect()
-    gc.freeze()
 
 
 def create_app(settings: Settings) -> faust.App:
