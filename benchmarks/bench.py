@@ -25,11 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -78,8 +78,14 @@ def settings_for(broker: EmbeddedBroker, tmp: Path, run: str, **extra: Any) -> S
     return isolated(broker.url, f"bench-{run}", tmp / run, free_port(), **extra)
 
 
-async def count_answers(settings: Settings, total: int, timeout: float) -> tuple[float, float]:
-    """(first, last) arrival time of `total` verdicts and dead letters."""
+async def count_answers(
+    settings: Settings,
+    total: int,
+    timeout: float,
+    on_first: Callable[[], None] = lambda: None,
+) -> tuple[float, float]:
+    """(first, last) arrival time of `total` verdicts and dead letters; `on_first` runs
+    when the first one arrives."""
     first = last = 0.0
     seen = 0
     topics = [settings.topic_verdicts, settings.topic_dead_letters]
@@ -91,11 +97,18 @@ async def count_answers(settings: Settings, total: int, timeout: float) -> tuple
             last = time.perf_counter()
             if seen == 1:
                 first = last
+                on_first()
             if seen >= total:
                 return
 
     await asyncio.wait_for(read(), timeout)
     return first, last
+
+
+class Throughput(NamedTuple):
+    per_s: float
+    cpu_ms_per_line: float
+    """Worker CPU (all workers together) from the first answer to the last, per line."""
 
 
 def validator_rate(
@@ -107,7 +120,8 @@ def validator_rate(
     workers: int = 1,
     partitions: int = 4,
     **extra: Any,
-) -> float:
+) -> Throughput:
+    """Lines per second from a backlog: `records` are published before the workers start."""
     settings = settings_for(broker, tmp, run, topic_partitions=partitions, **extra)
     asyncio.run(
         ensure_topics(
@@ -115,21 +129,29 @@ def validator_rate(
         )
     )
     asyncio.run(publish(settings, records))
-    procs = []
+    procs, each = [], []
     for i in range(workers):
         s = settings.model_copy(update={"web_port": free_port()}) if i else settings
-        env = worker_env(
+        each.append(
             Settings(
                 _env_file=None, **s.model_dump(include=settings.model_fields_set | {"web_port"})
             )
         )
-        procs.append(start_worker(env, tmp / f"{run}-{i}.log"))
+        procs.append(start_worker(worker_env(each[-1]), tmp / f"{run}-{i}.log"))
+
+    def cpu() -> float:
+        return sum(worker_totals(s)["cpu_s"] for s in each)
+
+    at_first: list[float] = []
     try:
-        first, last = asyncio.run(count_answers(settings, len(records), 600))
+        first, last = asyncio.run(
+            count_answers(settings, len(records), 600, lambda: at_first.append(cpu()))
+        )
+        used = cpu() - at_first[0]
     finally:
         for p in procs:
             stop_process(p)
-    return len(records) / (last - first)
+    return Throughput(len(records) / (last - first), 1000 * used / len(records))
 
 
 async def raw_loop(broker: EmbeddedBroker, records: list[bytes], run: str) -> float:
@@ -222,12 +244,18 @@ def caught_up(settings: Settings, timeout: float) -> None:
         idle = idle + 1 if lags and not any(lags) else 0
 
 
-def collections(settings: Settings) -> dict[str, float]:
-    """The worker's garbage collections so far: full ones, and time in all of them."""
+def worker_totals(settings: Settings) -> dict[str, float]:
+    """The worker's CPU seconds and garbage collections so far: full ones, and time in
+    all of them."""
     samples = scrape_metrics(settings)
     count, total = samples["j9262_gc_pause_seconds_count"], samples["j9262_gc_pause_seconds_sum"]
     full = (("generation", "2"),)
-    return {"full": count[full], "full_s": total[full], "all_s": sum(total.values())}
+    return {
+        "cpu_s": samples["process_cpu_seconds_total"][()],
+        "full": count[full],
+        "full_s": total[full],
+        "all_s": sum(total.values()),
+    }
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -267,7 +295,9 @@ def latency(
 ) -> dict[str, float]:
     """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second,
     after `warm_up` lines (thousands of them: a worker holding state, as in production),
-    with the worker's garbage collections meanwhile.
+    with the worker's garbage collections and CPU meanwhile. The CPU idle beforehand
+    (polling, timers) and under the load tell how near saturation "half the maximum"
+    runs: a backlog is validated in batches, a steady rate one line at a time.
 
     `short_partitions`: after the warm-up the worker restarts on emptied input topics,
     keeping its tables. That separates what the state costs from what the embedded
@@ -296,6 +326,8 @@ def latency(
             asyncio.run(empty_inputs(settings))
             worker = start_worker(worker_env(settings), tmp / f"{run}.log")
             caught_up(settings, 300)
+        idle_from, idle_at = worker_totals(settings), time.perf_counter()
+        time.sleep(5)
 
         async def offer() -> None:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
@@ -318,7 +350,8 @@ def latency(
             finally:
                 await producer.stop()
 
-        before = collections(settings)
+        before, started = worker_totals(settings), time.perf_counter()
+        idle_share = (before["cpu_s"] - idle_from["cpu_s"]) / (started - idle_at)
         asyncio.run(offer())
         lags: list[float] = []
 
@@ -334,7 +367,7 @@ def latency(
                     return
 
         asyncio.run(collect())
-        after = collections(settings)
+        after, ended = worker_totals(settings), time.perf_counter()
     finally:
         stop_process(worker)
     lags.sort()
@@ -346,6 +379,11 @@ def latency(
         "full_collections": after["full"] - before["full"],
         "full_collections_ms": 1000 * (after["full_s"] - before["full_s"]),
         "all_collections_ms": 1000 * (after["all_s"] - before["all_s"]),
+        "worker_idle_cpu_share": idle_share,
+        "worker_cpu_share": (after["cpu_s"] - before["cpu_s"]) / (ended - started),
+        "worker_cpu_ms_per_line": 1000
+        * (after["cpu_s"] - before["cpu_s"] - idle_share * (ended - started))
+        / len(lags),
     }
 
 
@@ -520,7 +558,9 @@ def main() -> None:
         with timed(results, "raw"):
             results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
         with timed(results, "validator"):
-            results["validator_per_s"] = validator_rate(broker, tmp, records, "v1")
+            validator = validator_rate(broker, tmp, records, "v1")
+        results["validator_per_s"] = validator.per_s
+        results["validator_cpu_ms_per_line"] = validator.cpu_ms_per_line
         results["ratio"] = results["validator_per_s"] / results["raw_per_s"]
         for mode in ("event",) if args.quick else ("event", "batch"):
             with timed(results, f"faust_passthrough_{mode}"):
@@ -551,10 +591,12 @@ def main() -> None:
                     short_partitions=True,
                 )
             with timed(results, "scaling"):
-                results["two_workers_per_s"] = validator_rate(broker, tmp, records, "v2", workers=2)
-                results["one_partition_per_s"] = validator_rate(
-                    broker, tmp, records, "p1", partitions=1
-                )
+                two = validator_rate(broker, tmp, records, "v2", workers=2)
+                one_partition = validator_rate(broker, tmp, records, "p1", partitions=1)
+                results["two_workers_per_s"] = two.per_s
+                results["two_workers_cpu_ms_per_line"] = two.cpu_ms_per_line
+                results["one_partition_per_s"] = one_partition.per_s
+                results["one_partition_cpu_ms_per_line"] = one_partition.cpu_ms_per_line
         with timed(results, "broker_fetch_growth"):
             steps = (0, 2_000) if args.quick else (0, 1_000, 2_000, 4_000, 8_000)
             results["broker_fetch_growth"] = asyncio.run(broker_fetch_growth(broker, "g", steps))
