@@ -10,7 +10,8 @@ validator's maximum rate (three runs, one in quick mode), and once more after
 12,000 lines, for a worker holding state; `j9262 validate` on one core, beside
 decoding alone, with the bundled reference data and with a 10,000-row
 crosswalk; a worker's peak RSS with that crosswalk loaded; and throughput with
-one and two workers.
+one and two workers. Worker runs also report the worker's CPU per line, read
+from its own /metrics.
 """
 
 from __future__ import annotations
