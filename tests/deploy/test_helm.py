@@ -109,6 +109,20 @@ def test_every_toggle_on(chart: helm.Chart) -> None:
     assert 'job="claims-j9262-validator"' in rules[0]["expr"]
 
 
+def test_keda_scales_on_cpu_only_when_asked(chart: helm.Chart) -> None:
+    def triggers(keda: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        values = {"autoscaling": {"keda": {"enabled": True, **keda}}}
+        scaled = by_kind(objects(chart, values))["ScaledObject"]["spec"]
+        return {t["type"]: t for t in scaled["triggers"]}
+
+    assert set(triggers({})) == {"kafka"}
+    cpu = triggers({"cpuAverage": "600m"})["cpu"]
+    assert cpu["metricType"] == "AverageValue"
+    assert cpu["metadata"] == {"value": "600m"}
+    with pytest.raises(helm.HelmValuesError):
+        chart.validate_schema({"autoscaling": {"keda": {"cpuAverage": "60%"}}})
+
+
 def test_unknown_values_are_rejected(chart: helm.Chart) -> None:
     with pytest.raises(helm.HelmValuesError, match="additional properties 'replicas'"):
         chart.validate_schema({"replicas": 3})
