@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from streams.events import Disposition, Finding, Severity
+import json
+import uuid
+
+from streams.events import ClaimLineEvent, Disposition, Finding, Severity
 from streams.verdicts import Validator, disposition_of
 from tests.conftest import make_event
 
@@ -27,6 +30,19 @@ def test_verdict_id_is_deterministic_and_content_bound(validator: Validator) -> 
     assert first.verdict_id == again.verdict_id
     assert first.model_dump(exclude={"validated_at"}) == again.model_dump(exclude={"validated_at"})
     assert other.verdict_id != first.verdict_id
+
+
+def test_verdict_id_is_the_documented_uuid5_of_the_canonical_event(validator: Validator) -> None:
+    """Consumers deduplicate on verdict_id: its derivation must not drift with the code."""
+    ev = make_event("derivation")
+    name = f"{validator.ruleset_version}|{validator.refdata.version}|"
+    name += ev.model_dump_json(by_alias=True)
+    namespace = uuid.UUID("6f2b7a4e-5f3c-4e49-9d2a-2c1e3b0a9262")
+    assert validator.verdict_id(ev) == str(uuid.uuid5(namespace, name))
+    spaced = json.dumps(ev.model_dump(mode="json", by_alias=True), indent=2)
+    assert validator.verdict_id(ClaimLineEvent.model_validate_json(spaced)) == str(
+        uuid.uuid5(namespace, name)
+    )
 
 
 def test_verdict_carries_versions_and_identity(validator: Validator) -> None:
