@@ -27,9 +27,9 @@ from streams.events import (
 class ClaimLine(BaseModel):
     """A line as the roll-up needs it, with its verdict kept as JSON text.
 
-    Claims stay in memory for days after their verdict. As text, each line's
-    verdict is one object instead of a tree of models and lists that every full
-    garbage collection walks; the collector's pauses grew with the table.
+    The roll-up reads only the verdict's id and disposition. As text, the verdict
+    is one string each time the claims table parses a state (`streams.tables`),
+    not a tree of models and lists to build and throw away.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -2,53 +2,94 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 import faust
 from faust.types import TableT
+from pydantic import BaseModel
 
 from streams.claims import ClaimState
-from streams.codecs import ModelCodec
 from streams.history import PatientHistory
 from streams.settings import Settings
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ModelTable(MutableMapping[str, M], Generic[M]):
+    """A table whose values stay the JSON its changelog carries; models exist only
+    while a line is handled.
+
+    A claim is kept for days after its verdict. As models, each claim and history
+    line is a handful of objects the garbage collector walks on every full
+    collection, and those pauses grew with the table; as bytes they are one
+    object it never looks at.
+    """
+
+    def __init__(self, table: MutableMapping[str, bytes], model: type[M]) -> None:
+        self.table = table
+        self.model = model
+
+    def __getitem__(self, key: str) -> M:
+        return self.model.model_validate_json(self.table[key])
+
+    def __setitem__(self, key: str, value: M) -> None:
+        self.table[key] = value.__pydantic_serializer__.to_json(value, by_alias=True)
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
 
 
 @dataclass(frozen=True)
 class Tables:
-    histories: TableT[str, PatientHistory]
-    claims: TableT[str, ClaimState]
+    histories: ModelTable[PatientHistory]
+    claims: ModelTable[ClaimState]
+    #: The Faust table behind `claims`: web requests for a claim route by its keys.
+    claims_table: TableT[str, bytes]
 
 
 def declare(app: faust.App, settings: Settings) -> Tables:
     """Keys are str on the wire as raw UTF-8, like the topics' keys, so a key's table
     partition is its topic partition and web requests route to the owner."""
 
-    def table(name: str, model: type[Any], help_: str) -> TableT[str, Any]:
-        codec = ModelCodec(model)
+    def table(name: str, help_: str) -> TableT[str, bytes]:
         changelog = app.topic(
             f"{settings.app_id}-{name}-changelog",
             key_type=str,
             key_serializer="raw",
-            value_serializer=codec,
+            value_type=bytes,
+            value_serializer="raw",
             partitions=settings.topic_partitions,
             compacting=True,
             deleting=False,
             internal=True,
         )
-        table = app.Table(
+        faust_table: TableT[str, bytes] = app.Table(
             name,
             partitions=settings.topic_partitions,
             key_type=str,
+            value_type=bytes,
             changelog_topic=changelog,
             help=help_,
         )
         # Faust derives a table's serializers from its types (str -> json); the store,
         # created on first use, must encode like the changelog.
-        table.key_serializer, table.value_serializer = "raw", codec  # type: ignore[attr-defined]
-        return table
+        faust_table.key_serializer = "raw"  # type: ignore[attr-defined]
+        faust_table.value_serializer = "raw"  # type: ignore[attr-defined]
+        return faust_table
 
+    claims = table("claims", "Claims in progress and their latest verdict")
     return Tables(
-        histories=table("patient-history", PatientHistory, "Recent J9262-family lines by patient"),
-        claims=table("claims", ClaimState, "Claims in progress and their latest verdict"),
+        histories=ModelTable(
+            table("patient-history", "Recent J9262-family lines by patient"), PatientHistory
+        ),
+        claims=ModelTable(claims, ClaimState),
+        claims_table=claims,
     )

@@ -41,7 +41,7 @@ def attach(app: faust.App, tables: Tables, metrics: Metrics) -> None:
         return web.json(body, status=200 if ready else 503)
 
     @app.page("/claims/{claim_id}")
-    @app.table_route(table=tables.claims, match_info="claim_id")
+    @app.table_route(table=tables.claims_table, match_info="claim_id")
     async def claim(web: View, request: Request, claim_id: str) -> Response:
         """The latest ClaimVerdict of a claim with its line verdicts (on the owning worker)."""
         state = tables.claims.get(claim_id)

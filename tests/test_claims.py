@@ -24,7 +24,8 @@ def test_a_stored_line_gives_back_the_verdict_the_topic_carried(validator: Valid
 def test_a_stored_line_holds_no_tree_of_objects_whatever_its_findings(
     validator: Validator,
 ) -> None:
-    """A claim stays in memory for days; every full collection walks what it holds."""
+    """The claims table parses a state on every access: a verdict's tree would be
+    built and dropped each time."""
     event = make_event("heavy", line={"units": 3.5, "modifiers": ["JW"]})
     verdict = validator.validate(event)
     assert len(verdict.findings) >= 2
