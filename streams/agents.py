@@ -239,7 +239,11 @@ def attach(
             deadlines.stale = False
             deadlines.due.clear()
             for i, claim_id in enumerate(list(tables.claims)):
-                state = tables.claims.get(claim_id)
+                try:
+                    state = tables.claims.get(claim_id)
+                except ValueError as exc:  # the error's text would quote the stored claim
+                    log.error("a stored claim does not parse (%s): no deadline", type(exc).__name__)
+                    state = None
                 if state is not None:
                     deadlines.note(state)
                 if i % REBUILD_CHUNK == REBUILD_CHUNK - 1:

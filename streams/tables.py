@@ -37,6 +37,9 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
     def __setitem__(self, key: str, value: M) -> None:
         self.table[key] = value.__pydantic_serializer__.to_json(value, by_alias=True)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self.table
+
     def __delitem__(self, key: str) -> None:
         del self.table[key]
 

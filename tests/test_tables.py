@@ -46,6 +46,9 @@ def test_it_reads_and_writes_like_a_mapping(validator: Validator) -> None:
     assert (len(claims), list(claims)) == (2, [first.claim_id, second.claim_id])
     del claims[first.claim_id]
     assert first.claim_id not in claims
+    claims.table["unparsed"] = b"not a claim"
+    assert "unparsed" in claims  # membership reads no value
+    del claims["unparsed"]
     assert list(claims.values()) == [second]
 
 
