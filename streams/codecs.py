@@ -1,4 +1,4 @@
-"""Faust codecs: agents and tables see pydantic models, never dicts or bytes."""
+"""Faust codecs: agents see pydantic models, never dicts or bytes (tables: `streams.tables`)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class ClaimLineCodec(faust.Codec):
 
 
 class ModelCodec(faust.Codec):
-    """JSON for one pydantic model type: internal topics and table values."""
+    """JSON for one pydantic model type on an internal topic."""
 
     def __init__(self, model: type[BaseModel], **kwargs: Any) -> None:
         super().__init__(model=model.__name__, **kwargs)
