@@ -206,7 +206,7 @@ def attach(
                 del tables.claims[message.claim_id]
                 deadlines.due.pop(message.claim_id, None)
                 return
-        verdict = add_to_claim(
+        state, verdict = add_to_claim(
             validator, tables.claims, message, now, settings.claim_wait_s, partition=partition
         )
         if verdict is not None:
@@ -214,7 +214,6 @@ def attach(
                 key=message.claim_id.encode(), value=verdict.model_dump_json().encode()
             )
             metrics.claim_verdict(verdict)
-        state = tables.claims.get(message.claim_id)
         if state is not None:
             deadlines.note(state)
 

@@ -100,7 +100,7 @@ def run(
     now = datetime.now(UTC)
 
     def write_claim(message: ClaimMessage, wait_s: float) -> None:
-        verdict = add_to_claim(validator, claims, message, now, wait_s)
+        _, verdict = add_to_claim(validator, claims, message, now, wait_s)
         if verdict is not None and claims_out is not None:
             summary.claims += 1
             claims_out.write(verdict.model_dump_json().encode() + b"\n")

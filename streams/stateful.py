@@ -65,8 +65,9 @@ def add_to_claim(
     wait_s: float,
     *,
     partition: int | None = None,
-) -> ClaimVerdict | None:
-    """Record a line (or a deadline) and return the ClaimVerdict if one is now due."""
+) -> tuple[ClaimState | None, ClaimVerdict | None]:
+    """Record a line (or a deadline): the claim's state as now stored (None for a
+    deadline of a claim not held), and the ClaimVerdict if one is now due."""
     state = claims.get(message.claim_id)
     if message.kind == "line":
         assert message.line is not None and message.claim_type and message.plan_type
@@ -83,7 +84,8 @@ def add_to_claim(
     if state is None or not state.due(now, wait_s):
         if state is not None:
             claims[message.claim_id] = state
-        return None
+        return state, None
     verdict = validator.claim_verdict(state)
-    claims[message.claim_id] = state.with_verdict(verdict)
-    return verdict
+    state = state.with_verdict(verdict)
+    claims[message.claim_id] = state
+    return state, verdict
