@@ -1,12 +1,14 @@
-"""Shared fixtures: reference data, a validator, and an event builder."""
+"""Shared fixtures: reference data, a validator, and event and claim builders."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from streams import refdata
+from streams.claims import ClaimLine, ClaimState
 from streams.events import ClaimLineEvent
 from streams.refdata import ReferenceData
 from streams.samples import event
@@ -26,6 +28,17 @@ def validator(ref: ReferenceData) -> Validator:
 def make_event(name: str = "t", **sections: Any) -> ClaimLineEvent:
     """A clean Medicare J9262 line (see `streams.samples.event`), changed by sections."""
     return ClaimLineEvent.model_validate(event(name, **sections))
+
+
+def claim_with_line(validator: Validator, event: ClaimLineEvent) -> ClaimState:
+    """The claims table's state for `event`'s claim once that line and its verdict came."""
+    return ClaimState(
+        claim_id=event.claim.claim_id,
+        claim_type=event.claim.claim_type,
+        plan_type=event.claim.payer.plan_type,
+        total_lines=event.claim.total_lines,
+        first_seen=datetime.now(UTC),
+    ).with_line(ClaimLine.of(event, validator.validate(event)), event.claim.total_lines)
 
 
 def codes(verdict: Any) -> list[str]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from streams.claims import ClaimLine, ClaimState
 from streams.events import ClaimType, PlanType
 from streams.verdicts import Validator
-from tests.conftest import make_event
+from tests.conftest import claim_with_line, make_event
 
 
 def test_a_stored_line_gives_back_the_verdict_the_topic_carried(validator: Validator) -> None:
@@ -72,14 +72,7 @@ def test_claim_state_written_with_the_verdict_itself_still_reads(validator: Vali
 
 def test_a_claim_with_its_verdict_holds_no_tree_of_objects(validator: Validator) -> None:
     event = make_event("whole", claim={"total_lines": 1}, line={"units": 3.5})
-    verdict = validator.validate(event)
-    state = ClaimState(
-        claim_id=event.claim.claim_id,
-        claim_type=event.claim.claim_type,
-        plan_type=event.claim.payer.plan_type,
-        total_lines=1,
-        first_seen=datetime.now(UTC),
-    ).with_line(ClaimLine.of(event, verdict), 1)
+    state = claim_with_line(validator, event)
     state = state.with_verdict(validator.claim_verdict(state))
     assert state.verdict() is not None
     held = [v for k, v in vars(state).items() if k != "lines"]

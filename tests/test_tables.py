@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import MutableMapping
-from datetime import UTC, datetime
 
-from streams.claims import ClaimLine, ClaimState
-from streams.events import ClaimType, PlanType
+from streams.claims import ClaimState
 from streams.tables import ModelTable
 from streams.verdicts import Validator
-from tests.conftest import make_event
+from tests.conftest import claim_with_line, make_event
 
 
 def claim_state(validator: Validator, name: str) -> ClaimState:
-    event = make_event(name, claim={"total_lines": 2})
-    state = ClaimState(
-        claim_id=event.claim.claim_id,
-        claim_type=ClaimType.PROFESSIONAL,
-        plan_type=PlanType.MEDICARE,
-        total_lines=2,
-        first_seen=datetime(2026, 11, 20, tzinfo=UTC),
-        partition=1,
-    )
-    return state.with_line(ClaimLine.of(event, validator.validate(event)), 2)
+    return claim_with_line(validator, make_event(name, claim={"total_lines": 2}))
 
 
 def test_values_are_kept_as_the_changelog_json(validator: Validator) -> None:
