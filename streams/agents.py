@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
@@ -23,7 +23,7 @@ from typing import Any, cast
 import faust
 from faust.types import TP
 
-from streams.claims import ClaimState
+from streams.claims import ClaimClock, ClaimState
 from streams.decoding import Rejection, dead_letter, decode, source_of
 from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.metrics import Metrics
@@ -58,8 +58,7 @@ def _original_source(message: Any) -> tuple[str, int | None, int | None]:
     return topic, int(partition), int(offset)
 
 
-#: Claims the deadline index reads before letting the agents run again. Each is
-#: parsed from its JSON (about 20 microseconds), and a week of claims is many.
+#: Claims the deadline index reads before letting the agents run again.
 REBUILD_CHUNK = 1000
 
 
@@ -74,12 +73,29 @@ class DeadlineIndex:
         self.due: dict[str, tuple[datetime, int | None]] = {}
         self.stale = True
 
-    def note(self, state: ClaimState) -> None:
-        if state.verdict_at is None:
-            at = state.first_seen + timedelta(seconds=self.settings.claim_wait_s)
+    def note(self, claim_id: str, clock: ClaimState | ClaimClock) -> None:
+        if clock.verdict_at is None:
+            at = clock.first_seen + timedelta(seconds=self.settings.claim_wait_s)
         else:
-            at = state.verdict_at + timedelta(seconds=self.settings.claim_retention_s)
-        self.due[state.claim_id] = (at, state.partition)
+            at = clock.verdict_at + timedelta(seconds=self.settings.claim_retention_s)
+        self.due[claim_id] = (at, clock.partition)
+
+    async def rebuild(self, stored: Mapping[str, bytes]) -> None:
+        """Every stored claim's deadline, yielding to the agents between chunks: a
+        worker may hold a week of claims."""
+        self.stale = False
+        self.due.clear()
+        for i, claim_id in enumerate(list(stored)):
+            raw = stored.get(claim_id)
+            try:
+                clock = None if raw is None else ClaimClock.model_validate_json(raw)
+            except ValueError as exc:  # the error's text would quote the stored claim
+                log.error("a stored claim does not parse (%s): no deadline", type(exc).__name__)
+                clock = None
+            if clock is not None:
+                self.note(claim_id, clock)
+            if i % REBUILD_CHUNK == REBUILD_CHUNK - 1:
+                await asyncio.sleep(0)
 
     def expired(self, now: datetime, active: Callable[[int | None], bool]) -> list[str]:
         ready = [cid for cid, (at, part) in self.due.items() if at <= now and active(part)]
@@ -215,7 +231,7 @@ def attach(
             )
             metrics.claim_verdict(verdict)
         if state is not None:
-            deadlines.note(state)
+            deadlines.note(message.claim_id, state)
 
     def _index_is_stale(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         deadlines.stale = True
@@ -235,18 +251,7 @@ def attach(
             )
 
         if deadlines.stale:
-            deadlines.stale = False
-            deadlines.due.clear()
-            for i, claim_id in enumerate(list(tables.claims)):
-                try:
-                    state = tables.claims.get(claim_id)
-                except ValueError as exc:  # the error's text would quote the stored claim
-                    log.error("a stored claim does not parse (%s): no deadline", type(exc).__name__)
-                    state = None
-                if state is not None:
-                    deadlines.note(state)
-                if i % REBUILD_CHUNK == REBUILD_CHUNK - 1:
-                    await asyncio.sleep(0)
+            await deadlines.rebuild(tables.claims.table)
         for claim_id in deadlines.expired(datetime.now(UTC), active):
             await topics.claim_lines.send(
                 key=claim_id, value=ClaimMessage(kind="deadline", claim_id=claim_id)

@@ -127,6 +127,20 @@ class ClaimState(BaseModel):
         return self.complete or (now - self.first_seen).total_seconds() >= wait_s
 
 
+class ClaimClock(BaseModel):
+    """The fields of a stored ClaimState that say when it next needs a look.
+
+    Rebuilding the deadline index after a rebalance reads every held claim; parsed
+    without its lines, a claim costs a third of a full ClaimState. A claim stored
+    in the older form (its verdict nested) reads as still waiting: its first check
+    parses it in full and notes its real deadline.
+    """
+
+    first_seen: datetime
+    partition: int | None = None
+    verdict_at: datetime | None = None
+
+
 def _from_older_changelog(data: Any, fields: Callable[[Any], dict[str, Any]]) -> Any:
     """Changelogs written before the text form hold the verdict itself under
     `verdict`; `fields` turns it into the fields kept now."""

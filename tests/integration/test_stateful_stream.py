@@ -136,3 +136,39 @@ def test_a_new_worker_continues_the_cycle_from_the_changelog(
     assert [codes(verdicts[d["event_id"]]) for d in days[10:14]] == [[]] * 4
     verdicts = by_event(publish_and_wait(settings, days[14:]))
     assert codes(verdicts[days[14]["event_id"]]) == ["DOSING_CYCLE_DAYS"]
+
+
+def test_a_claim_still_waiting_when_its_worker_stops_gets_its_verdict_from_the_next(
+    settings: Settings, workers: Workers
+) -> None:
+    """The next worker finds the claim's deadline in the claims changelog, not in a message."""
+    first = workers.start(claim_wait_s=3600)
+    wait_ready(settings)
+    lines = claim("handover", {}, ADMIN_96401, {"hcpcs": "J1100", "ndc": None})[:2]
+    line_verdicts = publish_and_wait(settings, lines)
+    claim_id = lines[0]["claim"]["claim_id"]
+    url = f"http://127.0.0.1:{settings.web_port}/claims/{claim_id}"
+    deadline = time.monotonic() + 30
+    while (held := get(url))[0] != 200 or len(held[1]["line_verdicts"]) < 2:
+        assert time.monotonic() < deadline, "the claim never reached the claims table"
+        time.sleep(0.3)
+    assert held[1]["status"] == "pending"
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(30) == 0
+
+    workers.start()
+    found = asyncio.run(
+        read_until(
+            settings,
+            settings.topic_claim_verdicts,
+            lambda found: any(c["claim_id"] == claim_id for c in found),
+            timeout=60,
+        )
+    )
+    verdicts = [c for c in found if c["claim_id"] == claim_id]
+    assert len(verdicts) == 1, "the next worker gave the waiting claim no verdict"
+    verdict = verdicts[0]
+    assert (verdict["complete"], verdict["total_lines"]) == (False, 3)
+    assert codes(verdict) == ["CLAIM_INCOMPLETE"]
+    ids = {v["verdict_id"] for v in line_verdicts if v["claim_id"] == claim_id}
+    assert {line["verdict_id"] for line in verdict["lines"]} == ids

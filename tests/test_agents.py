@@ -1,0 +1,97 @@
+"""The deadline index: when each held claim next needs a look, also after a rebalance."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streams.agents import REBUILD_CHUNK, DeadlineIndex
+from streams.claims import ClaimState
+from streams.settings import Settings
+from streams.verdicts import Validator
+from tests.conftest import claim_with_line, make_event
+
+
+def stored(state: ClaimState) -> bytes:
+    return state.__pydantic_serializer__.to_json(state, by_alias=True)
+
+
+@pytest.fixture
+def index() -> DeadlineIndex:
+    return DeadlineIndex(Settings(_env_file=None, claim_wait_s=300, claim_retention_s=86_400))
+
+
+def test_rebuild_gives_each_claim_the_deadline_its_agent_noted(
+    validator: Validator, index: DeadlineIndex
+) -> None:
+    waiting = claim_with_line(validator, make_event("waiting", claim={"total_lines": 3}))
+    waiting = waiting.model_copy(update={"partition": 2})
+    done = claim_with_line(validator, make_event("done", claim={"total_lines": 1}))
+    done = done.with_verdict(validator.claim_verdict(done))
+    for state in (waiting, done):
+        index.note(state.claim_id, state)
+    noted = dict(index.due)
+    assert noted[waiting.claim_id] == (waiting.first_seen + timedelta(seconds=300), 2)
+    assert done.verdict_at is not None
+    assert noted[done.claim_id][0] == done.verdict_at + timedelta(days=1)
+
+    index.due.clear()
+    index.stale = True
+    asyncio.run(index.rebuild({s.claim_id: stored(s) for s in (waiting, done)}))
+    assert index.due == noted
+    assert not index.stale
+
+
+def test_a_claim_stored_in_the_older_form_is_looked_at_after_its_wait(
+    index: DeadlineIndex,
+) -> None:
+    """Its first check parses it in full and notes its real deadline."""
+    first_seen = datetime(2026, 11, 20, tzinfo=UTC)
+    older = (
+        f'{{"claim_id": "C-old", "first_seen": "{first_seen.isoformat()}", '
+        f'"verdict": {{"validated_at": "{first_seen.isoformat()}"}}}}'
+    ).encode()
+    asyncio.run(index.rebuild({"C-old": older}))
+    assert index.due == {"C-old": (first_seen + timedelta(seconds=300), None)}
+
+
+def test_a_claim_that_does_not_parse_is_skipped_and_not_quoted(
+    validator: Validator, index: DeadlineIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = claim_with_line(validator, make_event("good"))
+    caplog.set_level(logging.ERROR, logger="streams.agents")
+    asyncio.run(index.rebuild({"C-bad": b'{"first_seen": "PAT-SECRET"}', "C-good": stored(good)}))
+    assert set(index.due) == {"C-good"}
+    assert "does not parse" in caplog.text
+    assert "PAT-SECRET" not in caplog.text
+
+
+def test_rebuild_lets_the_agents_run_between_chunks(
+    validator: Validator, index: DeadlineIndex
+) -> None:
+    raw = stored(claim_with_line(validator, make_event("many")))
+    claims = {f"C-{i}": raw for i in range(REBUILD_CHUNK * 3)}
+
+    async def rebuild_beside_another_task() -> int:
+        turns = 0
+        finished = asyncio.Event()
+
+        async def other() -> None:
+            nonlocal turns
+            while not finished.is_set():
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other())
+        await asyncio.sleep(0)
+        turns = 0
+        await index.rebuild(claims)
+        finished.set()
+        await task
+        return turns
+
+    assert asyncio.run(rebuild_beside_another_task()) >= 2
+    assert len(index.due) == len(claims)
