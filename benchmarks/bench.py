@@ -37,14 +37,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import refdata
+from streams.agents import DeadlineIndex
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import ensure_topics, follow, publish, scrape_metrics
 from streams.decoding import decode
 from streams.demo import start_worker, stop_process, worker_env
+from streams.events import ClaimLineEvent
 from streams.offline import run as validate_offline
 from streams.refdata.importers import import_crosswalk
 from streams.samples import demo_sample
 from streams.settings import Settings, isolated
+from streams.stateful import ClaimMessage, add_to_claim
 from streams.topics import CLAIM_LINES, PATIENT_LINES, internal_name
 from streams.verdicts import Validator
 
@@ -469,6 +472,24 @@ def decode_rate(records: list[bytes]) -> float:
     return len(records) / (time.perf_counter() - start)
 
 
+def deadline_rebuild(records: list[bytes]) -> dict[str, float]:
+    """What a worker re-reads after a rebalance: every held claim, for its deadline."""
+    validator = Validator(refdata.load())
+    states: dict[str, Any] = {}
+    now = datetime.now(UTC)
+    for raw in records:
+        event = decode(raw, 1 << 20)
+        if isinstance(event, ClaimLineEvent):
+            message = ClaimMessage.for_line(event, validator.validate(event))
+            add_to_claim(validator, states, message, now, 300)
+    stored = {k: v.__pydantic_serializer__.to_json(v) for k, v in states.items()}
+    index = DeadlineIndex(Settings(_env_file=None))
+    start = time.perf_counter()
+    asyncio.run(index.rebuild(stored))
+    seconds = time.perf_counter() - start
+    return {"claims": len(stored), "seconds": seconds, "claims_per_s": len(stored) / seconds}
+
+
 def big_crosswalk(path: Path, rows: int) -> Path:
     """A crosswalk in the CMS layout: the bundled drugs plus `rows` made-up products."""
     lines = [
@@ -553,6 +574,7 @@ def main() -> None:
     with timed(results, "offline"):
         results["validate_offline_per_s"] = offline_rate(offline)
         results["decode_only_per_s"] = decode_rate(offline)
+        results["deadline_rebuild"] = deadline_rebuild(offline)
         refdir, rows = full_size_refdata(tmp)
         results["validate_offline_full_crosswalk_per_s"] = offline_rate(offline[:n], refdir)
     with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
