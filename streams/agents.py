@@ -1,13 +1,15 @@
 """The agents: every record on the lines topic ends as one verdict or one dead letter.
 
 - `validate-lines` (keyed by claim_id) decodes, dead-letters what it cannot
-  read, answers lines outside the J9262 family itself and forwards the rest,
-  keyed by patient_id, to
-- `patient-history`, which validates them against the patient's history table;
-- both send each verdict, keyed by claim_id, to `claim-rollup`, which keeps the
-  claims table and emits a ClaimVerdict when a claim is complete or its wait
-  runs out (a timer sends deadline ticks through the same topic, since tables
-  change only inside their agent).
+  read, and forwards every other line, keyed by patient_id, to
+- `patient-lines`, which validates it (J9262-family lines against the
+  patient's history table), sends its verdict, and adds it to its claim in the
+  claims table, emitting a ClaimVerdict when the claim is complete. A claim's
+  lines share a patient, so its state lives on the patient's partition and
+  needs no hop of its own.
+- `claim-deadlines` emits the ClaimVerdicts whose wait ran out, and forgets
+  claims past their retention: a timer sends it a tick on the claim's
+  partition, since tables change only inside an agent handling that partition.
 """
 
 from __future__ import annotations
@@ -97,11 +99,14 @@ class DeadlineIndex:
             if i % REBUILD_CHUNK == REBUILD_CHUNK - 1:
                 await asyncio.sleep(0)
 
-    def expired(self, now: datetime, active: Callable[[int | None], bool]) -> list[str]:
-        ready = [cid for cid, (at, part) in self.due.items() if at <= now and active(part)]
+    def expired(
+        self, now: datetime, active: Callable[[int | None], bool]
+    ) -> list[tuple[str, int | None]]:
+        """Claims due for a look, with the partition that holds each."""
+        ready = [(cid, part) for cid, (at, part) in self.due.items() if at <= now and active(part)]
         retry = now + timedelta(seconds=self.settings.claim_check_interval_s * 4)
-        for cid in ready:
-            self.due[cid] = (retry, self.due[cid][1])
+        for cid, part in ready:
+            self.due[cid] = (retry, part)
         return ready
 
 
@@ -132,7 +137,10 @@ def attach(
             rejection.event_id,
         )
 
-    def answer(message: Any, event: ClaimLineEvent, validate: Callable[[], LineVerdict]) -> None:
+    def answer(
+        message: Any, event: ClaimLineEvent, validate: Callable[[], LineVerdict]
+    ) -> ClaimMessage | None:
+        """Send the line's verdict; what its claim needs, or None if it was dead-lettered."""
         try:
             started = time.perf_counter()
             verdict = validate()
@@ -146,10 +154,9 @@ def attach(
             reject(
                 message, Rejection(DeadLetterReason.INTERNAL_ERROR, detail, event_id=event.event_id)
             )
-            return
-        claim_key = event.claim.claim_id
+            return None
         text = verdict.model_dump_json()
-        topics.verdicts.send_soon(key=claim_key.encode(), value=text.encode())
+        topics.verdicts.send_soon(key=event.claim.claim_id.encode(), value=text.encode())
         metrics.line_verdict(event, verdict, elapsed)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -159,9 +166,7 @@ def attach(
                 verdict.disposition.value,
                 len(verdict.findings),
             )
-        topics.claim_lines.send_soon(
-            key=claim_key, value=ClaimMessage.for_line(event, verdict, text)
-        )
+        return ClaimMessage.for_line(event, verdict, text)
 
     @app.agent(topics.lines, name="validate-lines")
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
@@ -173,45 +178,49 @@ def attach(
                     value = decode(message.value, settings.max_message_bytes)
                 if isinstance(value, Rejection):
                     reject(message, value)
-                elif validator.stateful(value):
+                else:
                     topics.patient_lines.send_soon(
                         key=value.claim.patient.patient_id,
                         value=message.value,
                         headers=_source_headers(message),
                     )
-                else:
-                    answer(message, value, partial(validator.validate, value))
             yield None
 
     # The stateful agents take one event at a time: Faust writes a table's changelog
     # to the partition of the event being handled.
-    @app.agent(topics.patient_lines, name="patient-history")
-    async def patient_history(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+    @app.agent(topics.patient_lines, name="patient-lines")
+    async def patient_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         window = settings.duplicate_window_days
         async for record in stream.events():
             event = record.value
             if isinstance(event, Rejection):  # it parsed upstream; kept for safety
                 reject(record.message, event)
+                continue
+            if validator.stateful(event):
+                validate = partial(validate_for_patient, validator, event, tables.histories, window)
             else:
-                answer(
-                    record.message,
-                    event,
-                    partial(validate_for_patient, validator, event, tables.histories, window),
-                )
+                validate = partial(validator.validate, event)
+            claim_message = answer(record.message, event, validate)
+            if claim_message is not None:
+                safe_roll_up(claim_message, record.message)
             yield None
 
-    @app.agent(topics.claim_lines, name="claim-rollup")
-    async def claim_rollup(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+    @app.agent(topics.claim_lines, name="claim-deadlines")
+    async def expire_claims(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for record in stream.events():
-            try:
-                roll_up(record.value, record.message.partition)
-            except Exception:
-                log.exception(
-                    "claim roll-up failed at %s@%s; the line verdicts stand",
-                    record.message.partition,
-                    record.message.offset,
-                )
+            safe_roll_up(record.value, record.message)
             yield None
+
+    def safe_roll_up(message: ClaimMessage, source: Any) -> None:
+        try:
+            roll_up(message, source.partition)
+        except Exception:
+            log.exception(
+                "claim roll-up failed at %s:%s@%s; the line verdicts stand",
+                source.topic,
+                source.partition,
+                source.offset,
+            )
 
     def roll_up(message: ClaimMessage, partition: int) -> None:
         now = datetime.now(UTC)
@@ -239,7 +248,7 @@ def attach(
     app.on_rebalance_complete.connect(_index_is_stale)
 
     @app.timer(interval=settings.claim_check_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
-    async def claim_deadlines() -> None:
+    async def send_deadline_ticks() -> None:
         if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return
         actives = app.assignor.assigned_actives()
@@ -252,9 +261,11 @@ def attach(
 
         if deadlines.stale:
             await deadlines.rebuild(tables.claims.table)
-        for claim_id in deadlines.expired(datetime.now(UTC), active):
+        for claim_id, partition in deadlines.expired(datetime.now(UTC), active):
             await topics.claim_lines.send(
-                key=claim_id, value=ClaimMessage(kind="deadline", claim_id=claim_id)
+                key=claim_id,
+                value=ClaimMessage(kind="deadline", claim_id=claim_id),
+                partition=partition,
             )
 
     @app.timer(interval=settings.metrics_interval_s, on_leader=False)  # type: ignore[untyped-decorator]

@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
+        canonical_url=settings.web_url or f"http://{settings.web_host}:{settings.web_port}",
         web_in_thread=False,
         worker_redirect_stdouts=False,
         autodiscover=False,

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     web_enabled: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535)
+    web_url: str | None = Field(
+        None,
+        description="How the other workers reach this one (http://host:port) for claim "
+        "lookups; the bind address and port when unset.",
+    )
 
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."

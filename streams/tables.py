@@ -54,13 +54,12 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
 class Tables:
     histories: ModelTable[PatientHistory]
     claims: ModelTable[ClaimState]
-    #: The Faust table behind `claims`: web requests for a claim route by its keys.
-    claims_table: TableT[str, bytes]
 
 
 def declare(app: faust.App, settings: Settings) -> Tables:
-    """Keys are str on the wire as raw UTF-8, like the topics' keys, so a key's table
-    partition is its topic partition and web requests route to the owner."""
+    """Keys are str on the wire as raw UTF-8, like the topics' keys. Each table is
+    written on the partition of the line being handled: histories on the patient's,
+    claims on their patient's too (a claim's lines share a patient)."""
 
     def table(name: str, help_: str) -> TableT[str, bytes]:
         changelog = app.topic(
@@ -88,11 +87,11 @@ def declare(app: faust.App, settings: Settings) -> Tables:
         faust_table.value_serializer = "raw"  # type: ignore[attr-defined]
         return faust_table
 
-    claims = table("claims", "Claims in progress and their latest verdict")
     return Tables(
         histories=ModelTable(
             table("patient-history", "Recent J9262-family lines by patient"), PatientHistory
         ),
-        claims=ModelTable(claims, ClaimState),
-        claims_table=claims,
+        claims=ModelTable(
+            table("claims", "Claims in progress and their latest verdict"), ClaimState
+        ),
     )

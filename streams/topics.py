@@ -26,9 +26,12 @@ class Topics:
     claim_verdicts: faust.TopicT
     dead_letters: faust.TopicT
     patient_lines: faust.TopicT
-    """J9262-family lines, repartitioned by patient_id for the history table."""
+    """Every readable line, repartitioned by patient_id: the patient's history and
+    the line's claim are kept on that partition."""
     claim_lines: faust.TopicT
-    """Each line's verdict (and deadline ticks), keyed by claim_id for the roll-up."""
+    """Deadline ticks, each sent to the partition that holds its claim. Earlier
+    versions sent every line's verdict here, keyed by claim_id; a record of that
+    kind left over from before an upgrade is still added to its claim."""
 
 
 def declare(app: faust.App, settings: Settings) -> Topics:

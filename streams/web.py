@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import faust
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from yarl import URL
 
+from streams.claims import ClaimState
 from streams.metrics import Metrics
 from streams.tables import Tables
 
@@ -41,16 +44,46 @@ def attach(app: faust.App, tables: Tables, metrics: Metrics) -> None:
         return web.json(body, status=200 if ready else 503)
 
     @app.page("/claims/{claim_id}")
-    @app.table_route(table=tables.claims_table, match_info="claim_id")
     async def claim(web: View, request: Request, claim_id: str) -> Response:
-        """The latest ClaimVerdict of a claim with its line verdicts (on the owning worker)."""
+        """The latest ClaimVerdict of a claim with its line verdicts.
+
+        A claim lives on its patient's partition, which its id does not tell: a
+        worker that does not hold it asks the others (`?local=1` asks only this one).
+        """
         state = tables.claims.get(claim_id)
-        if state is None:
-            return web.json({"error": "unknown claim", "claim_id": claim_id}, status=404)
-        body: dict[str, Any] = {
-            "claim_id": claim_id,
-            "status": "pending" if state.verdict_json is None else "verdict",
-            "claim_verdict": state.verdict(),
-            "line_verdicts": [ln.verdict() for _, ln in sorted(state.lines.items())],
-        }
-        return web.json(body)
+        if state is not None:
+            return web.json(claim_body(claim_id, state))
+        unanswered = 0
+        if request.rel_url.query.get("local") != "1":
+            for peer in peers(app):
+                url = peer.with_path(f"/claims/{claim_id}").with_query(local="1")
+                try:
+                    async with app.http_client.get(url, timeout=PEER_TIMEOUT) as resp:
+                        if resp.status == 200:
+                            return web.json(await resp.json())
+                        unanswered += resp.status != 404
+                except (aiohttp.ClientError, TimeoutError):
+                    unanswered += 1
+        if unanswered:
+            body = {"error": "not every worker answered", "claim_id": claim_id}
+            return web.json(body, status=503)
+        return web.json({"error": "unknown claim", "claim_id": claim_id}, status=404)
+
+
+PEER_TIMEOUT = aiohttp.ClientTimeout(total=5)
+
+
+def claim_body(claim_id: str, state: ClaimState) -> dict[str, Any]:
+    return {
+        "claim_id": claim_id,
+        "status": "pending" if state.verdict_json is None else "verdict",
+        "claim_verdict": state.verdict(),
+        "line_verdicts": [ln.verdict() for _, ln in sorted(state.lines.items())],
+    }
+
+
+def peers(app: faust.App) -> list[URL]:
+    """The other workers of the group, by the URLs they registered at the last rebalance."""
+    me = URL(str(app.conf.canonical_url))
+    urls = (URL(str(url)) for url in app.router.tables_metadata())
+    return [u for u in urls if (u.host, u.port) != (me.host, me.port)]

@@ -77,6 +77,10 @@ def test_defaults_are_a_hardened_deployment(chart: helm.Chart) -> None:
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["J9262_STORE"] == "memory://"
     assert env["J9262_BROKER_URL"] == "kafka://kafka:9092"
+    # Each pod tells the others its own address, not the 0.0.0.0 it binds.
+    assert env["J9262_WEB_URL"] == "http://$(POD_IP):6066"
+    names = [e["name"] for e in container["env"]]
+    assert names.index("POD_IP") < names.index("J9262_WEB_URL")
 
 
 def test_every_toggle_on(chart: helm.Chart) -> None:

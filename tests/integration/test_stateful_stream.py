@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from streams.broker import free_port
 from streams.clients import publish
 from streams.samples import ADMIN_96401, claim, encode, event
 from streams.settings import Settings
@@ -47,11 +48,11 @@ def get(url: str) -> tuple[int, dict[str, Any]]:
         return err.code, json.loads(err.read())
 
 
-def wait_ready(settings: Settings, timeout: float = 60) -> None:
+def wait_ready(settings: Settings, timeout: float = 60, port: int | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if get(f"http://127.0.0.1:{settings.web_port}/readyz")[0] == 200:
+            if get(f"http://127.0.0.1:{port or settings.web_port}/readyz")[0] == 200:
                 return
         except OSError:
             pass
@@ -172,3 +173,39 @@ def test_a_claim_still_waiting_when_its_worker_stops_gets_its_verdict_from_the_n
     assert codes(verdict) == ["CLAIM_INCOMPLETE"]
     ids = {v["verdict_id"] for v in line_verdicts if v["claim_id"] == claim_id}
     assert {line["verdict_id"] for line in verdict["lines"]} == ids
+
+
+def test_either_worker_answers_for_a_claim_the_other_holds(
+    settings: Settings, workers: Workers
+) -> None:
+    """A claim lives on its patient's partition, which its id does not tell."""
+    workers.start()
+    other = free_port()
+    workers.start(web_port=other)
+    wait_ready(settings)
+    wait_ready(settings, port=other)
+    docs = [
+        event(f"spread-{n}", claim={"total_lines": 1, "patient": {"patient_id": f"P-spread-{n}"}})
+        for n in range(12)
+    ]
+    publish_and_wait(settings, docs)
+    ids = [d["claim"]["claim_id"] for d in docs]
+    ports = (settings.web_port, other)
+
+    def holders(claim_id: str) -> list[int]:
+        return [
+            p for p in ports if get(f"http://127.0.0.1:{p}/claims/{claim_id}?local=1")[0] == 200
+        ]
+
+    deadline = time.monotonic() + 60
+    while [len(holders(c)) for c in ids] != [1] * len(ids):
+        assert time.monotonic() < deadline, "each claim should settle on one worker"
+        time.sleep(0.5)
+    held = {c: holders(c)[0] for c in ids}
+    assert set(held.values()) == set(ports), "the two workers should share the claims"
+    for claim_id in ids:
+        answers = [get(f"http://127.0.0.1:{p}/claims/{claim_id}") for p in ports]
+        assert [status for status, _ in answers] == [200, 200]
+        assert answers[0][1] == answers[1][1]
+        assert answers[0][1]["status"] == "verdict"
+    assert [get(f"http://127.0.0.1:{p}/claims/CLM-NEVER-SEEN")[0] for p in ports] == [404, 404]

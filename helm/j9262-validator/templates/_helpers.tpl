@@ -96,6 +96,12 @@ spec:
           value: "0.0.0.0"
         - name: J9262_WEB_PORT
           value: "6066"
+        - name: POD_IP
+          valueFrom:
+            fieldRef:
+              fieldPath: status.podIP
+        - name: J9262_WEB_URL
+          value: "http://$(POD_IP):6066"
         - name: J9262_DATA_DIR
           value: /var/lib/j9262
         - name: J9262_STORE
