@@ -39,6 +39,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams import refdata
 from streams.agents import DeadlineIndex
 from streams.broker import EmbeddedBroker, free_port
+from streams.claims import ClaimState
 from streams.clients import ensure_topics, follow, publish, scrape_metrics
 from streams.decoding import decode
 from streams.demo import start_worker, stop_process, worker_env
@@ -48,6 +49,7 @@ from streams.refdata.importers import import_crosswalk
 from streams.samples import demo_sample
 from streams.settings import Settings, isolated
 from streams.stateful import ClaimMessage, add_to_claim
+from streams.tables import ModelTable
 from streams.topics import CLAIM_LINES, PATIENT_LINES, internal_name
 from streams.verdicts import Validator
 
@@ -485,19 +487,18 @@ def decode_rate(records: list[bytes]) -> float:
 def deadline_rebuild(records: list[bytes]) -> dict[str, float]:
     """What a worker re-reads after a rebalance: every held claim, for its deadline."""
     validator = Validator(refdata.load())
-    states: dict[str, Any] = {}
+    claims = ModelTable({}, ClaimState)
     now = datetime.now(UTC)
     for raw in records:
         event = decode(raw, 1 << 20)
         if isinstance(event, ClaimLineEvent):
             message = ClaimMessage.for_line(event, validator.validate(event))
-            add_to_claim(validator, states, message, now, 300)
-    stored = {k: v.__pydantic_serializer__.to_json(v) for k, v in states.items()}
+            add_to_claim(validator, claims, message, now, 300)
     index = DeadlineIndex(Settings(_env_file=None))
     start = time.perf_counter()
-    asyncio.run(index.rebuild(stored))
+    asyncio.run(index.rebuild(claims.table))
     seconds = time.perf_counter() - start
-    return {"claims": len(stored), "seconds": seconds, "claims_per_s": len(stored) / seconds}
+    return {"claims": len(claims), "seconds": seconds, "claims_per_s": len(claims) / seconds}
 
 
 def big_crosswalk(path: Path, rows: int) -> Path:

@@ -131,7 +131,7 @@ class ClaimClock(BaseModel):
     """The fields of a stored ClaimState that say when it next needs a look.
 
     Rebuilding the deadline index after a rebalance reads every held claim; parsed
-    without its lines, a claim costs a third of a full ClaimState. A claim stored
+    without its lines, a claim costs about half of a full ClaimState. A claim stored
     in the older form (its verdict nested) reads as still waiting: its first check
     parses it in full and notes its real deadline.
     """
