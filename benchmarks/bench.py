@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import io
 import json
 import os
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import refdata
@@ -89,6 +91,7 @@ class Unanswered(Exception):
 
     def __init__(self, answered: int, expected: int, timeout: float) -> None:
         super().__init__(f"{answered} of {expected} records answered in {timeout:.0f} s")
+        self.lag: dict[str, Any] = {}
 
 
 async def count_answers(
@@ -164,10 +167,77 @@ def validator_rate(
             count_answers(settings, len(records), 600, lambda: at_first.append(cpu()))
         )
         used = cpu() - at_first[0]
+    except Unanswered as exc:
+        exc.lag = {f"worker {i}": lag(s) for i, s in enumerate(each)}
+        raise
     finally:
         for p in procs:
             stop_process(p)
     return Throughput(len(records) / (last - first), 1000 * used / len(records))
+
+
+def lag(settings: Settings) -> dict[str, float]:
+    """A worker's own count of unread records per assigned input partition."""
+    try:
+        samples = scrape_metrics(settings)
+    except OSError as exc:
+        return {"unreachable": str(exc)}  # type: ignore[dict-item]
+    gauge = samples.get("j9262_consumer_lag_messages", {})
+    return {f"{dict(k)['topic']}/{dict(k)['partition']}": v for k, v in gauge.items()}
+
+
+def record_key(raw: bytes) -> str | bytes:
+    """What ties an input record to its answer: its event_id, or its bytes if it has none."""
+    doc = _json_or_none(raw)
+    event_id = doc.get("event_id") if isinstance(doc, dict) else None
+    return event_id if isinstance(event_id, str) else raw
+
+
+async def trace_missing(settings: Settings, records: list[bytes]) -> dict[str, Any]:
+    """Which records have no answer, and how far along the path each one got: on the
+    input topic, forwarded to patient-lines, and what the group committed."""
+
+    async def keys(topic: str, key: Callable[[bytes], Any]) -> tuple[Counter[Any], dict[int, int]]:
+        found: Counter[Any] = Counter()
+        ends: dict[int, int] = {}
+        async for r in follow(settings, [topic], idle_timeout=3):
+            found[key(r.value)] += 1
+            ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
+        return found, ends
+
+    def answered_by(value: bytes) -> Any:
+        doc = _json_or_none(value) or {}
+        if "payload_base64" in doc:
+            return record_key(base64.b64decode(doc["payload_base64"]))
+        return doc.get("event_id")
+
+    answered: Counter[Any] = Counter()
+    for topic in (settings.topic_verdicts, settings.topic_dead_letters):
+        answered += (await keys(topic, answered_by))[0]
+    missing = Counter(record_key(r) for r in records) - answered
+    report: dict[str, Any] = {"missing": missing.total(), "examples": [str(k) for k in missing][:5]}
+    if not missing:
+        return report
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.app_id,
+        enable_auto_commit=False,
+        **settings.aiokafka_security(),
+    )
+    await consumer.start()
+    try:
+        for topic in (settings.topic_lines, internal_name(settings, PATIENT_LINES)):
+            found, ends = await keys(topic, record_key)
+            committed = {
+                p: await consumer.committed(TopicPartition(topic, p)) for p in sorted(ends)
+            }
+            report[topic] = {
+                "missing_found_here": (found & missing).total(),
+                "committed/next offset": {p: f"{committed[p]}/{ends[p]}" for p in ends},
+            }
+    finally:
+        await consumer.stop()
+    return report
 
 
 async def raw_loop(broker: EmbeddedBroker, records: list[bytes], run: str) -> float:
@@ -632,7 +702,13 @@ def main() -> None:
                     try:
                         rate = validator_rate(broker, tmp, records, run, **extra)
                     except Unanswered as exc:  # recorded, so the rest of the run still counts
-                        results[f"{name}_error"] = f"{exc}; worker logs: {tmp}/{run}-*.log"
+                        results[f"{name}_error"] = {
+                            "error": f"{exc}; worker logs: {tmp}/{run}-*.log",
+                            "lag_at_timeout": exc.lag,
+                            "trace": asyncio.run(
+                                trace_missing(settings_for(broker, tmp, run), records)
+                            ),
+                        }
                         continue
                     results[f"{name}_per_s"] = rate.per_s
                     results[f"{name}_cpu_ms_per_line"] = rate.cpu_ms_per_line

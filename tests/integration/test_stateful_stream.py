@@ -209,3 +209,17 @@ def test_either_worker_answers_for_a_claim_the_other_holds(
         assert answers[0][1] == answers[1][1]
         assert answers[0][1]["status"] == "verdict"
     assert [get(f"http://127.0.0.1:{p}/claims/CLM-NEVER-SEEN")[0] for p in ports] == [404, 404]
+
+    # A frozen worker (well inside its session timeout) must not pass for one
+    # that holds nothing: the claim exists, so the other says 503, not 404.
+    frozen = workers.procs[1][0]
+    theirs = next(c for c, port in held.items() if port == other)
+    frozen.send_signal(signal.SIGSTOP)
+    try:
+        asked = time.monotonic()
+        status, body = get(f"http://127.0.0.1:{settings.web_port}/claims/{theirs}")
+        waited = time.monotonic() - asked
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    assert (status, body["claim_id"]) == (503, theirs)
+    assert waited < 9, "the peer timeout should answer before the client gives up"
