@@ -95,6 +95,30 @@ class Record:
     value: bytes
 
 
+class GapCheck:
+    """Tansu, the embedded broker, allots a batch its offsets before it stores it. Two
+    producers writing one partition can therefore make a later batch readable before an
+    earlier one, and a reader at that moment moves past the earlier batch for good. A
+    jump in a partition's offsets is fetched once more before it is believed: on Kafka a
+    jump is real (compaction, transaction markers) and the second fetch shows it again.
+    """
+
+    PAUSE_S = 0.05
+
+    def __init__(self) -> None:
+        self.expected: dict[TopicPartition, int] = {}
+        self.retried: dict[TopicPartition, int] = {}
+
+    def check(self, partition: TopicPartition, offset: int) -> int | None:
+        """None to take the record at `offset`; else the offset to fetch again from."""
+        expected = self.expected.get(partition)
+        if expected is not None and offset > expected and self.retried.get(partition) != expected:
+            self.retried[partition] = expected
+            return expected
+        self.expected[partition] = offset + 1
+        return None
+
+
 async def follow(
     settings: Settings,
     topics: list[str],
@@ -120,8 +144,11 @@ async def follow(
             TopicPartition(t, p) for t in topics for p in sorted(await _partitions_for(consumer, t))
         ]
         consumer.assign(partitions)
+        gaps = GapCheck()
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
+            for tp in partitions:  # the first batch may be the one not yet stored
+                gaps.expected[tp] = await consumer.position(tp)
         else:
             await consumer.seek_to_end(*partitions)
         loop = asyncio.get_running_loop()
@@ -130,9 +157,17 @@ async def follow(
             batches = await consumer.getmany(timeout_ms=200, max_records=5000)
             if batches:
                 last = loop.time()
+            recheck = False
             for tp, messages in batches.items():
                 for m in messages:
+                    again = gaps.check(tp, m.offset)
+                    if again is not None:
+                        consumer.seek(tp, again)
+                        recheck = True
+                        break
                     yield Record(tp.topic, tp.partition, m.offset, m.key, m.value)
+            if recheck:
+                await asyncio.sleep(GapCheck.PAUSE_S)  # the writer of the missing batch
             if idle_timeout is not None and loop.time() - last > idle_timeout:
                 return
     finally:
