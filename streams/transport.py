@@ -154,6 +154,9 @@ class Consumer(driver.Consumer):
     ignored. Until the re-read's first record arrives, records of batches
     fetched before its seek are dropped: Faust would take them as read and then
     drop the re-read as already read.
+
+    Jumps: the first time a partition's offsets jump, it is fetched once more
+    from the first offset missing (`_past_a_jump`), for the embedded broker.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -165,6 +168,10 @@ class Consumer(driver.Consumer):
         self._floor: dict[TP, int] = {}
         """Per partition, the offset below which every record was processed; Faust's
         own record of its commits is dropped at each revocation."""
+        self._jump: dict[TP, tuple[int, int, float]] = {}
+        """Per partition read again over a jump in its offsets: the first offset
+        missing, the offset of the record past the jump, and when."""
+        self._jump_checked: dict[TP, int] = {}
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -175,9 +182,57 @@ class Consumer(driver.Consumer):
         async for tp, message in super().getmany(timeout):
             if tp in self._rereading and self._fetched_before_reread(tp, message.offset):
                 continue
-            if acks_enabled_for(message.topic) and message.offset >= floor.get(tp, 0):
+            if not acks_enabled_for(message.topic):
+                yield tp, message
+                continue
+            if await self._past_a_jump(tp, message.offset):
+                continue
+            if message.offset >= floor.get(tp, 0):
                 self._fetched[tp].add(message.offset)
             yield tp, message
+
+    async def _past_a_jump(self, tp: TP, offset: int) -> bool:
+        """True for a record to drop: the first past a jump in the partition's offsets,
+        or one fetched before the partition was read again from the jump.
+
+        The embedded broker can serve a record batch before an earlier one that
+        another producer is still storing (README, "The embedded broker"); a
+        consumer that moves past the jump never reads the earlier batch. So the
+        first time a jump is seen, the partition is fetched again from the first
+        offset missing. The second fetch starts between that offset and the record
+        past the jump; records beyond it come from before the seek and come again.
+        On Kafka a jump is real (transaction markers, compaction): the second fetch
+        shows the same record past it, which is then taken.
+        """
+        pending = self._jump.get(tp)
+        if pending is not None:
+            start, past, since = pending
+            if offset > past and time.monotonic() - since <= REREAD_GRACE_S:
+                return True
+            del self._jump[tp]
+            if offset > past:
+                self.log.error(
+                    "%s: fetched again from offset %d, the first record came at %d",
+                    tp,
+                    start,
+                    offset,
+                )
+            elif offset < past:
+                self.log.warning(
+                    "%s: offsets %d-%d were missing from one fetch and came on the next",
+                    tp,
+                    start,
+                    past - 1,
+                )
+            return False
+        last = self._read_offset.get(tp)
+        if last is None or offset <= last + 1 or self._jump_checked.get(tp) == last + 1:
+            return False
+        self._jump_checked[tp] = last + 1
+        self._jump[tp] = (last + 1, offset, time.monotonic())
+        await self.seek(tp, last + 1)
+        self._read_offset[tp] = last  # Faust's: the last record handed to the agents
+        return True
 
     def _fetched_before_reread(self, tp: TP, offset: int) -> bool:
         """True for records of a batch fetched before the re-read's seek.
@@ -219,6 +274,8 @@ class Consumer(driver.Consumer):
         self._fetched.clear()
         self._reread.clear()
         self._rereading.clear()
+        self._jump.clear()
+        self._jump_checked.clear()
         acks_enabled_for = self.app.topics.acks_enabled_for
         for tp in [tp for tp in self._read_offset if acks_enabled_for(tp.topic)]:
             self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
@@ -231,6 +288,7 @@ class Consumer(driver.Consumer):
         for tp in revoked:
             self._reread.pop(tp, None)
             self._rereading.pop(tp, None)
+            self._jump.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def _read_skipped_again(self) -> None:
@@ -250,6 +308,7 @@ class Consumer(driver.Consumer):
             acked.difference_update({o for o in acked if o >= offset})
             self._read_offset[tp] = None
             self._rereading[tp] = (offset, time.monotonic())
+            self._jump.pop(tp, None)
             await self.seek(tp, offset)
 
     async def _commit_offsets(

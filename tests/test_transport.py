@@ -133,3 +133,68 @@ def test_a_reread_whose_first_record_never_comes_stops_waiting(tmp_path: Path) -
     consumer._rereading[tp] = (100, time.monotonic() - transport.REREAD_GRACE_S - 1)
     assert not consumer._fetched_before_reread(tp, 140)
     assert tp not in consumer._rereading
+
+
+def reading(tmp_path: Path, last: int) -> tuple[transport.Consumer, TP, list[tuple[TP, int]]]:
+    """The worker's consumer with records up to `last` handed to the agents, and
+    a record of where it seeks."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=100, fetched=range(100, last + 1), acked=range(100, last + 1)
+    )
+    consumer._read_offset[tp] = last
+    sought: list[tuple[TP, int]] = []
+
+    async def seek(partition: TP, offset: int) -> None:
+        sought.append((partition, offset))
+
+    consumer.seek = seek  # type: ignore[method-assign]
+    return consumer, tp, sought
+
+
+def handed_out(consumer: transport.Consumer, tp: TP, offsets: range | list[int]) -> list[int]:
+    """The offsets the consumer passes on, updating Faust's read offset as its loop does."""
+    taken = []
+    for offset in offsets:
+        if not asyncio.run(consumer._past_a_jump(tp, offset)):
+            taken.append(offset)
+            consumer._read_offset[tp] = offset
+    return taken
+
+
+def test_a_jump_in_offsets_is_fetched_again_from_the_first_missing(tmp_path: Path) -> None:
+    """The broker served 115-120 before 110-114, which another producer was storing."""
+    consumer, tp, sought = reading(tmp_path, last=109)
+    assert handed_out(consumer, tp, range(115, 121)) == []
+    assert sought == [(tp, 110)]
+    assert consumer._read_offset[tp] == 109, "Faust must take 110 as the next record"
+    assert handed_out(consumer, tp, range(110, 121)) == list(range(110, 121))
+
+
+def test_a_jump_seen_again_is_real_and_taken(tmp_path: Path) -> None:
+    """On Kafka, 110-114 may be transaction markers: the second fetch starts at 115."""
+    consumer, tp, sought = reading(tmp_path, last=109)
+    assert handed_out(consumer, tp, [115, 116]) == []
+    assert handed_out(consumer, tp, [115, 116, 117]) == [115, 116, 117]
+    assert sought == [(tp, 110)]
+    assert handed_out(consumer, tp, [125]) == []
+    assert sought == [(tp, 110), (tp, 118)], "a later jump is checked too"
+
+
+def test_records_in_sequence_are_never_held_back(tmp_path: Path) -> None:
+    consumer, tp, sought = reading(tmp_path, last=109)
+    assert handed_out(consumer, tp, range(110, 200)) == list(range(110, 200))
+    consumer._read_offset[tp] = None
+    assert handed_out(consumer, tp, [250]) == [250], "no read offset yet: nothing to compare"
+    assert sought == []
+
+
+def test_a_second_fetch_that_starts_past_the_jump_stops_being_waited_for(
+    tmp_path: Path,
+) -> None:
+    consumer, tp, _ = reading(tmp_path, last=109)
+    handed_out(consumer, tp, [115])
+    assert handed_out(consumer, tp, [130]) == []
+    start, past, _ = consumer._jump[tp]
+    consumer._jump[tp] = (start, past, time.monotonic() - transport.REREAD_GRACE_S - 1)
+    assert handed_out(consumer, tp, [130]) == [130]
+    assert tp not in consumer._jump

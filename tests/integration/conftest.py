@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import ensure_topics, follow, publish
@@ -96,6 +96,26 @@ async def committed_offsets(settings: Settings, topic: str | None = None) -> dic
         return {tp.partition: await consumer.committed(tp) for tp in tps}
     finally:
         await consumer.stop()
+
+
+async def publish_with_a_jump(settings: Settings, topic: str, values: list[bytes]) -> None:
+    """Four records at offsets 0, 1, 6 and 7 of partition 0: the middle batch claims six
+    offsets and fills two, as transaction markers or compaction leave them on Kafka.
+    aiokafka offers no public way to set a record's offset delta, hence its batch
+    builder."""
+    first, a, b, last = values
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        await (await producer.send(topic, first, partition=0))
+        batch = producer.create_batch()
+        batch._builder.append(0, timestamp=None, key=None, value=a, headers=[])
+        batch._builder.append(5, timestamp=None, key=None, value=b, headers=[])
+        batch._relative_offset = 6
+        await (await producer.send_batch(batch, topic, partition=0))
+        await (await producer.send(topic, last, partition=0))
+    finally:
+        await producer.stop()
 
 
 def next_offsets(placed: list[tuple[int, int]]) -> dict[int, int]:

@@ -20,7 +20,13 @@ from streams.offline import results
 from streams.samples import GAZYVA, OPDIVO_100, encode, event
 from streams.settings import Settings
 from streams.verdicts import Validator
-from tests.integration.conftest import Workers, committed_offsets, next_offsets
+from tests.integration.conftest import (
+    Workers,
+    committed_offsets,
+    next_offsets,
+    publish_with_a_jump,
+    read_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +163,25 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
     # A JSON Lines file cannot hold an empty record: blank lines are skipped offline.
     streamed_dead = sorted((d.reason.value, d.payload_base64) for d in letters if d.payload_base64)
     assert streamed_dead == offline_dead
+
+
+def test_lines_past_a_real_jump_in_offsets_are_answered_and_committed(
+    settings: Settings, workers: Workers
+) -> None:
+    """The worker fetches a jump once more (for the embedded broker's sake); on a
+    jump that is really there it must neither stall nor lose the record past it."""
+    docs = [event(f"jump-{n}") for n in range(4)]
+    wanted = {d["event_id"] for d in docs}
+    asyncio.run(publish_with_a_jump(settings, settings.topic_lines, [encode(d) for d in docs]))
+    workers.start()
+    verdicts = asyncio.run(
+        read_until(
+            settings,
+            settings.topic_verdicts,
+            lambda found: wanted <= {v["event_id"] for v in found},
+            60,
+        )
+    )
+    assert {v["event_id"] for v in verdicts} == wanted
+    workers.stop_all()
+    assert asyncio.run(committed_offsets(settings))[0] == 8
