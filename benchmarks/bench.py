@@ -35,14 +35,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import refdata
 from streams.agents import DeadlineIndex
 from streams.broker import EmbeddedBroker, free_port
 from streams.claims import ClaimState
-from streams.clients import ensure_topics, follow, publish, scrape_metrics
+from streams.clients import committed_offsets, ensure_topics, follow, publish, scrape_metrics
 from streams.decoding import decode
 from streams.demo import start_worker, stop_process, worker_env
 from streams.events import ClaimLineEvent
@@ -218,25 +218,13 @@ async def trace_missing(settings: Settings, records: list[bytes]) -> dict[str, A
     report: dict[str, Any] = {"missing": missing.total(), "examples": [str(k) for k in missing][:5]}
     if not missing:
         return report
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=settings.app_id,
-        enable_auto_commit=False,
-        **settings.aiokafka_security(),
-    )
-    await consumer.start()
-    try:
-        for topic in (settings.topic_lines, internal_name(settings, PATIENT_LINES)):
-            found, ends = await keys(topic, record_key)
-            committed = {
-                p: await consumer.committed(TopicPartition(topic, p)) for p in sorted(ends)
-            }
-            report[topic] = {
-                "missing_found_here": (found & missing).total(),
-                "committed/next offset": {p: f"{committed[p]}/{ends[p]}" for p in ends},
-            }
-    finally:
-        await consumer.stop()
+    for topic in (settings.topic_lines, internal_name(settings, PATIENT_LINES)):
+        found, ends = await keys(topic, record_key)
+        committed = await committed_offsets(settings, topic, sorted(ends))
+        report[topic] = {
+            "missing_found_here": (found & missing).total(),
+            "committed/next offset": {p: f"{committed[p]}/{ends[p]}" for p in ends},
+        }
     return report
 
 

@@ -86,6 +86,30 @@ async def publish(
     return placed
 
 
+async def committed_offsets(
+    settings: Settings, topic: str | None = None, partitions: Iterable[int] | None = None
+) -> dict[int, int | None]:
+    """The worker group's committed offset per partition of `topic` (the lines topic
+    and all its partitions by default).
+
+    (Tansu's ListOffsets answers with batch counts, not offsets, so callers compare
+    commits with offsets the producer was given or a reader saw, not `end_offsets`.)
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.app_id,
+        enable_auto_commit=False,
+        **settings.aiokafka_security(),
+    )
+    await consumer.start()
+    try:
+        name = topic or settings.topic_lines
+        wanted = range(settings.topic_partitions) if partitions is None else partitions
+        return {p: await consumer.committed(TopicPartition(name, p)) for p in wanted}
+    finally:
+        await consumer.stop()
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     topic: str

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import ensure_topics, follow, publish
@@ -76,26 +76,6 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[Workers]:
         yield w
     finally:
         w.stop_all()
-
-
-async def committed_offsets(settings: Settings, topic: str | None = None) -> dict[int, int | None]:
-    """The group's committed offset per partition of `topic` (the lines topic by default).
-
-    (Tansu's ListOffsets answers with batch counts, not offsets, so tests compare
-    commits with the offsets the producer was given instead of `end_offsets`.)
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=settings.app_id,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        name = topic or settings.topic_lines
-        tps = [TopicPartition(name, p) for p in range(settings.topic_partitions)]
-        return {tp.partition: await consumer.committed(tp) for tp in tps}
-    finally:
-        await consumer.stop()
 
 
 async def publish_with_a_jump(settings: Settings, topic: str, values: list[bytes]) -> None:

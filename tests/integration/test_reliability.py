@@ -17,7 +17,7 @@ import pytest
 import trustme
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.clients import ensure_topics, follow, publish
+from streams.clients import committed_offsets, ensure_topics, follow, publish
 from streams.demo import start_worker, worker_env
 from streams.samples import encode, event
 from streams.settings import Settings
@@ -25,7 +25,6 @@ from streams.topics import PATIENT_LINES, internal_name
 from streams.worker import EXIT_SENDS_FAILED
 from tests.integration.conftest import (
     Workers,
-    committed_offsets,
     publish_and_wait,
     read_until,
 )

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from streams import refdata
-from streams.clients import publish, scrape_metrics
+from streams.clients import committed_offsets, publish, scrape_metrics
 from streams.demo import collect
 from streams.events import DeadLetter, LineVerdict
 from streams.offline import results
@@ -22,7 +22,6 @@ from streams.settings import Settings
 from streams.verdicts import Validator
 from tests.integration.conftest import (
     Workers,
-    committed_offsets,
     next_offsets,
     publish_with_a_jump,
     read_until,
