@@ -10,7 +10,8 @@ validator's maximum rate (three runs, one in quick mode), and once more after
 12,000 lines, for a worker holding state; `j9262 validate` on one core, beside
 decoding alone, with the bundled reference data and with a 10,000-row
 crosswalk; a worker's peak RSS with that crosswalk loaded; and throughput with
-one and two workers. Worker runs also report the worker's CPU per line, read
+one and two workers, and the validator on asyncio's own event loop instead of
+uvloop. Worker runs also report the worker's CPU per line, read
 from its own /metrics.
 """
 
@@ -269,18 +270,23 @@ async def raw_loop(broker: EmbeddedBroker, records: list[bytes], run: str) -> fl
 
 
 def faust_passthrough_rate(
-    broker: EmbeddedBroker, tmp: Path, records: list[bytes], mode: str
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], mode: str, loop: str = "asyncio"
 ) -> float:
     """The same work as the raw loop in a plain Faust agent (benchmarks/passthrough.py)."""
-    topic, out = f"pass-in-{mode}", f"pass-out-{mode}"
+    topic, out = f"pass-in-{mode}-{loop}", f"pass-out-{mode}-{loop}"
     settings = Settings(_env_file=None, broker_url=broker.url)
     asyncio.run(ensure_topics(settings, [topic, out]))
     asyncio.run(publish(settings, records, topic=topic))
     env = dict(
-        os.environ, BENCH_BROKER=broker.bootstrap, BENCH_IN=topic, BENCH_OUT=out, BENCH_MODE=mode
+        os.environ,
+        BENCH_BROKER=broker.bootstrap,
+        BENCH_IN=topic,
+        BENCH_OUT=out,
+        BENCH_MODE=mode,
+        BENCH_LOOP=loop,
     )
     script = Path(__file__).with_name("passthrough.py")
-    with (tmp / f"pass-{mode}.log").open("ab") as log:
+    with (tmp / f"pass-{mode}-{loop}.log").open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, str(script), "worker", "-l", "warn", "--without-web"],
             env=env,
@@ -654,11 +660,21 @@ def main() -> None:
         results["validator_per_s"] = validator.per_s
         results["validator_cpu_ms_per_line"] = validator.cpu_ms_per_line
         results["ratio"] = results["validator_per_s"] / results["raw_per_s"]
+        if not args.quick:
+            with timed(results, "validator_asyncio_loop"):
+                plain = validator_rate(broker, tmp, records, "va", event_loop="asyncio")
+            results["validator_asyncio_loop_per_s"] = plain.per_s
+            results["validator_asyncio_loop_cpu_ms_per_line"] = plain.cpu_ms_per_line
         for mode in ("event",) if args.quick else ("event", "batch"):
             with timed(results, f"faust_passthrough_{mode}"):
                 rate = faust_passthrough_rate(broker, tmp, records, mode)
             results[f"faust_passthrough_{mode}_per_s"] = rate
             results[f"faust_passthrough_{mode}_ratio"] = rate / results["raw_per_s"]
+        if not args.quick:
+            with timed(results, "faust_passthrough_event_uvloop"):
+                rate = faust_passthrough_rate(broker, tmp, records, "event", "uvloop")
+            results["faust_passthrough_event_uvloop_per_s"] = rate
+            results["faust_passthrough_event_uvloop_ratio"] = rate / results["raw_per_s"]
         with timed(results, "latency"):
             results["latency"] = repeated_latency(
                 broker,

@@ -1,18 +1,24 @@
 """A plain Faust agent doing the raw loop's work: the ceiling one Faust hop sets.
 
     BENCH_BROKER=host:port BENCH_IN=topic BENCH_OUT=topic BENCH_MODE=event|batch \
-        python benchmarks/passthrough.py worker -l warn --without-web
+        [BENCH_LOOP=uvloop] python benchmarks/passthrough.py worker -l warn --without-web
 
 Consumes the benchmark's events, decodes the JSON and produces a small record
 per event, with none of this project's code in the path. `event` awaits each
 send, as a first Faust agent would; `batch` takes up to 500 events at a time
-and queues the sends.
+and queues the sends. `BENCH_LOOP=uvloop` runs it on uvloop, as the validator's
+workers run by default.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+
+if os.environ.get("BENCH_LOOP") == "uvloop":
+    import mode.loop
+
+    mode.loop.use("uvloop")
 
 import faust
 import orjson

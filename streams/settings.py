@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         None, description="Reference data overrides; unset uses the bundled files."
     )
 
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="The worker's event loop: uvloop (libuv, in C) or Python's own. Most of "
+        "a worker's CPU goes to the loop, Faust and the client; uvloop takes less of it.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -173,6 +173,19 @@ def exit_after(seconds: float) -> None:
     timer.start()
 
 
+def use_event_loop(name: str) -> str:
+    """Installs the event-loop policy for the loops Faust creates (its own and its
+    consumer thread's); returns the loop the worker will run on."""
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("uvloop is not installed; the worker runs on asyncio's own loop")
+            return "asyncio"
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return name
+
+
 def run_worker(settings: Settings) -> int:
     """Blocks until SIGTERM/SIGINT; Faust then commits offsets and stops its services."""
     from faust.worker import Worker
@@ -181,6 +194,7 @@ def run_worker(settings: Settings) -> int:
     from streams.logs import logging_config, setup
 
     setup(settings.log_level, settings.log_format)
+    loop = use_event_loop(settings.event_loop)
     try:
         wait_for_broker(settings)
     except (BrokerTLSError, BrokerAuthError, ConnectionError) as exc:
@@ -198,10 +212,11 @@ def run_worker(settings: Settings) -> int:
         workdir=str(settings.data_dir),
     )
     log.info(
-        "starting worker app_id=%s broker=%s topics=%s",
+        "starting worker app_id=%s broker=%s topics=%s loop=%s",
         settings.app_id,
         settings.broker_url,
         settings.topic_lines,
+        loop,
     )
     try:
         worker.execute_from_commandline()

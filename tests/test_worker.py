@@ -1,12 +1,57 @@
-"""The worker process: a stop that hangs still ends, with a clear log line."""
+"""The worker process: a stop that hangs still ends, with a clear log line; the
+event loop it runs on."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
-from streams.worker import EXIT_STOP_TIMED_OUT
+import pytest
+import uvloop
+
+from streams.worker import EXIT_STOP_TIMED_OUT, use_event_loop
+
+
+@pytest.fixture
+def policy() -> Iterator[None]:
+    before = asyncio.get_event_loop_policy()
+    yield
+    asyncio.set_event_loop_policy(before)
+
+
+def _new_loop_type() -> type:
+    loop = asyncio.new_event_loop()
+    loop.close()
+    return type(loop)
+
+
+@pytest.mark.usefixtures("policy")
+def test_uvloop_makes_the_loops_faust_creates() -> None:
+    assert use_event_loop("uvloop") == "uvloop"
+    assert issubclass(_new_loop_type(), uvloop.Loop)
+
+
+@pytest.mark.usefixtures("policy")
+def test_asyncio_leaves_pythons_own_loop() -> None:
+    asyncio.set_event_loop_policy(None)
+    assert use_event_loop("asyncio") == "asyncio"
+    assert not issubclass(_new_loop_type(), uvloop.Loop)
+
+
+@pytest.mark.usefixtures("policy")
+def test_without_uvloop_the_worker_says_so_and_runs_on_asyncio(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    asyncio.set_event_loop_policy(None)
+    monkeypatch.setitem(sys.modules, "uvloop", None)
+    with caplog.at_level(logging.WARNING, logger="streams.worker"):
+        assert use_event_loop("uvloop") == "asyncio"
+    assert "uvloop is not installed" in caplog.text
+    assert not issubclass(_new_loop_type(), uvloop.Loop)
 
 
 def test_a_hung_stop_exits_after_the_timeout() -> None:
