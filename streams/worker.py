@@ -80,9 +80,11 @@ async def _check_sasl(settings: Settings) -> None:
                 host, port_number, request_timeout_ms=5000, **settings.aiokafka_security()
             )
         except SASL_REFUSALS as exc:
+            # A Kafka error carries the broker's own reason; a client-side one, only its type.
+            reason = str(exc) if isinstance(exc, errors.KafkaError) else type(exc).__name__
             raise BrokerAuthError(
                 f"broker {server} refused the SASL {settings.sasl_mechanism} login of user "
-                f"{settings.sasl_username!r} ({type(exc).__name__}); check J9262_SASL_USERNAME, "
+                f"{settings.sasl_username!r} ({reason}); check J9262_SASL_USERNAME, "
                 "J9262_SASL_PASSWORD and J9262_SASL_MECHANISM"
             ) from exc
         except (OSError, errors.KafkaError):

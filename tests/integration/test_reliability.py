@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import ssl
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from tests.integration.conftest import (
     publish_and_wait,
     read_until,
 )
-from tests.integration.tls_proxy import TLSProxy
+from tests.integration.proxy import Proxy
 
 pytestmark = pytest.mark.integration
 
@@ -140,46 +142,99 @@ def test_a_verdict_the_broker_refuses_stops_the_worker_before_it_commits(tmp_pat
         assert not any(asyncio.run(committed_offsets(settings)).values())
 
 
-@pytest.fixture
-def tls_broker(tmp_path: Path) -> Any:
-    """Tansu behind a TLS proxy it advertises, with a CA and server certificate made here."""
+@contextlib.contextmanager
+def proxied_broker(
+    tmp_path: Path, *, tls: bool, users: dict[str, str] | None = None
+) -> Iterator[tuple[int, Path, Proxy]]:
+    """Tansu behind a proxy it advertises, terminating TLS (with a CA and server
+    certificate made here), SASL logins, or both: its port, the CA file, the proxy."""
     ca = trustme.CA()
-    server_cert = ca.issue_cert("localhost", "127.0.0.1")
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_cert.configure_cert(server_ctx)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
+    server_ctx = None
+    if tls:
+        server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
     proxy_port = free_port()
     with (
         EmbeddedBroker(advertised=f"localhost:{proxy_port}", log_file=tmp_path / "b.log") as b,
-        TLSProxy(proxy_port, b.port, server_ctx),
+        Proxy(proxy_port, b.port, server_ctx, users) as proxy,
     ):
-        yield proxy_port, ca_file
+        yield proxy_port, ca_file, proxy
 
 
-def test_worker_talks_tls_and_checks_the_certificate(tls_broker: Any, tmp_path: Path) -> None:
-    proxy_port, ca_file = tls_broker
-    settings = own_broker_settings(
-        f"kafka://localhost:{proxy_port}", tmp_path, security_protocol="SSL", ssl_cafile=ca_file
-    )
+def answers_ten_lines(settings: Settings, tmp_path: Path, tag: str) -> None:
+    """A worker on these settings validates ten lines, then stops cleanly."""
     asyncio.run(ensure_topics(settings, [settings.topic_lines, settings.topic_verdicts]))
-    log = tmp_path / "worker.log"
-    worker = start_worker(worker_env(settings), log)
+    worker = start_worker(worker_env(settings), tmp_path / "worker.log")
     try:
-        publish_and_wait(settings, [event(f"tls-{i}") for i in range(10)], timeout=90)
+        publish_and_wait(settings, [event(f"{tag}-{i}") for i in range(10)], timeout=90)
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
 
-    wrong_ca = tmp_path / "other-ca.pem"
-    trustme.CA().cert_pem.write_to_path(str(wrong_ca))
-    wrong = Settings(
-        _env_file=None,
-        **(settings.model_dump(include=settings.model_fields_set) | {"ssl_cafile": wrong_ca}),
+
+def with_changes(settings: Settings, **changes: Any) -> Settings:
+    return Settings(
+        _env_file=None, **(settings.model_dump(include=settings.model_fields_set) | changes)
     )
-    stderr = refused_start(wrong)
+
+
+def test_worker_talks_tls_and_checks_the_certificate(tmp_path: Path) -> None:
+    with proxied_broker(tmp_path, tls=True) as (proxy_port, ca_file, _):
+        settings = own_broker_settings(
+            f"kafka://localhost:{proxy_port}",
+            tmp_path,
+            security_protocol="SSL",
+            ssl_cafile=ca_file,
+        )
+        answers_ten_lines(settings, tmp_path, "tls")
+
+        wrong_ca = tmp_path / "other-ca.pem"
+        trustme.CA().cert_pem.write_to_path(str(wrong_ca))
+        stderr = refused_start(with_changes(settings, ssl_cafile=wrong_ca))
     assert "TLS verification of broker" in stderr
     assert "unable to get local issuer certificate" in stderr
+
+
+@pytest.mark.parametrize(
+    ("protocol", "mechanism"),
+    [
+        ("SASL_PLAINTEXT", "PLAIN"),
+        ("SASL_PLAINTEXT", "SCRAM-SHA-256"),
+        ("SASL_SSL", "SCRAM-SHA-512"),
+    ],
+)
+def test_worker_logs_in_with_sasl_configured_only_by_settings(
+    protocol: str, mechanism: str, tmp_path: Path
+) -> None:
+    """Every client the worker opens (consumer, producer, admin, the start-up check)
+    logs in; with a wrong password it stops at once, naming the user, not the password."""
+    tls = protocol == "SASL_SSL"
+    with proxied_broker(tmp_path, tls=tls, users={"svc-j9262": "s3cret-pw"}) as (
+        proxy_port,
+        ca_file,
+        proxy,
+    ):
+        settings = own_broker_settings(
+            f"kafka://localhost:{proxy_port}",
+            tmp_path,
+            security_protocol=protocol,
+            sasl_mechanism=mechanism,
+            sasl_username="svc-j9262",
+            sasl_password="s3cret-pw",
+            **({"ssl_cafile": ca_file} if tls else {}),
+        )
+        answers_ten_lines(settings, tmp_path, mechanism.lower())
+        logins = list(proxy.logins)
+        stderr = refused_start(with_changes(settings, sasl_password="not-the-password"))
+        refused = proxy.logins[len(logins) :]
+    assert len(logins) >= 3
+    assert set(logins) == {(mechanism, True)}
+    assert refused == [(mechanism, False)]
+    assert f"refused the SASL {mechanism} login of user 'svc-j9262'" in stderr
+    assert f"invalid credentials with SASL mechanism {mechanism}" in stderr
+    assert "not-the-password" not in stderr
 
 
 def test_a_refused_sasl_login_fails_fast_with_a_clear_error(tmp_path: Path) -> None:
