@@ -45,6 +45,14 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
     return s
 
 
+def with_changes(settings: Settings, **changes: object) -> Settings:
+    """These settings (only those set explicitly, as a worker's environment carries
+    them) with some changed."""
+    return Settings(
+        _env_file=None, **(settings.model_dump(include=settings.model_fields_set) | changes)
+    )
+
+
 class Workers:
     """Starts worker processes for a test and always stops them."""
 
@@ -54,8 +62,7 @@ class Workers:
         self.procs: list[tuple[Popen[bytes], Path]] = []
 
     def start(self, **overrides: object) -> Popen[bytes]:
-        base = self.settings.model_dump(include=self.settings.model_fields_set)
-        settings = Settings(_env_file=None, **(base | overrides))
+        settings = with_changes(self.settings, **overrides)
         log = self.directory / f"worker-{len(self.procs)}.log"
         proc = start_worker(worker_env(settings), log)
         self.procs.append((proc, log))

@@ -79,6 +79,8 @@ class Scram:
 class Plain:
     """SASL PLAIN (RFC 4616): one message, authzid NUL user NUL password."""
 
+    mechanism = "PLAIN"
+
     def __init__(self, users: dict[str, str]) -> None:
         self.users = users
 
@@ -103,6 +105,15 @@ def _string(text: str | None) -> bytes:
         return struct.pack(">h", -1)
     data = text.encode()
     return struct.pack(">h", len(data)) + data
+
+
+def _authenticate_response(
+    header: bytes, version: int, error: int, message: str | None, answer: bytes
+) -> bytes:
+    """A SaslAuthenticate response; v1 adds the session lifetime (0: none)."""
+    lifetime = struct.pack(">q", 0) if version >= 1 else b""
+    body = struct.pack(">h", error) + _string(message) + struct.pack(">i", len(answer)) + answer
+    return _frame(header + body + lifetime)
 
 
 class Proxy:
@@ -140,7 +151,6 @@ class Proxy:
         ApiVersions before it goes to the broker. False: the connection is to close."""
         assert self.users is not None
         exchange: Scram | Plain | None = None
-        name = ""
         while True:
             request = await _read_frame(reader)
             api_key, version, correlation = struct.unpack(">hhi", request[:8])
@@ -162,37 +172,22 @@ class Proxy:
                 exchange = (
                     Plain(self.users) if mechanism == "PLAIN" else Scram(mechanism, self.users)
                 )
-                name = mechanism
             elif api_key == SASL_AUTHENTICATE and exchange is not None:
                 (size,) = struct.unpack(">i", body[:4])
-                lifetime = struct.pack(">q", 0) if version >= 1 else b""
                 try:
                     answer, done = exchange.step(body[4 : 4 + size])
                 except (LoginFailed, ValueError, KeyError) as exc:
                     message = f"Authentication failed during authentication due to {exc}"
                     writer.write(
-                        _frame(
-                            header
-                            + struct.pack(">h", SASL_AUTHENTICATION_FAILED)
-                            + _string(message)
-                            + struct.pack(">i", 0)
-                            + lifetime
+                        _authenticate_response(
+                            header, version, SASL_AUTHENTICATION_FAILED, message, b""
                         )
                     )
-                    self.logins.append((name, False))
+                    self.logins.append((exchange.mechanism, False))
                     return False
-                writer.write(
-                    _frame(
-                        header
-                        + struct.pack(">h", 0)
-                        + _string(None)
-                        + struct.pack(">i", len(answer))
-                        + answer
-                        + lifetime
-                    )
-                )
+                writer.write(_authenticate_response(header, version, 0, None, answer))
                 if done:
-                    self.logins.append((name, True))
+                    self.logins.append((exchange.mechanism, True))
                     return True
             else:
                 error = struct.pack(">h", ILLEGAL_SASL_STATE)

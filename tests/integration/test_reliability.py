@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     Workers,
     publish_and_wait,
     read_until,
+    with_changes,
 )
 from tests.integration.proxy import Proxy
 
@@ -172,12 +173,6 @@ def answers_ten_lines(settings: Settings, tmp_path: Path, tag: str) -> None:
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
-
-
-def with_changes(settings: Settings, **changes: Any) -> Settings:
-    return Settings(
-        _env_file=None, **(settings.model_dump(include=settings.model_fields_set) | changes)
-    )
 
 
 def test_worker_talks_tls_and_checks_the_certificate(tmp_path: Path) -> None:
