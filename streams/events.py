@@ -168,7 +168,11 @@ class Line(BaseModel):
     charge_amount: Annotated[Decimal | None, Field(ge=0, allow_inf_nan=False)] = None
     revenue_code: Annotated[str | None, Field(pattern=r"^\d{4}$")] = None
     ndc: Ndc | None = None
-    administered_mg: Annotated[Decimal | None, Field(ge=0, allow_inf_nan=False)] = None
+    # Bounded: a Decimal such as 1e400 is finite, but the dose rules' float of it is not.
+    administered_mg: Annotated[
+        Decimal | None,
+        Field(ge=0, le=1_000_000, allow_inf_nan=False, description="Milligrams given."),
+    ] = None
     route: Route | None = None
     drug_source: DrugSource | None = None
 

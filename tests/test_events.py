@@ -26,6 +26,8 @@ def test_the_contract_example_validates() -> None:
         ("line", {"units": -3}, "line.units"),
         ("line", {"units": "NaN"}, "line.units"),
         ("line", {"service_date": "2026-02-30"}, "line.service_date"),
+        ("line", {"administered_mg": "1e400"}, "line.administered_mg"),
+        ("line", {"administered_mg": 1_000_001}, "line.administered_mg"),
         ("line", {"line_number": 0}, "line.line_number"),
         ("line", {"hcpcs": "J92"}, "line.hcpcs"),
         ("line", {"ndc": {"unit": "KG"}}, "line.ndc.unit"),

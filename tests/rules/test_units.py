@@ -92,6 +92,16 @@ def test_units_not_matching_the_administered_dose(validator: Validator) -> None:
     )
 
 
+def test_the_largest_dose_the_contract_allows_gets_a_finding_not_an_error(
+    validator: Validator,
+) -> None:
+    verdict = validator.validate(make_event(line={"administered_mg": 1_000_000}))
+    assert "UNITS_DOSE_MISMATCH" in codes(verdict)
+    assert "Bill 100,000,000 units" in next(
+        f.suggestion for f in verdict.findings if f.code == "UNITS_DOSE_MISMATCH"
+    )
+
+
 def test_mue_message_names_the_limit_and_its_basis(validator: Validator) -> None:
     line = {"units": 800, "administered_mg": 8, "ndc": {"quantity": 3}}
     verdict = validator.validate(make_event(claim={"patient": {"bsa_m2": 3.0}}, line=line))
