@@ -72,9 +72,10 @@ class PatientHistory(BaseModel):
         key = event.line.service_date.isoformat()
         lines = {day: list(day_lines) for day, day_lines in self.lines.items()}
         lines.setdefault(key, []).append(HistoryLine.of(event))
-        newest = max(date.fromisoformat(day) for day in lines)
-        cutoff = newest - timedelta(days=retention_days)
-        kept = {day: ls for day, ls in lines.items() if date.fromisoformat(day) >= cutoff}
+        # In day numbers: a date near 0001-01-01 minus the retention is off the calendar.
+        numbers = {day: date.fromisoformat(day).toordinal() for day in lines}
+        cutoff = max(numbers.values()) - retention_days
+        kept = {day: ls for day, ls in lines.items() if numbers[day] >= cutoff}
         live = {ln.event_id for ls in kept.values() for ln in ls}
         known = {k: v for k, v in self.findings.items() if k in live}
         known[event.event_id] = findings

@@ -7,6 +7,8 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from streams.offline import run
 from streams.samples import ADMIN_96401, claim, encode, event
 from streams.verdicts import Validator
@@ -51,6 +53,23 @@ def test_fifteenth_dosing_day_in_28_is_flagged_and_fourteenth_not(validator: Val
     assert verdicts[14]["findings"][0]["message"].startswith(
         "15 dosing days in the 28 days 2026-11-01 to 2026-11-28"
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "window"),
+    [
+        (date.min, "0001-01-01 to 0001-01-28"),
+        (date.max - timedelta(days=14), "9999-12-17 to 9999-12-31"),
+    ],
+)
+def test_dosing_days_at_either_end_of_the_calendar(
+    validator: Validator, start: date, window: str
+) -> None:
+    """The history's retention and the cycle's window stay inside the calendar: such
+    dates were once an OverflowError, and every line an internal-error dead letter."""
+    verdicts, _ = validate(validator, [dosing_day(n, start) for n in range(15)])
+    assert [codes(v) for v in verdicts] == [[]] * 14 + [["DOSING_CYCLE_DAYS"]]
+    assert f"15 dosing days in the 28 days {window}" in verdicts[14]["findings"][0]["message"]
 
 
 def test_a_new_cycle_after_the_rest_days_is_not_flagged(validator: Validator) -> None:

@@ -7,7 +7,7 @@ They run only when the caller passes a history (the stream's patient agent, or
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date
 
 from streams.events import Finding
 from streams.history import CYCLE_DAYS, HistoryLine, busiest_window
@@ -123,7 +123,7 @@ def _cycle_days(ctx: LineContext) -> Iterator[Finding]:
         return
     count, start = busiest_window(days | {ctx.line.service_date}, ctx.line.service_date)
     if count > limit:
-        end = start + timedelta(days=CYCLE_DAYS - 1)
+        end = date.fromordinal(min(start.toordinal() + CYCLE_DAYS - 1, date.max.toordinal()))
         yield finding(
             "DOSING_CYCLE_DAYS",
             f"{count} dosing days in the {CYCLE_DAYS} days {start} to {end}; the label "

@@ -8,22 +8,25 @@ import json
 import signal
 from collections import Counter
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
+from hypothesis.strategies import SearchStrategy
 
 from streams.clients import follow, publish, scrape_metrics
 from streams.samples import encode, event
 from streams.settings import Settings
-from tests.fuzz import mutated_records
+from tests.fuzz import mutated_records, valid_events
 from tests.integration.conftest import Workers, publish_and_wait, read_until
 
 pytestmark = pytest.mark.integration
 
 MAX_BYTES = 65_536
+T = TypeVar("T")
 
 
 def corpus() -> dict[str, bytes | None]:
@@ -50,8 +53,8 @@ def corpus() -> dict[str, bytes | None]:
     }
 
 
-def hypothesis_records(count: int) -> list[bytes]:
-    collected: list[bytes] = []
+def drawn(strategy: SearchStrategy[T], count: int) -> list[T]:
+    collected: list[T] = []
 
     @hsettings(
         max_examples=count,
@@ -60,9 +63,9 @@ def hypothesis_records(count: int) -> list[bytes]:
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(mutated_records())
-    def collect(raw: bytes) -> None:
-        collected.append(raw)
+    @given(strategy)
+    def collect(value: T) -> None:
+        collected.append(value)
 
     collect()
     return collected
@@ -86,9 +89,11 @@ def test_malformed_and_mutated_records_each_get_one_answer(
     settings: Settings, workers: Workers
 ) -> None:
     named = corpus()
-    mutated = hypothesis_records(3000)
+    mutated = drawn(mutated_records(), 3000)
+    valid = [encode(d) for d in drawn(valid_events(), 300)]
     records: list[tuple[bytes | None, bytes | None]] = [(b"CLM-corpus", v) for v in named.values()]
     records += [(None, raw) for raw in mutated]  # null keys
+    records += [(b"\xff\xfe", raw) for raw in valid]  # keys that are not UTF-8
     placed = asyncio.run(publish_raw(settings, records))
     workers.start(max_message_bytes=MAX_BYTES)
 
@@ -122,6 +127,7 @@ def test_malformed_and_mutated_records_each_get_one_answer(
         "tombstone": "invalid_json",
     }
     assert Counter(d["reason"] for d in letters)["internal_error"] == 0
+    assert not letter_places & set(placed[-len(valid) :])  # extreme but valid: verdicts
     # ... and the worker is still consuming.
     publish_and_wait(settings, [event("after-the-storm")])
 
