@@ -28,6 +28,7 @@ from faust.types import TP
 from streams.claims import ClaimClock, ClaimState
 from streams.decoding import Rejection, dead_letter, decode, source_of
 from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
+from streams.logs import withheld
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
@@ -146,7 +147,7 @@ def attach(
             verdict = validate()
             elapsed = time.perf_counter() - started
         except Exception as exc:
-            log.exception("rule evaluation failed for event_id=%s", event.event_id)
+            log.error("rule evaluation failed for event_id=%s: %s", event.event_id, withheld(exc))
             detail = (
                 f"validation raised {type(exc).__name__}; see the worker log for "
                 f"event_id {event.event_id}"
@@ -214,12 +215,13 @@ def attach(
     def safe_roll_up(message: ClaimMessage, source: Any) -> None:
         try:
             roll_up(message, source.partition)
-        except Exception:
-            log.exception(
-                "claim roll-up failed at %s:%s@%s; the line verdicts stand",
+        except Exception as exc:
+            log.error(
+                "claim roll-up failed at %s:%s@%s; the line verdicts stand: %s",
                 source.topic,
                 source.partition,
                 source.offset,
+                withheld(exc),
             )
 
     def roll_up(message: ClaimMessage, partition: int) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,6 +27,20 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(doc).decode()
+
+
+def withheld(exc: BaseException) -> str:
+    """An exception's type and where it was raised, without its text: the text of an
+    error about a line or stored state can quote claim data (pydantic's errors quote
+    the input), so the log gets the frames, and the code lines in them, only."""
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    where = ""
+    if isinstance(exc, ValidationError):  # where and what, without the input values
+        where = ": " + "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(value)'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+    return f"{type(exc).__name__}{where} (its text withheld: it may quote claim data)\n{frames}"
 
 
 def logging_config(level: str, fmt: str) -> dict[str, Any]:

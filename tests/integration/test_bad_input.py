@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from hypothesis.strategies import SearchStrategy
 
-from streams.clients import follow, publish, scrape_metrics
+from streams.clients import ensure_topics, follow, publish, scrape_metrics
 from streams.samples import encode, event
 from streams.settings import Settings
 from tests.fuzz import mutated_records, valid_events
@@ -181,3 +181,52 @@ def test_no_phi_in_debug_logs_or_metric_labels(
     for secret in ("SECRET", "63459-0177-14", "63459017714"):
         assert secret not in log, f"{secret} appears in the worker log"
         assert secret not in metrics_text, f"{secret} appears in the metrics"
+
+
+def test_unreadable_stored_state_dead_letters_the_line_and_logs_no_phi(
+    settings: Settings, workers: Workers
+) -> None:
+    """State the worker cannot parse (say, written by an incompatible version) reaches
+    it through the changelogs. A line whose patient history does not parse becomes an
+    internal_error dead letter; a claim whose state does not parse keeps its line
+    verdict and gets no roll-up. Pydantic's errors quote the stored values, and the
+    log must not."""
+    history = f"{settings.app_id}-patient-history-changelog"
+    claims = f"{settings.app_id}-claims-changelog"
+    asyncio.run(ensure_topics(settings, [history, claims]))
+    asyncio.run(
+        publish_raw_to(
+            settings,
+            [
+                (history, b"PT-SECRET-H", b'{"lines": "PT-SECRET-H CLM-SECRET-H"}'),
+                (claims, b"CLM-SECRET-C", b'{"claim_id": "CLM-SECRET-C", "lines": 7}'),
+            ],
+        )
+    )
+    bad_history = event("state-h", claim={"patient": {"patient_id": "PT-SECRET-H"}})
+    bad_claim = event("state-c", claim={"claim_id": "CLM-SECRET-C"})
+    workers.start()
+    asyncio.run(publish(settings, [encode(bad_history), encode(bad_claim)]))
+    letters = asyncio.run(
+        read_until(settings, settings.topic_dead_letters, lambda f: len(f) >= 1, 60)
+    )
+    assert [(d["reason"], d["errors"]) for d in letters] == [("internal_error", [])]
+    assert base64.b64decode(letters[0]["payload_base64"]) == encode(bad_history)
+    assert bad_history["event_id"] in letters[0]["detail"]
+    verdicts = publish_and_wait(settings, [event("after-bad-state")])
+    assert bad_claim["event_id"] in {v["event_id"] for v in verdicts}
+    log = workers.log()
+    assert "rule evaluation failed for event_id=" + bad_history["event_id"] in log
+    assert "claim roll-up failed" in log
+    assert "ValidationError" in log
+    assert "SECRET" not in log
+
+
+async def publish_raw_to(settings: Settings, records: list[tuple[str, bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        for topic, key, value in records:
+            await producer.send_and_wait(topic, key=key, value=value)
+    finally:
+        await producer.stop()
