@@ -94,6 +94,39 @@ def test_worker_waits_for_a_broker_that_appears_later(tmp_path: Path) -> None:
             worker.kill()
 
 
+def test_a_broker_that_stalls_mid_run_delays_verdicts_but_loses_none(tmp_path: Path) -> None:
+    """The broker stops answering (a long pause, a network partition) for longer than
+    the group's session timeout but less than the producer's request timeout: the
+    worker waits it out and every event still gets its one verdict. Past the request
+    timeout the sends fail, and the worker exits without committing, as it does for
+    a refused verdict (below)."""
+    with EmbeddedBroker(log_file=tmp_path / "broker.log") as broker:
+        settings = own_broker_settings(broker.url, tmp_path)
+        asyncio.run(ensure_topics(settings, [settings.topic_lines, settings.topic_verdicts]))
+        docs = [
+            event(f"stall-{i}", claim={"patient": {"patient_id": f"P-{i % 300}"}})
+            for i in range(3000)
+        ]
+        asyncio.run(publish(settings, [encode(d) for d in docs]))
+        worker = start_worker(worker_env(settings), tmp_path / "worker.log")
+        try:
+            asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 600, 120))
+            assert broker.process is not None
+            broker.process.send_signal(signal.SIGSTOP)
+            time.sleep(settings.session_timeout_s + 3)
+            broker.process.send_signal(signal.SIGCONT)
+            assert settings.session_timeout_s + 3 < settings.producer_request_timeout_s
+            grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=180)
+            assert_all_answered(settings, docs, grouped)
+            assert_repeats_identical(grouped)
+            assert worker.poll() is None, log_of(tmp_path / "worker.log")[-2000:]
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+
+
 def test_sigterm_ends_the_worker_even_when_the_broker_is_gone(tmp_path: Path) -> None:
     """Faust's stop waits on a producer flush a vanished broker never answers."""
     broker = EmbeddedBroker(log_file=tmp_path / "broker.log").start()
