@@ -18,7 +18,7 @@ def promtool(*args: str, cwd: Path = DEPLOY) -> subprocess.CompletedProcess[str]
 def test_alert_rules_are_valid() -> None:
     result = promtool("check", "rules", "prometheus/alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 7 rules found" in result.stdout
+    assert "SUCCESS: 8 rules found" in result.stdout
 
 
 def test_each_alert_fires_and_stays_quiet_when_it_should() -> None:
