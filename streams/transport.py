@@ -281,6 +281,17 @@ class Consumer(driver.Consumer):
             self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
         await super().perform_seek()
         self._floor = {tp: o for tp, o in self._committed_offset.items() if o is not None}
+        # aiokafka seeks only to a committed offset above 0. A partition without one
+        # keeps the position its prefetch reached, past records handed out while the
+        # tables recovered and dropped by Faust: with no later record to ack, nothing
+        # would ever read them again. Such a partition starts over from its beginning.
+        unsought = [
+            TopicPartition(tp.topic, tp.partition)
+            for tp in self.assignment()
+            if acks_enabled_for(tp.topic) and not self._committed_offset.get(tp)
+        ]
+        if unsought:
+            await self._thread.seek_to_beginning(*unsought)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Commits what is done first: Faust forgets the acknowledgements of `revoked`."""
