@@ -198,3 +198,45 @@ def test_a_second_fetch_that_starts_past_the_jump_stops_being_waited_for(
     consumer._jump[tp] = (start, past, time.monotonic() - transport.REREAD_GRACE_S - 1)
     assert handed_out(consumer, tp, [130]) == [130]
     assert tp not in consumer._jump
+
+
+class Assigned:
+    """Faust's consumer thread as a rebalance leaves it: the partitions assigned,
+    their commits as aiokafka reports them (None: never committed), and where
+    the consumer is then sent back to the beginning."""
+
+    def __init__(self, committed: dict[TP, int | None]) -> None:
+        self.committed = committed
+        self.from_beginning: list[TP] = []
+
+    async def seek_to_committed(self) -> dict[TP, int | None]:
+        return self.committed
+
+    def assignment(self) -> set[TP]:
+        return set(self.committed)
+
+    async def seek_to_beginning(self, *partitions: TP) -> None:
+        self.from_beginning.extend(partitions)
+
+
+def test_after_a_rebalance_partitions_never_committed_are_read_from_the_beginning(
+    tmp_path: Path,
+) -> None:
+    """aiokafka seeks only to a commit above 0. Without one the position stays where
+    the prefetch got to while the tables recovered, past records Faust dropped."""
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path))
+    consumer = app.consumer
+    assert isinstance(consumer, transport.Consumer)
+    app.topics._acking_topics.add("lines")  # type: ignore[attr-defined]
+    committed, fresh, also_fresh, changelog = (
+        TP("lines", 0),
+        TP("lines", 1),
+        TP("lines", 2),
+        TP("history-changelog", 0),
+    )
+    thread = Assigned({committed: 42, fresh: None, also_fresh: 0, changelog: None})
+    consumer._thread = thread  # type: ignore[assignment]
+    asyncio.run(consumer.perform_seek())
+    assert sorted(thread.from_beginning) == [fresh, also_fresh]
+    assert consumer._floor == {committed: 42}
+    assert consumer._read_offset[committed] == 42
