@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from streams import refdata
 from streams.claims import ClaimLine, ClaimState
 from streams.events import ClaimLineEvent
+from streams.offline import Summary, run
 from streams.refdata import ReferenceData
 from streams.samples import event
 from streams.verdicts import Validator
@@ -39,6 +43,38 @@ def claim_with_line(validator: Validator, event: ClaimLineEvent) -> ClaimState:
         total_lines=event.claim.total_lines,
         first_seen=datetime.now(UTC),
     ).with_line(ClaimLine.of(event, validator.validate(event)), event.claim.total_lines)
+
+
+@dataclass
+class Offline:
+    """What one `j9262 validate` run wrote, parsed."""
+
+    verdicts: list[dict[str, Any]]
+    dead_letters: list[dict[str, Any]]
+    claim_verdicts: list[dict[str, Any]]
+    summary: Summary
+
+
+def validate_offline(
+    validator: Validator, records: list[bytes], *, claims: bool = True, window: int = 90
+) -> Offline:
+    """The offline command's run in memory; `claims=False` as without --claim-verdicts."""
+    out, dead, claims_out = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    summary = run(
+        validator,
+        records,
+        source_name="t",
+        max_bytes=1 << 20,
+        out=out,
+        dead_out=dead,
+        claims_out=claims_out if claims else None,
+        duplicate_window_days=window,
+    )
+    return Offline(*(_lines(f) for f in (out, dead, claims_out)), summary)
+
+
+def _lines(buffer: io.BytesIO) -> list[dict[str, Any]]:
+    return [orjson.loads(x) for x in buffer.getvalue().splitlines()]
 
 
 def codes(verdict: Any) -> list[str]:

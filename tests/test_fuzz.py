@@ -4,18 +4,17 @@ any event the schema accepts ends as a verdict."""
 from __future__ import annotations
 
 import base64
-import io
 from typing import Any
 
-import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams import refdata
 from streams.events import DeadLetter, LineVerdict
-from streams.offline import results, run
+from streams.offline import results
 from streams.samples import encode
 from streams.verdicts import Validator
+from tests.conftest import validate_offline
 from tests.fuzz import mutated_records, valid_events
 
 VALIDATOR = Validator(refdata.load())
@@ -41,18 +40,8 @@ def test_every_event_the_schema_accepts_gets_a_verdict(docs: list[dict[str, Any]
     """Extreme but valid values (dates at either end of the calendar, a ten-million-unit
     line, a 0.0001 m2 patient) reach the rules, the histories and the claim roll-up
     in one run: none of them may end as an internal error."""
-    out, dead, claims = io.BytesIO(), io.BytesIO(), io.BytesIO()
-    summary = run(
-        VALIDATOR,
-        [encode(d) for d in docs],
-        source_name="fuzz",
-        max_bytes=1 << 20,
-        out=out,
-        dead_out=dead,
-        claims_out=claims,
-    )
-    letters = [orjson.loads(x) for x in dead.getvalue().splitlines()]
-    assert [(x["reason"], x["detail"], x["errors"]) for x in letters] == []
-    assert summary.verdicts == len(docs) == len(out.getvalue().splitlines())
-    answered = {orjson.loads(c)["claim_id"] for c in claims.getvalue().splitlines()}
+    ran = validate_offline(VALIDATOR, [encode(d) for d in docs])
+    assert [(x["reason"], x["detail"], x["errors"]) for x in ran.dead_letters] == []
+    assert ran.summary.verdicts == len(docs) == len(ran.verdicts)
+    answered = {c["claim_id"] for c in ran.claim_verdicts}
     assert answered == {d["claim"]["claim_id"] for d in docs}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import io
 import json
 from pathlib import Path
 
@@ -11,9 +10,9 @@ from click.testing import CliRunner
 
 from streams import refdata
 from streams.cli import cli
-from streams.offline import run
 from streams.samples import encode, event
 from streams.verdicts import Validator
+from tests.conftest import validate_offline
 
 
 def write_jsonl(path: Path, records: list[bytes]) -> Path:
@@ -63,23 +62,8 @@ def test_exits_non_zero_only_when_it_cannot_run(tmp_path: Path) -> None:
     assert result.exit_code != 0
 
 
-def _run(
-    validator: Validator, records: list[bytes], out: io.BytesIO, claims_out: io.BytesIO | None
-) -> None:
-    run(
-        validator,
-        records,
-        source_name="t",
-        max_bytes=1 << 20,
-        out=out,
-        dead_out=None,
-        claims_out=claims_out,
-    )
-
-
-def _verdicts_without_time(out: io.BytesIO) -> list[dict[str, object]]:
-    docs = [json.loads(x) for x in out.getvalue().splitlines()]
-    return [{k: v for k, v in d.items() if k != "validated_at"} for d in docs]
+def _without_time(verdicts: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{k: v for k, v in d.items() if k != "validated_at"} for d in verdicts]
 
 
 def test_line_verdicts_do_not_depend_on_asking_for_claim_verdicts() -> None:
@@ -89,19 +73,17 @@ def test_line_verdicts_do_not_depend_on_asking_for_claim_verdicts() -> None:
     records = [
         encode(event(f"c{i}", claim=same_patient, line={"units": 350 * (i + 1)})) for i in range(4)
     ]
-    outs = {}
-    for claims_out in (io.BytesIO(), None):
-        outs[claims_out is None] = out = io.BytesIO()
-        _run(validator, records, out, claims_out)
-    assert len(_verdicts_without_time(outs[True])) == 4
-    assert _verdicts_without_time(outs[True]) == _verdicts_without_time(outs[False])
+    with_claims = validate_offline(validator, records)
+    without = validate_offline(validator, records, claims=False)
+    assert len(with_claims.verdicts) == 4 and len(with_claims.claim_verdicts) == 4
+    assert _without_time(with_claims.verdicts) == _without_time(without.verdicts)
 
 
 def test_run_leaves_the_garbage_collector_as_it_found_it() -> None:
     validator = Validator(refdata.load())
 
     def validate() -> None:
-        _run(validator, [encode(event("g"))], io.BytesIO(), None)
+        validate_offline(validator, [encode(event("g"))], claims=False)
 
     before = gc.get_threshold(), gc.get_freeze_count()
     validate()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from streams.offline import run
 from streams.samples import ADMIN_96401, claim, encode, event
 from streams.verdicts import Validator
+from tests.conftest import validate_offline
 
 PATIENT = {"patient": {"patient_id": "P-cycle"}}
 
@@ -19,21 +17,8 @@ PATIENT = {"patient": {"patient_id": "P-cycle"}}
 def validate(
     validator: Validator, docs: list[dict[str, Any]], window: int = 90
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    out, claims = io.BytesIO(), io.BytesIO()
-    run(
-        validator,
-        [encode(d) for d in docs],
-        source_name="t",
-        max_bytes=1 << 20,
-        out=out,
-        dead_out=None,
-        claims_out=claims,
-        duplicate_window_days=window,
-    )
-    return (
-        [json.loads(x) for x in out.getvalue().splitlines()],
-        [json.loads(x) for x in claims.getvalue().splitlines()],
-    )
+    ran = validate_offline(validator, [encode(d) for d in docs], window=window)
+    return ran.verdicts, ran.claim_verdicts
 
 
 def codes(verdict: dict[str, Any]) -> list[str]:
