@@ -30,8 +30,8 @@ app = faust.App(
     web_enabled=False,
     producer_linger_ms=2,
     topic_partitions=4,
-    # As the benchmark's validator workers have them: Tansu holds a consumer's
-    # first JoinGroup for about the rebalance timeout (Faust's default is 60 s).
+    # As the benchmark's validator workers have them (Faust's defaults are 60 s and
+    # 10 s); Tansu holds a consumer's first JoinGroup for half the session timeout.
     broker_rebalance_timeout=2,
     broker_session_timeout=10,
     broker_heartbeat_interval=1,

@@ -71,9 +71,16 @@ class Settings(BaseSettings):
     rebalance_timeout_s: float = Field(
         4.0,
         gt=0,
-        description="Tansu holds a first JoinGroup about this long; raise it on real Kafka.",
+        description="How long the group coordinator waits for members to rejoin in a "
+        "rebalance; raise it on real Kafka.",
     )
-    session_timeout_s: float = Field(10.0, gt=0)
+    session_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A worker silent this long leaves the group. The embedded broker also "
+        "holds a worker's first JoinGroup for half of it (at least 2 s), so it sets the "
+        "start-up time there.",
+    )
     startup_timeout_s: float = Field(
         0, ge=0, description="Give up waiting for the broker at start-up (0: wait forever)."
     )

@@ -22,6 +22,10 @@ from streams.settings import Settings, isolated
 
 pytestmark = pytest.mark.integration
 
+TEST_SESSION_TIMEOUT_S = 6
+"""The embedded broker holds a worker's first JoinGroup for half the session timeout:
+3 s per worker start instead of the default's 5, and a killed worker is noticed sooner."""
+
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
@@ -38,6 +42,7 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
         tmp_path / "data",
         free_port(),
         topic_partitions=4,
+        session_timeout_s=TEST_SESSION_TIMEOUT_S,
         claim_wait_s=3,
         claim_check_interval_s=0.5,
     )

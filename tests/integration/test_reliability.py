@@ -26,6 +26,7 @@ from streams.settings import Settings
 from streams.topics import PATIENT_LINES, internal_name
 from streams.worker import EXIT_SENDS_FAILED
 from tests.integration.conftest import (
+    TEST_SESSION_TIMEOUT_S,
     Workers,
     publish_and_wait,
     read_until,
@@ -71,6 +72,7 @@ def own_broker_settings(broker_url: str, tmp_path: Path, **extra: Any) -> Settin
         web_port=free_port(),
         data_dir=tmp_path / "data",
         rebalance_timeout_s=2,
+        session_timeout_s=TEST_SESSION_TIMEOUT_S,
         **extra,
     )
 
