@@ -28,6 +28,7 @@ from streams.worker import EXIT_SENDS_FAILED
 from tests.integration.conftest import (
     TEST_SESSION_TIMEOUT_S,
     Workers,
+    every_event,
     publish_and_wait,
     read_until,
     with_changes,
@@ -290,10 +291,7 @@ def test_a_refused_sasl_login_fails_fast_with_a_clear_error(tmp_path: Path) -> N
 
 
 def verdicts_by_event(settings: Settings, wanted: set[str], timeout: float) -> dict[str, list]:
-    def done(found: list[dict[str, Any]]) -> bool:
-        return wanted <= {v["event_id"] for v in found}
-
-    found = asyncio.run(read_until(settings, settings.topic_verdicts, done, timeout))
+    found = asyncio.run(read_until(settings, settings.topic_verdicts, every_event(wanted), timeout))
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for v in found:
         grouped[v["event_id"]].append(v)

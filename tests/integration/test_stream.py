@@ -22,6 +22,7 @@ from streams.settings import Settings
 from streams.verdicts import Validator
 from tests.integration.conftest import (
     Workers,
+    every_event,
     next_offsets,
     publish_with_a_jump,
     read_until,
@@ -173,14 +174,7 @@ def test_lines_past_a_real_jump_in_offsets_are_answered_and_committed(
     wanted = {d["event_id"] for d in docs}
     asyncio.run(publish_with_a_jump(settings, settings.topic_lines, [encode(d) for d in docs]))
     workers.start()
-    verdicts = asyncio.run(
-        read_until(
-            settings,
-            settings.topic_verdicts,
-            lambda found: wanted <= {v["event_id"] for v in found},
-            60,
-        )
-    )
+    verdicts = asyncio.run(read_until(settings, settings.topic_verdicts, every_event(wanted), 60))
     assert {v["event_id"] for v in verdicts} == wanted
     workers.stop_all()
     assert asyncio.run(committed_offsets(settings))[0] == 8
