@@ -39,6 +39,9 @@ from streams.worker import EXIT_SENDS_FAILED, exit_now
 SCHEME = "j9262"
 PROBE_TIMEOUT_S = 10.0
 REREAD_GRACE_S = 10.0
+REREAD_PATIENCE_S = 30.0
+"""How long a re-read may take to reach the agent before the same record is sought
+again: behind a backlog the agent first works through what it already holds."""
 FAUST_FETCH_MAX_WAIT_MS = 1500
 
 
@@ -193,6 +196,8 @@ class Consumer(driver.Consumer):
         """Per partition read again over a jump in its offsets: the first offset
         missing, the offset of the record past the jump, and when."""
         self._jump_checked: dict[TP, int] = {}
+        self._sought: dict[TP, tuple[int, float]] = {}
+        """Per partition read again: the offset sought, and when, until it is processed."""
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -255,6 +260,23 @@ class Consumer(driver.Consumer):
         self._read_offset[tp] = last  # Faust's: the last record handed to the agents
         return True
 
+    def _reread_under_way(self, tp: TP, first: int) -> bool:
+        """True while the partition is being read again from `first`.
+
+        The agent processes the records it already held before the re-read's, so
+        behind a backlog `first` stays unprocessed for several commits. Seeking it
+        again at each would start the re-read over, again and again, repeating
+        verdicts until the backlog drained.
+        """
+        sought = self._sought.get(tp)
+        if sought is None:
+            return False
+        offset, since = sought
+        if offset == first and time.monotonic() - since <= REREAD_PATIENCE_S:
+            return True
+        del self._sought[tp]
+        return False
+
     def _fetched_before_reread(self, tp: TP, offset: int) -> bool:
         """True for records of a batch fetched before the re-read's seek.
 
@@ -279,7 +301,8 @@ class Consumer(driver.Consumer):
         skipped = [o for o in self._fetched[tp] if floor <= o < offset and o not in acked]
         if skipped:
             first = min(skipped)
-            self._reread[tp] = first
+            if not self._reread_under_way(tp, first):
+                self._reread[tp] = first
             offset = first if first > floor else None
         if offset is not None:
             self._floor[tp] = offset
@@ -295,6 +318,7 @@ class Consumer(driver.Consumer):
         self._fetched.clear()
         self._reread.clear()
         self._rereading.clear()
+        self._sought.clear()
         self._jump.clear()
         self._jump_checked.clear()
         acks_enabled_for = self.app.topics.acks_enabled_for
@@ -320,6 +344,7 @@ class Consumer(driver.Consumer):
         for tp in revoked:
             self._reread.pop(tp, None)
             self._rereading.pop(tp, None)
+            self._sought.pop(tp, None)
             self._jump.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
@@ -340,6 +365,7 @@ class Consumer(driver.Consumer):
             acked.difference_update({o for o in acked if o >= offset})
             self._read_offset[tp] = None
             self._rereading[tp] = (offset, time.monotonic())
+            self._sought[tp] = self._rereading[tp]
             self._jump.pop(tp, None)
             await self.seek(tp, offset)
 

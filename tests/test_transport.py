@@ -128,6 +128,39 @@ def test_a_reread_ignores_the_rest_of_a_batch_fetched_before_its_seek(tmp_path: 
     assert tp not in consumer._rereading
 
 
+def test_a_reread_under_way_is_not_started_again(tmp_path: Path) -> None:
+    """Record 110 was dropped and 111-140 processed: Faust would commit 141 (a
+    one-offset gap passes its check), so 110 is read again. Behind a backlog the
+    agent first works through records it already held (111-120 again) while 110
+    waits in line: the next commit must neither pass 110 nor seek it once more,
+    which would start the re-read over and repeat its verdicts."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=110, fetched=range(110, 141), acked=range(111, 141)
+    )
+    sought: list[tuple[TP, int]] = []
+
+    async def seek(partition: TP, offset: int) -> None:
+        sought.append((partition, offset))
+
+    def processed_again(offsets: range) -> None:
+        consumer._fetched[tp].add(110)  # the re-read's first record, handed out
+        consumer._acked[tp] += list(offsets)
+        consumer._acked_index[tp] |= set(offsets)
+
+    consumer.seek = seek  # type: ignore[method-assign]
+    consumer.assignment = lambda: {tp}  # type: ignore[method-assign]
+    assert consumer._new_offset(tp) is None
+    asyncio.run(consumer._read_skipped_again())
+    assert sought == [(tp, 110)]
+    processed_again(range(111, 121))
+    assert consumer._new_offset(tp) is None
+    assert not consumer._reread
+    consumer._sought[tp] = (110, time.monotonic() - transport.REREAD_PATIENCE_S - 1)
+    processed_again(range(111, 121))
+    assert consumer._new_offset(tp) is None
+    assert consumer._reread == {tp: 110}, "a re-read that never arrived is sought again"
+
+
 def test_a_reread_whose_first_record_never_comes_stops_waiting(tmp_path: Path) -> None:
     consumer, tp = consumer_with(tmp_path, committed=100, fetched=range(100, 121), acked=range(0))
     consumer._rereading[tp] = (100, time.monotonic() - transport.REREAD_GRACE_S - 1)
