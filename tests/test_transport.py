@@ -47,6 +47,17 @@ def consumer_with(
     return consumer, tp
 
 
+def recording_seeks(consumer: transport.Consumer) -> list[tuple[TP, int]]:
+    """Where the consumer seeks from now on, instead of seeking."""
+    sought: list[tuple[TP, int]] = []
+
+    async def seek(partition: TP, offset: int) -> None:
+        sought.append((partition, offset))
+
+    consumer.seek = seek  # type: ignore[method-assign]
+    return sought
+
+
 def test_a_commit_never_passes_records_fetched_but_not_processed(tmp_path: Path) -> None:
     """After a rebalance Faust took 104-132 for a gap in the log and dropped the
     records it fetched there; its own offset would be 141."""
@@ -112,12 +123,7 @@ def test_a_reread_ignores_the_rest_of_a_batch_fetched_before_its_seek(tmp_path: 
     )
     consumer._acked[tp] += list(range(100, 110))
     consumer._acked_index[tp] |= set(range(100, 110))
-    sought: list[tuple[TP, int]] = []
-
-    async def seek(partition: TP, offset: int) -> None:
-        sought.append((partition, offset))
-
-    consumer.seek = seek  # type: ignore[method-assign]
+    sought = recording_seeks(consumer)
     consumer.assignment = lambda: {tp}  # type: ignore[method-assign]
     assert consumer._new_offset(tp) == 110
     asyncio.run(consumer._read_skipped_again())
@@ -137,17 +143,13 @@ def test_a_reread_under_way_is_not_started_again(tmp_path: Path) -> None:
     consumer, tp = consumer_with(
         tmp_path, committed=110, fetched=range(110, 141), acked=range(111, 141)
     )
-    sought: list[tuple[TP, int]] = []
-
-    async def seek(partition: TP, offset: int) -> None:
-        sought.append((partition, offset))
+    sought = recording_seeks(consumer)
 
     def processed_again(offsets: range) -> None:
         consumer._fetched[tp].add(110)  # the re-read's first record, handed out
         consumer._acked[tp] += list(offsets)
         consumer._acked_index[tp] |= set(offsets)
 
-    consumer.seek = seek  # type: ignore[method-assign]
     consumer.assignment = lambda: {tp}  # type: ignore[method-assign]
     assert consumer._new_offset(tp) is None
     asyncio.run(consumer._read_skipped_again())
@@ -175,13 +177,7 @@ def reading(tmp_path: Path, last: int) -> tuple[transport.Consumer, TP, list[tup
         tmp_path, committed=100, fetched=range(100, last + 1), acked=range(100, last + 1)
     )
     consumer._read_offset[tp] = last
-    sought: list[tuple[TP, int]] = []
-
-    async def seek(partition: TP, offset: int) -> None:
-        sought.append((partition, offset))
-
-    consumer.seek = seek  # type: ignore[method-assign]
-    return consumer, tp, sought
+    return consumer, tp, recording_seeks(consumer)
 
 
 def handed_out(consumer: transport.Consumer, tp: TP, offsets: range | list[int]) -> list[int]:

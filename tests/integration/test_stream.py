@@ -188,10 +188,7 @@ def test_a_worker_with_a_backlog_commits_as_it_goes(settings: Settings, workers:
     commit used to wait for its send buffer to stay empty, which a busy worker never
     sees: commits came 17-31 s apart, and lag read from them jumped."""
     placed = asyncio.run(publish(settings, [encode(event(f"backlog-{i}")) for i in range(6000)]))
-    ends = {TopicPartition(settings.topic_lines, p): 0 for p in range(settings.topic_partitions)}
-    for partition, offset in placed:
-        tp = TopicPartition(settings.topic_lines, partition)
-        ends[tp] = max(ends[tp], offset + 1)
+    ends = {TopicPartition(settings.topic_lines, p): end for p, end in next_offsets(placed).items()}
     workers.start()
 
     async def commits() -> list[tuple[float, int]]:
