@@ -29,11 +29,12 @@ from streams.claims import ClaimClock, ClaimState
 from streams.decoding import Rejection, dead_letter, decode, source_of
 from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.logs import withheld
-from streams.metrics import Metrics
+from streams.metrics import CommitWatch, Metrics
 from streams.settings import Settings
 from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
 from streams.tables import Tables
 from streams.topics import Topics
+from streams.transport import Consumer
 from streams.verdicts import Validator
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def attach(
     metrics: Metrics,
 ) -> None:
     deadlines = DeadlineIndex(settings)
+    commits = CommitWatch()
 
     def reject(message: Any, rejection: Rejection) -> None:
         topic, partition, offset = _original_source(message)
@@ -272,7 +274,8 @@ def attach(
 
     @app.timer(interval=settings.metrics_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def sample_gauges() -> None:
-        """Lag per assigned input partition, table sizes, readiness."""
+        """Lag and uncommitted records per assigned input partition, table sizes,
+        readiness."""
         recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
         actives = app.assignor.assigned_actives()
         metrics.ready.set(1 if recovered and actives and not app.rebalancing else 0)
@@ -281,16 +284,23 @@ def attach(
             topics.patient_lines.get_topic_name(),
             topics.claim_lines.get_topic_name(),
         }
-        metrics.consumer_lag.clear()
-        for tp in actives:
-            if tp.topic not in inputs:
-                continue
+        for gauge in (metrics.consumer_lag, metrics.uncommitted, metrics.commit_age):
+            gauge.clear()
+        watched = {tp for tp in actives if tp.topic in inputs}
+        commits.keep_only(watched)
+        now = time.monotonic()
+        for tp in watched:
+            labels = (tp.topic, str(tp.partition))
             position = await app.consumer.position(tp)
+            if position is None:
+                continue
             highwater = app.consumer.highwater(tp)
-            if position is not None and highwater is not None:
-                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
-                    max(highwater - position, 0)
-                )
+            if highwater is not None:
+                metrics.consumer_lag.labels(*labels).set(max(highwater - position, 0))
+            committed = cast(Consumer, app.consumer).committed_offset(tp)
+            uncommitted, stalled = commits.observe(tp, committed, position, now)
+            metrics.uncommitted.labels(*labels).set(uncommitted)
+            metrics.commit_age.labels(*labels).set(stalled)
         metrics.table_keys.labels("patient-history").set(len(tables.histories))
         metrics.table_keys.labels("claims").set(len(tables.claims))
         metrics.claims_pending.set(len(deadlines.due))

@@ -18,7 +18,8 @@ import bisect
 import gc
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import (
@@ -101,6 +102,55 @@ COLLECTIONS = CollectionTimer()
 gc.callbacks.append(COLLECTIONS)
 
 
+@dataclass
+class _Watched:
+    committed: int | None
+    first_position: int
+    since: float
+
+
+class CommitWatch:
+    """Per partition: records read but not committed, and how long that has gone
+    on with the committed offset standing still.
+
+    Lag from the high watermark says whether a worker keeps up; this says whether
+    its progress is saved. A worker whose commits stall keeps reading, so its lag
+    looks healthy, while every record since the last commit would be read and
+    answered again after a crash or a rebalance. Fed by the gauge sampler, so the
+    age is only as fine as `metrics_interval_s`.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[Hashable, _Watched] = {}
+
+    def observe(
+        self, tp: Hashable, committed: int | None, position: int, now: float
+    ) -> tuple[int, float]:
+        """(uncommitted records, seconds stalled) for one partition's sample.
+
+        Stalled counts from the last sample that found the partition all
+        committed or its committed offset moved, so a record read since
+        then counts as if read right after it.
+
+        Before a partition's first commit, records count from the position it
+        was first sampled at: a group's start position can sit past records
+        that retention removed, and those were never read.
+        """
+        seen = self._seen.get(tp)
+        if seen is None:
+            seen = self._seen[tp] = _Watched(committed, position, now)
+        base = seen.first_position if committed is None else committed
+        uncommitted = max(position - base, 0)
+        if uncommitted == 0 or committed != seen.committed:
+            seen.committed, seen.since = committed, now
+        return uncommitted, now - seen.since
+
+    def keep_only(self, tps: set[Any]) -> None:
+        """Forgets partitions no longer assigned, so one that comes back starts afresh."""
+        for tp in self._seen.keys() - tps:
+            del self._seen[tp]
+
+
 class Metrics:
     def __init__(self, ruleset_version: str, reference_data_version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -146,6 +196,20 @@ class Metrics:
         self.consumer_lag = Gauge(
             f"{PREFIX}_consumer_lag_messages",
             "Records not yet consumed, per assigned partition of an input topic.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.uncommitted = Gauge(
+            f"{PREFIX}_uncommitted_messages",
+            "Records read but not yet committed, per assigned partition of an input topic: "
+            "what a crash now would have the next worker read again.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.commit_age = Gauge(
+            f"{PREFIX}_commit_stalled_seconds",
+            "How long a partition has held uncommitted records without its committed "
+            "offset moving; 0 while commits keep up.",
             ["topic", "partition"],
             registry=r,
         )

@@ -199,6 +199,10 @@ class Consumer(driver.Consumer):
         self._sought: dict[TP, tuple[int, float]] = {}
         """Per partition read again: the offset sought, and when, until it is processed."""
 
+    def committed_offset(self, tp: TP) -> int | None:
+        """The offset this worker last committed for `tp`, or read at assignment."""
+        return self._committed_offset.get(tp)
+
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 

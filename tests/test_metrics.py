@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from streams.metrics import GC_BUCKETS, Metrics
+from streams.metrics import GC_BUCKETS, CommitWatch, Metrics
 
 
 def test_process_and_runtime_metrics_are_exported() -> None:
@@ -48,3 +48,41 @@ def test_pause_buckets_are_cumulative_and_end_at_the_count() -> None:
     assert buckets[-1] == registry.get_sample_value(
         "j9262_gc_pause_seconds_count", {"generation": "2"}
     )
+
+
+def test_a_partition_whose_commits_keep_up_has_not_stalled() -> None:
+    watch = CommitWatch()
+    assert watch.observe("p0", committed=100, position=100, now=0.0) == (0, 0.0)
+    assert watch.observe("p0", committed=100, position=100, now=60.0) == (0, 0.0)
+    # Under a steady flow some records are always uncommitted, but the commit moves.
+    # Records read since the last sample may have come any time after it.
+    assert watch.observe("p0", committed=100, position=140, now=61.0) == (40, 1.0)
+    assert watch.observe("p0", committed=130, position=170, now=62.0) == (40, 0.0)
+    assert watch.observe("p0", committed=170, position=200, now=63.0) == (30, 0.0)
+
+
+def test_a_partition_reading_without_committing_counts_how_long() -> None:
+    watch = CommitWatch()
+    watch.observe("p0", committed=100, position=100, now=0.0)
+    assert watch.observe("p0", committed=100, position=150, now=5.0) == (50, 5.0)
+    assert watch.observe("p0", committed=100, position=220, now=10.0) == (120, 10.0)
+    assert watch.observe("p0", committed=100, position=220, now=95.0) == (120, 95.0)
+    assert watch.observe("p0", committed=220, position=220, now=100.0) == (0, 0.0)
+
+
+def test_before_its_first_commit_a_partition_counts_from_where_it_was_first_seen() -> None:
+    watch = CommitWatch()
+    assert watch.observe("p0", committed=None, position=5000, now=0.0) == (0, 0.0)
+    assert watch.observe("p0", committed=None, position=5000, now=600.0) == (0, 0.0)
+    assert watch.observe("p0", committed=None, position=5010, now=605.0) == (10, 5.0)
+    assert watch.observe("p0", committed=None, position=5010, now=610.0) == (10, 10.0)
+    assert watch.observe("p0", committed=5010, position=5010, now=615.0) == (0, 0.0)
+
+
+def test_a_partition_given_back_starts_afresh() -> None:
+    watch = CommitWatch()
+    watch.observe("p0", committed=100, position=150, now=0.0)
+    watch.observe("p1", committed=7, position=9, now=0.0)
+    watch.keep_only({"p1"})
+    assert watch.observe("p0", committed=100, position=150, now=500.0) == (50, 0.0)
+    assert watch.observe("p1", committed=7, position=9, now=500.0) == (2, 500.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import random
 import signal
@@ -16,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams import refdata
-from streams.clients import committed_offsets, publish, scrape_metrics
+from streams.clients import Samples, committed_offsets, publish, scrape_metrics
 from streams.demo import collect
 from streams.events import DeadLetter, LineVerdict
 from streams.offline import results
@@ -186,31 +187,58 @@ def test_lines_past_a_real_jump_in_offsets_are_answered_and_committed(
 def test_a_worker_with_a_backlog_commits_as_it_goes(settings: Settings, workers: Workers) -> None:
     """Commits follow `commit_interval_s` from a backlog too. Faust's flush before a
     commit used to wait for its send buffer to stay empty, which a busy worker never
-    sees: commits came 17-31 s apart, and lag read from them jumped."""
+    sees: commits came 17-31 s apart, and lag read from them jumped. The worker's
+    own gauges of uncommitted records must tell the same story."""
     placed = asyncio.run(publish(settings, [encode(event(f"backlog-{i}")) for i in range(6000)]))
     ends = {TopicPartition(settings.topic_lines, p): end for p, end in next_offsets(placed).items()}
-    workers.start()
+    workers.start(metrics_interval_s=0.5)
 
-    async def commits() -> list[tuple[float, int]]:
-        """The group's committed total, sampled every 0.2 s until all is committed."""
+    def per_partition(samples: Samples, name: str) -> dict[str, float]:
+        return {
+            dict(k)["partition"]: v
+            for k, v in samples.get(name, {}).items()
+            if dict(k)["topic"] == settings.topic_lines
+        }
+
+    async def commits() -> tuple[list[tuple[float, int]], list[Samples]]:
+        """The group's committed total, sampled every 0.2 s until all is committed,
+        and the worker's /metrics, sampled as often."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id
         )
         await consumer.start()
         totals: list[tuple[float, int]] = []
+        scraped: list[Samples] = []
         try:
             async with asyncio.timeout(180):
                 while True:
                     committed = {tp: await consumer.committed(tp) or 0 for tp in ends}
                     totals.append((time.monotonic(), sum(committed.values())))
+                    with contextlib.suppress(OSError):
+                        scraped.append(await asyncio.to_thread(scrape_metrics, settings, 1))
                     if all(committed[tp] >= end for tp, end in ends.items()):
-                        return totals
+                        return totals, scraped
                     await asyncio.sleep(0.2)
         finally:
             await consumer.stop()
 
-    samples = asyncio.run(commits())
+    samples, scraped = asyncio.run(commits())
     changes = [t for (_, before), (t, total) in itertools.pairwise(samples) if total != before]
     gaps = [round(later - earlier, 1) for earlier, later in itertools.pairwise(changes)]
     # Waiting for the buffer, the same backlog showed a 13-14 s gap (and took 30 s).
     assert len(changes) >= 3 and max(gaps) < 5, f"seconds between commits: {gaps}"
+
+    uncommitted = [per_partition(s, "j9262_uncommitted_messages") for s in scraped]
+    stalled = [per_partition(s, "j9262_commit_stalled_seconds") for s in scraped]
+    assert max(sum(u.values()) for u in uncommitted) > 0, "never saw a record uncommitted"
+    assert max(max(s.values(), default=0) for s in stalled) < 5, stalled
+
+    deadline = time.monotonic() + 10
+    while True:
+        final = scrape_metrics(settings)
+        left = per_partition(final, "j9262_uncommitted_messages")
+        if (len(left) == len(ends) and not any(left.values())) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert left == dict.fromkeys(left, 0.0) and len(left) == len(ends), left
+    assert not any(per_partition(final, "j9262_commit_stalled_seconds").values())
