@@ -1,4 +1,4 @@
-"""The `j9262` command: broker, worker, produce, tail, validate, demo, schemas."""
+"""The `j9262` command: broker, worker, produce, tail, redrive, validate, demo, schemas."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections import Counter
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
 
+from streams.events import DeadLetterReason
 from streams.settings import Settings
 
 T = TypeVar("T")
+REASONS = [r.value for r in DeadLetterReason]
 
 
 def _settings() -> Settings:
@@ -121,6 +124,59 @@ def tail(as_json: bool, from_beginning: bool, dead_letters: bool, idle_exit: flo
 
     with contextlib.suppress(KeyboardInterrupt):
         _run(tail_verdicts(_settings(), as_json, from_beginning, dead_letters, idle_exit))
+
+
+@cli.command()
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    type=click.Choice(REASONS),
+    help="Send back letters with this reason (repeatable; default: internal_error).",
+)
+@click.option("--all-reasons", is_flag=True, help="Send back every letter that has a payload.")
+@click.option("--dry-run", is_flag=True, help="Count what would be sent back; send nothing.")
+@click.option(
+    "--from-beginning",
+    is_flag=True,
+    help="Start at the oldest letter, not where the last run stopped.",
+)
+@click.option(
+    "--idle-exit", type=float, default=5.0, show_default=True, help="Stop after N quiet seconds."
+)
+def redrive(
+    reasons: tuple[str, ...],
+    all_reasons: bool,
+    dry_run: bool,
+    from_beginning: bool,
+    idle_exit: float,
+) -> None:
+    """Send dead letters back to the lines topic, once what failed them is fixed.
+
+    Each letter's original bytes go back with its original key. Runs continue where
+    the last one stopped (consumer group <app_id>-redrive).
+    """
+    from streams.redrive import DEFAULT_REASONS
+    from streams.redrive import redrive as run_redrive
+
+    chosen = (
+        set(DeadLetterReason)
+        if all_reasons
+        else {DeadLetterReason(r) for r in reasons} or set(DEFAULT_REASONS)
+    )
+    settings = _settings()
+    summary = _run(
+        run_redrive(
+            settings, chosen, dry_run=dry_run, from_beginning=from_beginning, idle_exit=idle_exit
+        )
+    )
+
+    def listed(counts: Counter[str]) -> str:
+        return ", ".join(f"{why} {n}" for why, n in sorted(counts.items())) or "none"
+
+    verb = "would send back" if dry_run else f"sent back to {settings.topic_lines}"
+    click.echo(f"{verb}: {sum(summary.sent.values())} ({listed(summary.sent)})")
+    click.echo(f"left on the dead-letter topic: {listed(summary.skipped)}")
 
 
 @cli.command()

@@ -117,6 +117,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class GapCheck:
@@ -165,7 +166,7 @@ async def follow(
         raise
     try:
         partitions = [
-            TopicPartition(t, p) for t in topics for p in sorted(await _partitions_for(consumer, t))
+            TopicPartition(t, p) for t in topics for p in sorted(await partitions_for(consumer, t))
         ]
         consumer.assign(partitions)
         gaps = GapCheck()
@@ -178,27 +179,42 @@ async def follow(
         loop = asyncio.get_running_loop()
         last = loop.time()
         while True:
-            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            batches = await fetch_checked(consumer, gaps)
             if batches:
                 last = loop.time()
-            recheck = False
             for tp, messages in batches.items():
                 for m in messages:
-                    again = gaps.check(tp, m.offset)
-                    if again is not None:
-                        consumer.seek(tp, again)
-                        recheck = True
-                        break
-                    yield Record(tp.topic, tp.partition, m.offset, m.key, m.value)
-            if recheck:
-                await asyncio.sleep(GapCheck.PAUSE_S)  # the writer of the missing batch
+                    yield Record(tp.topic, tp.partition, m.offset, m.key, m.value, tuple(m.headers))
             if idle_timeout is not None and loop.time() - last > idle_timeout:
                 return
     finally:
         await consumer.stop()
 
 
-async def _partitions_for(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+async def fetch_checked(
+    consumer: AIOKafkaConsumer, gaps: GapCheck, max_records: int = 5000
+) -> dict[TopicPartition, list[Any]]:
+    """One fetch, each partition's records cut short at a jump not yet fetched twice;
+    such a partition is sought back, so the next fetch brings the jump again."""
+    batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
+        timeout_ms=200, max_records=max_records
+    )
+    recheck = False
+    for tp, messages in batches.items():
+        for i, m in enumerate(messages):
+            again = gaps.check(tp, m.offset)
+            if again is not None:
+                consumer.seek(tp, again)
+                batches[tp] = messages[:i]
+                recheck = True
+                break
+    if recheck:
+        await asyncio.sleep(GapCheck.PAUSE_S)  # the writer of the missing batch
+    return batches
+
+
+async def partitions_for(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    """The topic's partitions, once the consumer's metadata knows them."""
     for _ in range(50):
         parts = consumer.partitions_for_topic(topic)
         if parts:

@@ -1,0 +1,41 @@
+"""Which dead letters go back to the lines topic, and with what key and bytes."""
+
+from __future__ import annotations
+
+from streams.decoding import Rejection, dead_letter, source_of
+from streams.events import DeadLetter, DeadLetterReason
+from streams.redrive import DEFAULT_REASONS, Resend, resend_of
+from streams.samples import encode, event
+
+INTERNAL = DeadLetterReason.INTERNAL_ERROR
+
+
+def letter(reason: DeadLetterReason, raw: bytes | None, key: bytes | None) -> DeadLetter:
+    return dead_letter(Rejection(reason, "why"), raw, source_of("claims.lines.v1", 2, 41, key))
+
+
+def test_a_line_that_failed_inside_the_validator_goes_back_as_it_came() -> None:
+    raw = encode(event("e-1"))
+    assert resend_of(letter(INTERNAL, raw, b"CLM-1"), DEFAULT_REASONS) == Resend(b"CLM-1", raw)
+
+
+def test_bad_input_stays_unless_its_reason_is_asked_for() -> None:
+    bad = letter(DeadLetterReason.SCHEMA_VIOLATION, b'{"schema": 1}', b"CLM-2")
+    assert resend_of(bad, DEFAULT_REASONS) == "reason schema_violation"
+    asked = {INTERNAL, DeadLetterReason.SCHEMA_VIOLATION}
+    assert resend_of(bad, asked) == Resend(b"CLM-2", b'{"schema": 1}')
+
+
+def test_a_key_that_was_not_utf8_goes_back_byte_for_byte() -> None:
+    key = b"\xff\xfeCLM"
+    sent = resend_of(letter(INTERNAL, b"{}", key), DEFAULT_REASONS)
+    assert isinstance(sent, Resend) and sent.key == key
+
+
+def test_a_record_without_a_key_goes_back_without_one() -> None:
+    assert resend_of(letter(INTERNAL, b"{}", None), DEFAULT_REASONS) == Resend(None, b"{}")
+
+
+def test_an_empty_record_has_nothing_to_send_back() -> None:
+    empty = letter(DeadLetterReason.INVALID_JSON, None, b"CLM-3")
+    assert resend_of(empty, set(DeadLetterReason)) == "empty payload"
