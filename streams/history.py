@@ -15,6 +15,16 @@ from pydantic import BaseModel, ConfigDict
 from streams.events import ClaimLineEvent, Finding
 
 CYCLE_DAYS = 28
+SERVICE_DATE_GRACE_DAYS = 1
+"""A service date may run one day past the UTC date the event was sent: a
+hospital's local date can be ahead of UTC's."""
+
+
+def latest_service_day(event: ClaimLineEvent) -> date:
+    """The last service date this event can truthfully carry: services are billed
+    after they are given, so a later date is a typo (2062 for 2026)."""
+    day = event.event_time.date().toordinal() + SERVICE_DATE_GRACE_DAYS
+    return date.fromordinal(min(day, date.max.toordinal()))  # 9999-12-31 has no next day
 
 
 class HistoryLine(BaseModel):
@@ -68,14 +78,23 @@ class PatientHistory(BaseModel):
     def record(
         self, event: ClaimLineEvent, findings: list[Finding], retention_days: int
     ) -> PatientHistory:
-        """A new history with this line added and dates past retention dropped."""
+        """A new history with this line added, and dates past retention or later than
+        this event could carry dropped.
+
+        Retention counts back from the latest plausible date, so one line dated in the
+        future (kept only until the patient's next line) cannot push out every real
+        one and blind the cross-line edits for years.
+        """
         key = event.line.service_date.isoformat()
         lines = {day: list(day_lines) for day, day_lines in self.lines.items()}
         lines.setdefault(key, []).append(HistoryLine.of(event))
         # In day numbers: a date near 0001-01-01 minus the retention is off the calendar.
         numbers = {day: date.fromisoformat(day).toordinal() for day in lines}
-        cutoff = max(numbers.values()) - retention_days
-        kept = {day: ls for day, ls in lines.items() if numbers[day] >= cutoff}
+        latest = latest_service_day(event).toordinal()
+        cutoff = min(max(numbers.values()), latest) - retention_days
+        kept = {
+            day: ls for day, ls in lines.items() if cutoff <= numbers[day] <= latest or day == key
+        }
         live = {ln.event_id for ls in kept.values() for ln in ls}
         known = {k: v for k, v in self.findings.items() if k in live}
         known[event.event_id] = findings

@@ -192,6 +192,18 @@ CASES: list[Case] = [
     ],
     # --- coding ------------------------------------------------------------------------
     Case("retired-c9297", "fail", ["CODING_RETIRED_CODE"], {"line": {"hcpcs": "C9297"}}),
+    Case(
+        "service-year-typo",
+        "fail",
+        ["SERVICE_DATE_IN_FUTURE"],
+        {"line": {"service_date": "2062-11-20"}},
+    ),
+    Case(
+        "service-next-day-local-time",
+        "pass",
+        [],
+        {"line": {"service_date": "2026-11-21"}},
+    ),
     *[
         Case(f"typo-{code}", "fail", ["CODING_TYPO"], {"line": {"hcpcs": code}})
         for code in ("J9226", "J9622", "J9626", "J9263", "J9266")

@@ -7,7 +7,9 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.history import CYCLE_DAYS, busiest_window
+from streams.events import ClaimLineEvent
+from streams.history import CYCLE_DAYS, PatientHistory, busiest_window, latest_service_day
+from streams.samples import event
 
 DAY = date(2026, 11, 15)
 
@@ -49,3 +51,30 @@ def test_busiest_window_reports_the_latest_start_among_equals() -> None:
     days = {DAY + timedelta(days=o) for o in range(15)}
     assert busiest_window(days, DAY) == (15, DAY)
     assert busiest_window(days, DAY + timedelta(days=14)) == (15, DAY)
+
+
+def line_on(day: str, sent: str, name: str) -> ClaimLineEvent:
+    return ClaimLineEvent.model_validate(
+        event(name, line={"service_date": day}, event_time=f"{sent}T15:00:00Z")
+    )
+
+
+def test_a_line_dated_in_the_future_does_not_push_the_real_ones_out() -> None:
+    """Retention once counted back from the latest service date held, so one year
+    typed as 2062 dropped every real line and blinded the cross-line edits."""
+    history = PatientHistory()
+    for n in range(10):
+        day = (date(2026, 11, 1) + timedelta(days=n)).isoformat()
+        history = history.record(line_on(day, day, f"real-{n}"), [], retention_days=91)
+    history = history.record(line_on("2062-11-11", "2026-11-11", "typo"), [], 91)
+    assert len(history.lines) == 11  # kept while its own verdict may be asked again
+    history = history.record(line_on("2026-11-12", "2026-11-12", "next"), [], 91)
+    assert "2062-11-11" not in history.lines
+    assert "typo" not in history.findings
+    assert len(history.lines) == 11 and min(history.lines) == "2026-11-01"
+
+
+def test_a_service_date_a_day_ahead_of_utc_is_plausible() -> None:
+    sent_late = line_on("2026-11-21", "2026-11-20", "east-of-utc")
+    assert latest_service_day(sent_late) == date(2026, 11, 21)
+    assert latest_service_day(line_on("9999-12-31", "9999-12-31", "last")) == date.max

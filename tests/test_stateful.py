@@ -26,8 +26,14 @@ def codes(verdict: dict[str, Any]) -> list[str]:
 
 
 def dosing_day(n: int, start: date = date(2026, 11, 1), **line: Any) -> dict[str, Any]:
+    """A line sent on the evening of its service day."""
     day = (start + timedelta(days=n)).isoformat()
-    return event(f"cycle-{n}-{start}", claim=PATIENT, line={"service_date": day, **line})
+    return event(
+        f"cycle-{n}-{start}",
+        claim=PATIENT,
+        line={"service_date": day, **line},
+        event_time=f"{day}T22:00:00Z",
+    )
 
 
 def test_fifteenth_dosing_day_in_28_is_flagged_and_fourteenth_not(validator: Validator) -> None:
@@ -55,6 +61,16 @@ def test_dosing_days_at_either_end_of_the_calendar(
     verdicts, _ = validate(validator, [dosing_day(n, start) for n in range(15)])
     assert [codes(v) for v in verdicts] == [[]] * 14 + [["DOSING_CYCLE_DAYS"]]
     assert f"15 dosing days in the 28 days {window}" in verdicts[14]["findings"][0]["message"]
+
+
+def test_a_mistyped_year_neither_passes_nor_hides_the_cycle(validator: Validator) -> None:
+    typo = dosing_day(7)
+    typo["line"]["service_date"] = "2062-11-08"
+    typo["event_id"] = "typo-2062"
+    docs = [dosing_day(n) for n in range(7)] + [typo] + [dosing_day(n) for n in range(7, 15)]
+    verdicts, _ = validate(validator, docs)
+    assert codes(verdicts[7]) == ["SERVICE_DATE_IN_FUTURE"]
+    assert codes(verdicts[-1]) == ["DOSING_CYCLE_DAYS"]
 
 
 def test_a_new_cycle_after_the_rest_days_is_not_flagged(validator: Validator) -> None:

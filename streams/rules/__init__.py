@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from streams.history import HistoryContext
     from streams.refdata import ReferenceData
 
-RULESET_VERSION = "2026.11.0"
+RULESET_VERSION = "2026.11.1"
 
 
 @dataclass(frozen=True, slots=True)

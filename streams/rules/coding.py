@@ -1,13 +1,28 @@
-"""Coding edits: the retired code, look-alike mix-ups and typos of J9262."""
+"""Coding edits: a service date not yet reached, the retired code, look-alike
+mix-ups and typos of J9262."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from streams.events import Finding
+from streams.history import latest_service_day
 from streams.rules import LineContext, rule
 from streams.rules.catalog import finding
 from streams.similarity import Evidence
+
+
+@rule
+def service_date_in_future(ctx: LineContext) -> Iterator[Finding]:
+    latest = latest_service_day(ctx.event)
+    if ctx.line.service_date > latest:
+        yield finding(
+            "SERVICE_DATE_IN_FUTURE",
+            f"Service date {ctx.line.service_date} is after the line was sent "
+            f"({ctx.event.event_time.date()})",
+            field="line.service_date",
+            suggestion="Correct the date of service to the day the drug was given",
+        )
 
 
 @rule

@@ -79,3 +79,12 @@ def test_lookalike_with_its_own_ndc_passes(validator: Validator) -> None:
     verdict = validator.validate(make_event(line=line))
     assert verdict.disposition == "pass", verdict.findings
     assert verdict.enrichment.similar_codes == []
+
+
+def test_a_service_date_after_the_line_was_sent_is_a_typo(validator: Validator) -> None:
+    verdict = validator.validate(make_event(line={"service_date": "2062-11-20"}))
+    assert codes(verdict) == ["SERVICE_DATE_IN_FUTURE"]
+    assert verdict.findings[0].message == (
+        "Service date 2062-11-20 is after the line was sent (2026-11-20)"
+    )
+    assert verdict.findings[0].field == "line.service_date"
