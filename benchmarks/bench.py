@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import io
 import json
 import os
@@ -31,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -77,7 +78,14 @@ def mix(count: int, *, now: bool = False, tag: str = "") -> list[bytes]:
             claim["claim_id"] = f"{tag}{claim.get('claim_id')}-{copy}"
             claim.get("patient", {})["patient_id"] = f"P-{copy % 2000}-{len(out) % 7}"
             if now:
-                doc["event_time"] = datetime.now(UTC).isoformat()
+                stamped = datetime.now(UTC)
+                sent = datetime.fromisoformat(doc["event_time"]).date()
+                line = doc.get("line", {})
+                if isinstance(line.get("service_date"), str):
+                    with contextlib.suppress(ValueError):  # the malformed dates stay
+                        served = date.fromisoformat(line["service_date"])
+                        line["service_date"] = (served + (stamped.date() - sent)).isoformat()
+                doc["event_time"] = stamped.isoformat()
             out.append(orjson.dumps(doc))
         copy += 1
     return out[:count]

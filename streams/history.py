@@ -20,10 +20,10 @@ SERVICE_DATE_GRACE_DAYS = 1
 hospital's local date can be ahead of UTC's."""
 
 
-def latest_service_day(event: ClaimLineEvent) -> date:
-    """The last service date this event can truthfully carry: services are billed
-    after they are given, so a later date is a typo (2062 for 2026)."""
-    day = event.event_time.date().toordinal() + SERVICE_DATE_GRACE_DAYS
+def latest_service_day(sent: datetime) -> date:
+    """The last service date a line sent at `sent` can truthfully carry: services are
+    billed after they are given, so a later date is a typo (2062 for 2026)."""
+    day = sent.date().toordinal() + SERVICE_DATE_GRACE_DAYS
     return date.fromordinal(min(day, date.max.toordinal()))  # 9999-12-31 has no next day
 
 
@@ -40,6 +40,11 @@ class HistoryLine(BaseModel):
     @property
     def waste(self) -> bool:
         return "JW" in self.modifiers
+
+    @property
+    def latest_day(self) -> int:
+        """The day number of the latest service date this line could carry."""
+        return latest_service_day(self.event_time).toordinal()
 
     @classmethod
     def of(cls, event: ClaimLineEvent) -> HistoryLine:
@@ -78,23 +83,25 @@ class PatientHistory(BaseModel):
     def record(
         self, event: ClaimLineEvent, findings: list[Finding], retention_days: int
     ) -> PatientHistory:
-        """A new history with this line added, and dates past retention or later than
-        this event could carry dropped.
+        """A new history with this line added and lines past retention dropped.
 
-        Retention counts back from the latest plausible date, so one line dated in the
-        future (kept only until the patient's next line) cannot push out every real
-        one and blind the cross-line edits for years.
+        A line dated after it was sent (a mistyped year) is not kept: retention
+        counts back from the latest date held, so one such line would push out
+        every real one and blind the cross-line edits for years. Each line is
+        judged by its own event_time, so the order lines arrive in does not matter.
         """
         key = event.line.service_date.isoformat()
         lines = {day: list(day_lines) for day, day_lines in self.lines.items()}
         lines.setdefault(key, []).append(HistoryLine.of(event))
         # In day numbers: a date near 0001-01-01 minus the retention is off the calendar.
         numbers = {day: date.fromisoformat(day).toordinal() for day in lines}
-        latest = latest_service_day(event).toordinal()
-        cutoff = min(max(numbers.values()), latest) - retention_days
-        kept = {
-            day: ls for day, ls in lines.items() if cutoff <= numbers[day] <= latest or day == key
+        lines = {
+            day: sent_after
+            for day, day_lines in lines.items()
+            if (sent_after := [ln for ln in day_lines if numbers[day] <= ln.latest_day])
         }
+        cutoff = max((numbers[day] for day in lines), default=0) - retention_days
+        kept = {day: ls for day, ls in lines.items() if numbers[day] >= cutoff}
         live = {ln.event_id for ls in kept.values() for ln in ls}
         known = {k: v for k, v in self.findings.items() if k in live}
         known[event.event_id] = findings

@@ -85,7 +85,10 @@ CASES: list[Case] = [
         "clean-before-jz-required",
         "pass",
         [],
-        {"line": {"modifiers": [], "service_date": "2023-06-15"}},
+        {
+            "line": {"modifiers": [], "service_date": "2023-06-15"},
+            "event_time": "2023-06-16T09:00:00Z",
+        },
     ),
     Case("clean-me-unit", "pass", [], {"line": {"ndc": {"quantity": 3.5, "unit": "ME"}}}),
     Case("clean-gr-unit", "pass", [], {"line": {"ndc": {"quantity": 0.0035, "unit": "GR"}}}),
@@ -197,6 +200,19 @@ CASES: list[Case] = [
         "fail",
         ["SERVICE_DATE_IN_FUTURE"],
         {"line": {"service_date": "2062-11-20"}},
+    ),
+    Case(
+        "filed-after-a-year-medicare",
+        "fail",
+        ["PAYER_TIMELY_FILING"],
+        {"line": {"service_date": "2025-11-19"}},
+    ),
+    Case("filed-on-the-last-day-medicare", "pass", [], {"line": {"service_date": "2025-11-20"}}),
+    Case(
+        "filed-after-90-days-commercial",
+        "fail",
+        ["PAYER_TIMELY_FILING"],
+        {"claim": payer("commercial"), "line": {"service_date": "2026-08-21"}},
     ),
     Case(
         "service-next-day-local-time",

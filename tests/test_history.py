@@ -66,15 +66,25 @@ def test_a_line_dated_in_the_future_does_not_push_the_real_ones_out() -> None:
     for n in range(10):
         day = (date(2026, 11, 1) + timedelta(days=n)).isoformat()
         history = history.record(line_on(day, day, f"real-{n}"), [], retention_days=91)
-    history = history.record(line_on("2062-11-11", "2026-11-11", "typo"), [], 91)
-    assert len(history.lines) == 11  # kept while its own verdict may be asked again
+    typo = line_on("2062-11-11", "2026-11-11", "typo")
+    history = history.record(typo, [], 91)
+    assert "2062-11-11" not in history.lines and len(history.lines) == 10
+    assert typo.event_id in history.findings  # a redelivery right away: the same verdict
     history = history.record(line_on("2026-11-12", "2026-11-12", "next"), [], 91)
-    assert "2062-11-11" not in history.lines
-    assert "typo" not in history.findings
+    assert typo.event_id not in history.findings
     assert len(history.lines) == 11 and min(history.lines) == "2026-11-01"
+
+
+def test_lines_arriving_out_of_order_are_all_kept() -> None:
+    """Each line is judged by its own event_time, not by the one being recorded."""
+    history = PatientHistory()
+    for n in (9, 3, 7, 0, 5):
+        day = (date(2026, 11, 1) + timedelta(days=n)).isoformat()
+        history = history.record(line_on(day, day, f"late-{n}"), [], retention_days=91)
+    assert len(history.lines) == 5
 
 
 def test_a_service_date_a_day_ahead_of_utc_is_plausible() -> None:
     sent_late = line_on("2026-11-21", "2026-11-20", "east-of-utc")
-    assert latest_service_day(sent_late) == date(2026, 11, 21)
-    assert latest_service_day(line_on("9999-12-31", "9999-12-31", "last")) == date.max
+    assert latest_service_day(sent_late.event_time) == date(2026, 11, 21)
+    assert latest_service_day(line_on("9999-12-31", "9999-12-31", "last").event_time) == date.max

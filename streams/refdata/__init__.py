@@ -114,6 +114,8 @@ class PayerPolicy:
     ndc_required: bool
     ndc_missing_severity: str
     atypical_cml_covered: bool
+    timely_filing_days: int = 0
+    """0 when not checked; policy files written before the limit existed leave it out."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from streams.similarity import Evidence
 
 @rule
 def service_date_in_future(ctx: LineContext) -> Iterator[Finding]:
-    latest = latest_service_day(ctx.event)
+    latest = latest_service_day(ctx.event.event_time)
     if ctx.line.service_date > latest:
         yield finding(
             "SERVICE_DATE_IN_FUTURE",

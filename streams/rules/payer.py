@@ -1,4 +1,5 @@
-"""Payer-policy edits for J9262: prior authorization, step therapy, white bagging, exclusion.
+"""Payer-policy edits: timely filing; for J9262 prior authorization, step therapy,
+white bagging, exclusion.
 
 The terms come from `payer_policies.yaml` (plan-type defaults, per-payer overrides).
 """
@@ -21,6 +22,24 @@ from streams.rules.documentation import tki_history_met
 
 def _authorization(pa: PriorAuthorization) -> str:
     return f"prior authorization {pa.number}" if pa.number else "prior authorization"
+
+
+@rule
+def timely_filing(ctx: LineContext) -> Iterator[Finding]:
+    policy, line = ctx.facts.policy, ctx.line
+    if not policy.timely_filing_days:
+        return
+    sent = ctx.event.event_time.date()
+    elapsed = sent.toordinal() - line.service_date.toordinal()
+    if elapsed > policy.timely_filing_days:
+        yield finding(
+            "PAYER_TIMELY_FILING",
+            f"Service date {line.service_date} is {elapsed} days before the line was sent "
+            f"({sent}); the {policy.basis} allows {policy.timely_filing_days}",
+            field="line.service_date",
+            suggestion="Check the service date; if it is right, file with proof of timely "
+            "filing or an exception the payer accepts",
+        )
 
 
 @rule

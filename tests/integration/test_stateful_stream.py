@@ -29,6 +29,7 @@ def day(patient: str, n: int) -> dict[str, Any]:
         f"{patient}-day-{n}",
         claim={"patient": {"patient_id": patient}},
         line={"service_date": service},
+        event_time=f"{service}T22:00:00Z",
     )
 
 

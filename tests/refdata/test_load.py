@@ -39,3 +39,15 @@ def test_override_directory_replaces_single_files(tmp_path: Path) -> None:
     ref = refdata.load(tmp_path)
     assert ref.version == "2027Q1-site"
     assert "J9262" in ref.hcpcs
+
+
+def test_a_site_policy_file_without_timely_filing_limits_still_loads(tmp_path: Path) -> None:
+    """Policy files written before the limit existed leave it out: not checked."""
+    text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
+    kept = [ln for ln in text.splitlines() if not ln.strip().startswith("timely_filing_days")]
+    (tmp_path / "payer_policies.yaml").write_text("\n".join(kept) + "\n")
+    policies = refdata.load(tmp_path).policies
+    assert policies.for_payer("MCR-JE", "medicare").timely_filing_days == 0
+    bundled = refdata.load().policies
+    assert bundled.for_payer("MCR-JE", "medicare").timely_filing_days == 365
+    assert bundled.for_payer("ANY", "commercial").timely_filing_days == 90
