@@ -154,6 +154,7 @@ def demo_sample() -> list[bytes]:
         *claim("iv-infusion-code", {}, ADMIN_96401 | {"hcpcs": "96413"}),
         # coding
         event("retired-c9297", line={"hcpcs": "C9297"}),
+        event("service-year-typo", line={"service_date": "2062-11-20"}),
         event("typo-j9226", line={"hcpcs": "J9226"}),
         event(
             "opdivo-ndc-on-j9262",
@@ -229,6 +230,7 @@ def demo_sample() -> list[bytes]:
             },
         ),
         event("step-therapy", claim=commercial, documentation={"prior_tkis": ["imatinib"]}),
+        event("filed-after-a-year", line={"service_date": "2025-10-01"}),
         event(
             "white-bag",
             claim={"payer": {"payer_id": "EXAMPLE-WHITEBAG", "plan_type": "commercial"}},

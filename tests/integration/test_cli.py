@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from streams.broker import free_port, wait_for_port
-from streams.demo import worker_env
+from streams.decoding import decode
+from streams.demo import sample_records, worker_env
+from streams.events import ClaimLineEvent
 from streams.samples import encode, event
 from streams.settings import Settings
 from tests.integration.conftest import Workers
@@ -90,7 +92,10 @@ def test_demo_runs_and_leaves_nothing_behind() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "records answered; worker stopped with exit code 0" in done.stdout
     assert "dead letter: invalid_json" in done.stdout
-    assert "48 claim verdicts" in done.stdout
+    readable = [decode(r, 1 << 20) for r in sample_records()]
+    claims = {e.claim.claim_id for e in readable if isinstance(e, ClaimLineEvent)}
+    assert f"{len(claims)} claim verdicts" in done.stdout
+    assert "SERVICE_DATE_IN_FUTURE" in done.stdout and "PAYER_TIMELY_FILING" in done.stdout
     assert "CLAIM_JW_WITHOUT_ADMIN" in done.stdout and "DUPLICATE_LINE" in done.stdout
     match = re.search(r"embedded broker on 127\.0\.0\.1:(\d+)", done.stdout)
     assert match, done.stdout
