@@ -41,11 +41,6 @@ class HistoryLine(BaseModel):
     def waste(self) -> bool:
         return "JW" in self.modifiers
 
-    @property
-    def latest_day(self) -> int:
-        """The day number of the latest service date this line could carry."""
-        return latest_service_day(self.event_time).toordinal()
-
     @classmethod
     def of(cls, event: ClaimLineEvent) -> HistoryLine:
         line = event.line
@@ -88,19 +83,16 @@ class PatientHistory(BaseModel):
         A line dated after it was sent (a mistyped year) is not kept: retention
         counts back from the latest date held, so one such line would push out
         every real one and blind the cross-line edits for years. Each line is
-        judged by its own event_time, so the order lines arrive in does not matter.
+        judged by its own event_time when it comes, so the order lines arrive in
+        does not matter.
         """
         key = event.line.service_date.isoformat()
         lines = {day: list(day_lines) for day, day_lines in self.lines.items()}
-        lines.setdefault(key, []).append(HistoryLine.of(event))
+        if event.line.service_date <= latest_service_day(event.event_time):
+            lines.setdefault(key, []).append(HistoryLine.of(event))
         # In day numbers: a date near 0001-01-01 minus the retention is off the calendar.
         numbers = {day: date.fromisoformat(day).toordinal() for day in lines}
-        lines = {
-            day: sent_after
-            for day, day_lines in lines.items()
-            if (sent_after := [ln for ln in day_lines if numbers[day] <= ln.latest_day])
-        }
-        cutoff = max((numbers[day] for day in lines), default=0) - retention_days
+        cutoff = max(numbers.values(), default=0) - retention_days
         kept = {day: ls for day, ls in lines.items() if numbers[day] >= cutoff}
         live = {ln.event_id for ls in kept.values() for ln in ls}
         known = {k: v for k, v in self.findings.items() if k in live}
