@@ -9,12 +9,15 @@ import sys
 from collections import Counter
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from streams.events import DeadLetterReason
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.refdata import ReferenceData
 
 T = TypeVar("T")
 REASONS = [r.value for r in DeadLetterReason]
@@ -44,6 +47,16 @@ def _open_out(path: str | None, default: IO[bytes] | None) -> Iterator[IO[bytes]
         return
     with open(path, "wb") as fh:
         yield fh
+
+
+def _reference_data(override: Path | None) -> ReferenceData:
+    """Loaded reference data; a bad file is a one-line error naming the key at fault."""
+    from streams import refdata
+
+    try:
+        return refdata.load(override)
+    except refdata.RefdataError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _exit_on_signal(*_: Any) -> None:
@@ -191,12 +204,11 @@ def validate(
 
     Exits 0 when the file was processed, whatever the verdicts say.
     """
-    from streams import refdata
     from streams.offline import run
     from streams.verdicts import Validator
 
     settings = _settings()
-    validator = Validator(refdata.load(settings.refdata_dir))
+    validator = Validator(_reference_data(settings.refdata_dir))
     path = getattr(input, "name", "<stdin>")
     name = "-" if path in ("-", "<stdin>") else f"file:{Path(path).name}"
     with (
@@ -325,7 +337,7 @@ def refdata_show(directory: str | None) -> None:
     from streams.refdata.ndc import format_ndc11
 
     override = Path(directory) if directory else _settings().refdata_dir
-    data = ref.load(override)
+    data = _reference_data(override)
     click.echo(f"reference data version {data.version}")
     for name in (
         "manifest.yaml",

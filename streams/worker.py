@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.conn import create_conn
 
 from streams.clients import ensure_topics
+from streams.refdata import RefdataError
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,11 @@ def run_worker(settings: Settings) -> int:
         return 2
     _create_missing_topics(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except RefdataError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
     worker = Worker(
         app,
         loglevel=settings.log_level,

@@ -6,6 +6,7 @@ import gc
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from streams import refdata
@@ -60,6 +61,17 @@ def test_reads_stdin_and_writes_stdout() -> None:
 def test_exits_non_zero_only_when_it_cannot_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["validate", str(tmp_path / "missing.jsonl")])
     assert result.exit_code != 0
+
+
+def test_bad_reference_data_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "payer_policies.yaml").write_text("plan_types: {}\npayers: {}\n")
+    monkeypatch.setenv("J9262_REFDATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(cli, ["validate", "-"], input=encode(event("s")) + b"\n")
+    assert result.exit_code == 1
+    assert "payer_policies.yaml, plan type other" in result.output
+    assert "Traceback" not in result.output
 
 
 def _without_time(verdicts: list[dict[str, object]]) -> list[dict[str, object]]:

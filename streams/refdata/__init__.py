@@ -117,6 +117,27 @@ class PayerPolicy:
     timely_filing_days: int = 0
     """0 when not checked; policy files written before the limit existed leave it out."""
 
+    def __post_init__(self) -> None:
+        """Types checked here: a YAML `ninety` or `yes please` would otherwise fail
+        every line that reads it."""
+        flags = ("prior_auth_required", "white_bag_required", "drug_excluded")
+        for name in (*flags, "ndc_required", "atypical_cml_covered"):
+            _expect(self, name, isinstance(getattr(self, name), bool), "true or false")
+        for name in ("step_therapy_min_tkis", "timely_filing_days"):
+            value = getattr(self, name)
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            _expect(self, name, ok, "a whole number, 0 or more")
+        known = self.ndc_missing_severity in ("error", "warning", "info")
+        _expect(self, "ndc_missing_severity", known, "error, warning or info")
+
+
+def _expect(policy: PayerPolicy, name: str, ok: bool, wanted: str) -> None:
+    if not ok:
+        raise ValueError(
+            f"payer_policies.yaml, {policy.basis}: {name} is {getattr(policy, name)!r}, "
+            f"expected {wanted}"
+        )
+
 
 @dataclass(frozen=True)
 class PayerPolicies:
@@ -131,6 +152,18 @@ class PayerPolicies:
             terms = terms | override
             basis = f"payer {payer_id} policy"
         return PayerPolicy(basis=basis, **terms)
+
+    def check(self) -> None:
+        """Build every policy once, so a bad file stops the worker at start-up with
+        the key at fault, not every line later with an internal error."""
+        plans = [*self.plan_types, *(["other"] if "other" not in self.plan_types else [])]
+        for plan in plans:
+            for payer_id in ["", *self.payers]:
+                try:
+                    self.for_payer(payer_id, plan)
+                except TypeError as exc:  # a key missing or unknown
+                    where = f"payer {payer_id}" if payer_id else f"plan type {plan}"
+                    raise ValueError(f"payer_policies.yaml, {where}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -211,13 +244,31 @@ def _yaml(name: str, override: Path | None) -> Any:
     return yaml.safe_load(resolve_file(name, override).read_text(encoding="utf-8"))
 
 
+def _checked(policies: PayerPolicies) -> PayerPolicies:
+    policies.check()
+    return policies
+
+
 def _drug(name: str, spec: dict[str, Any]) -> Drug:
     fields = {k: v for k, v in spec.items() if k in Drug.__dataclass_fields__}
     return Drug(name=name, **fields)
 
 
+class RefdataError(ValueError):
+    """A reference file is missing, unreadable or malformed: raised when loading, so a
+    worker stops at start-up instead of failing every line."""
+
+
 def load(override: Path | None = None) -> ReferenceData:
-    """Every reference file, bundled or overridden; raises on a malformed file."""
+    """Every reference file, bundled or overridden; RefdataError on a malformed file."""
+    try:
+        return _load(override)
+    except (ValueError, KeyError, TypeError, OSError, yaml.YAMLError) as exc:
+        where = override or "the bundled data"
+        raise RefdataError(f"reference data in {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _load(override: Path | None) -> ReferenceData:
     manifest: dict[str, Any] = _yaml("manifest.yaml", override)
     policies: dict[str, Any] = _yaml("payer_policies.yaml", override)
     hcpcs = {
@@ -277,8 +328,10 @@ def load(override: Path | None = None) -> ReferenceData:
         administration={
             r["code"]: r["route"] for r in _rows(resolve_file("administration.csv", override))
         },
-        policies=PayerPolicies(
-            plan_types=policies.get("plan_types", {}), payers=policies.get("payers") or {}
+        policies=_checked(
+            PayerPolicies(
+                plan_types=policies.get("plan_types") or {}, payers=policies.get("payers") or {}
+            )
         ),
         sources=dict(manifest.get("files", {})),
     )

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import trustme
 
+from streams import refdata
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import committed_offsets, ensure_topics, follow, publish
 from streams.demo import start_worker, worker_env
@@ -329,6 +330,20 @@ def assert_repeats_identical(grouped: dict[str, list[dict[str, Any]]]) -> int:
             repeats += 1
             assert {k: v for k, v in other.items() if k != "validated_at"} == first
     return repeats
+
+
+def test_a_bad_payer_policy_file_stops_the_worker_at_start_up(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Not every J9262 line dead-lettered as an internal error later on."""
+    refdir = tmp_path / "refdata"
+    refdir.mkdir()
+    text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
+    bad = text.replace("timely_filing_days: 90", "timely_filing_days: ninety", 1)
+    (refdir / "payer_policies.yaml").write_text(bad)
+    stderr = refused_start(with_changes(settings, refdata_dir=refdir))
+    assert "cannot start: reference data" in stderr
+    assert "commercial plan-type default: timely_filing_days is 'ninety'" in stderr
 
 
 def test_kill_9_mid_run_then_a_new_worker_answers_everything(

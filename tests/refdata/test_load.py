@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
+
+import pytest
 
 from streams import refdata
 
@@ -51,3 +54,32 @@ def test_a_site_policy_file_without_timely_filing_limits_still_loads(tmp_path: P
     bundled = refdata.load().policies
     assert bundled.for_payer("MCR-JE", "medicare").timely_filing_days == 365
     assert bundled.for_payer("ANY", "commercial").timely_filing_days == 90
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("timely_filing_days: 90", "timely_filing_days: ninety"),
+            "timely_filing_days is 'ninety'",
+        ),
+        (("timely_filing_days: 90", "timely_filing_days: -1"), "a whole number, 0 or more"),
+        (("drug_excluded: false", "drug_excluded: maybe"), "drug_excluded is 'maybe'"),
+        (("ndc_missing_severity: error", "ndc_missing_severity: fatal"), "error, warning or info"),
+        (("drug_excluded: true", "drug_exclude: true"), "payer EXAMPLE-EXCLUDES: "),
+    ],
+)
+def test_a_bad_policy_file_is_refused_when_loaded(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
+    assert change[0] in text
+    (tmp_path / "payer_policies.yaml").write_text(text.replace(change[0], change[1], 1))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        refdata.load(tmp_path)
+
+
+def test_a_policy_file_without_plan_types_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "payer_policies.yaml").write_text("plan_types: {}\npayers: {}\n")
+    with pytest.raises(ValueError, match="plan type other"):
+        refdata.load(tmp_path)
