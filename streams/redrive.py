@@ -56,22 +56,31 @@ def resend_of(letter: DeadLetter, reasons: Collection[DeadLetterReason]) -> Rese
     """The record to send back, or why this letter stays."""
     if letter.reason not in reasons:
         return f"reason {letter.reason.value}"
-    value = base64.b64decode(letter.payload_base64)
+    source = letter.source
+    try:
+        value = base64.b64decode(letter.payload_base64, validate=True)
+        if source.key_base64 is not None:
+            key: bytes | None = base64.b64decode(source.key_base64, validate=True)
+        else:
+            key = None if source.key is None else source.key.encode()
+    except binascii.Error:
+        return "not base64"
     if not value:
         return "empty payload"
-    source = letter.source
-    if source.key_base64 is not None:
-        key: bytes | None = base64.b64decode(source.key_base64)
-    else:
-        key = None if source.key is None else source.key.encode()
     return Resend(key, value)
 
 
 def _letter(raw: bytes | None) -> DeadLetter | None:
     try:
         return DeadLetter.model_validate_json(raw or b"")
-    except (ValidationError, binascii.Error):
+    except ValidationError:
         return None
+
+
+def written_after(letter: DeadLetter, began: datetime) -> bool:
+    """Whether the letter was written after `began`; a time without a zone is UTC."""
+    received = letter.received_at
+    return (received if received.tzinfo else received.replace(tzinfo=UTC)) > began
 
 
 async def redrive(
@@ -159,7 +168,7 @@ async def _drain(
         for tp, messages in batches.items():
             for m in messages:
                 letter = _letter(m.value)
-                if letter is not None and letter.received_at > began:
+                if letter is not None and written_after(letter, began):
                     consumer.seek(tp, m.offset)
                     consumer.pause(tp)
                     break

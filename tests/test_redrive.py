@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from streams.decoding import Rejection, dead_letter, source_of
 from streams.events import DeadLetter, DeadLetterReason
-from streams.redrive import DEFAULT_REASONS, Resend, resend_of
+from streams.redrive import DEFAULT_REASONS, Resend, resend_of, written_after
 from streams.samples import encode, event
 
 INTERNAL = DeadLetterReason.INTERNAL_ERROR
@@ -39,3 +41,17 @@ def test_a_record_without_a_key_goes_back_without_one() -> None:
 def test_an_empty_record_has_nothing_to_send_back() -> None:
     empty = letter(DeadLetterReason.INVALID_JSON, None, b"CLM-3")
     assert resend_of(empty, set(DeadLetterReason)) == "empty payload"
+
+
+def test_a_letter_whose_payload_is_not_base64_stays() -> None:
+    broken = letter(INTERNAL, b"{}", b"CLM-4").model_copy(update={"payload_base64": "%%%"})
+    assert resend_of(broken, DEFAULT_REASONS) == "not base64"
+
+
+def test_a_letter_stamped_without_a_time_zone_is_read_as_utc() -> None:
+    began = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    naive = letter(INTERNAL, b"{}", None).model_copy(
+        update={"received_at": datetime(2026, 11, 20, 12, 5)}
+    )
+    assert written_after(naive, began)
+    assert not written_after(naive, began + timedelta(minutes=10))
