@@ -17,7 +17,7 @@ from streams.events import DeadLetterReason
 from streams.settings import Settings
 
 if TYPE_CHECKING:
-    from streams.refdata import ReferenceData
+    from streams.refdata import PayerPolicy, ReferenceData
 
 T = TypeVar("T")
 REASONS = [r.value for r in DeadLetterReason]
@@ -366,6 +366,25 @@ def refdata_show(directory: str | None) -> None:
             )
         if mue:
             click.echo(f"    MUE {mue.units:g} units/day, MAI {mue.mai} ({mue.basis})")
+    policies = data.policies
+    click.echo(
+        f"payer policies: {len(policies.plan_types)} plan types, {len(policies.payers)} payers"
+    )
+    for plan in policies.plan_types:
+        click.echo(f"    {plan:<19} {_policy_terms(policies.for_payer('', plan))}")
+    for payer_id, terms in policies.payers.items():
+        click.echo(
+            f"    {payer_id:<19} overrides {', '.join(f'{k}={v}' for k, v in terms.items())}"
+        )
+
+
+def _policy_terms(policy: PayerPolicy) -> str:
+    filing = f"{policy.timely_filing_days} days" if policy.timely_filing_days else "not checked"
+    return (
+        f"prior auth {'required' if policy.prior_auth_required else 'not required'}; "
+        f"step therapy {policy.step_therapy_min_tkis} TKIs; timely filing {filing}; "
+        f"missing NDC {policy.ndc_missing_severity if policy.ndc_required else 'allowed'}"
+    )
 
 
 @cli.group()

@@ -117,5 +117,9 @@ def test_commands(tmp_path: Path) -> None:
     assert shown.exit_code == 0
     assert "ndc.csv              override" in shown.output
     assert "MUE 600 units/day, MAI 3 (cms)" in shown.output
+    assert (
+        "commercial          prior auth required; step therapy 2 TKIs; timely filing 90 days"
+        in (shown.output)
+    )
     bad = runner.invoke(cli, ["refdata", "import", "mue", str(xwalk), "--into", into])
     assert bad.exit_code != 0 and "no header row" in bad.output
