@@ -143,27 +143,38 @@ def _expect(policy: PayerPolicy, name: str, ok: bool, wanted: str) -> None:
 class PayerPolicies:
     plan_types: dict[str, dict[str, Any]]
     payers: dict[str, dict[str, Any]]
+    _built: dict[tuple[str, str], PayerPolicy] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Each policy built once, by (payer_id with an override or "", plan type): every
+    line asks, and building one checks its terms."""
 
     def for_payer(self, payer_id: str, plan_type: str) -> PayerPolicy:
+        key = (payer_id if payer_id in self.payers else "", plan_type)
+        policy = self._built.get(key)
+        if policy is None:
+            policy = self._built[key] = self._build(*key)
+        return policy
+
+    def _build(self, payer_id: str, plan_type: str) -> PayerPolicy:
         terms = self.plan_types.get(plan_type, self.plan_types.get("other", {}))
         override = self.payers.get(payer_id)
         basis = f"{plan_type} plan-type default"
         if override:
             terms = terms | override
             basis = f"payer {payer_id} policy"
-        return PayerPolicy(basis=basis, **terms)
+        try:
+            return PayerPolicy(basis=basis, **terms)
+        except TypeError as exc:  # a key missing or unknown
+            where = f"payer {payer_id}" if payer_id else f"plan type {plan_type}"
+            raise ValueError(f"payer_policies.yaml, {where}: {exc}") from None
 
     def check(self) -> None:
         """Build every policy once, so a bad file stops the worker at start-up with
         the key at fault, not every line later with an internal error."""
-        plans = [*self.plan_types, *(["other"] if "other" not in self.plan_types else [])]
-        for plan in plans:
+        for plan in {*self.plan_types, "other"}:
             for payer_id in ["", *self.payers]:
-                try:
-                    self.for_payer(payer_id, plan)
-                except TypeError as exc:  # a key missing or unknown
-                    where = f"payer {payer_id}" if payer_id else f"plan type {plan}"
-                    raise ValueError(f"payer_policies.yaml, {where}: {exc}") from None
+                self.for_payer(payer_id, plan)
 
 
 @dataclass(frozen=True)
@@ -244,11 +255,6 @@ def _yaml(name: str, override: Path | None) -> Any:
     return yaml.safe_load(resolve_file(name, override).read_text(encoding="utf-8"))
 
 
-def _checked(policies: PayerPolicies) -> PayerPolicies:
-    policies.check()
-    return policies
-
-
 def _drug(name: str, spec: dict[str, Any]) -> Drug:
     fields = {k: v for k, v in spec.items() if k in Drug.__dataclass_fields__}
     return Drug(name=name, **fields)
@@ -300,7 +306,7 @@ def _load(override: Path | None) -> ReferenceData:
         )
         for r in _rows(resolve_file("ndc.csv", override))
     }
-    return ReferenceData(
+    data = ReferenceData(
         version=str(manifest["version"]),
         hcpcs=hcpcs,
         ndcs=ndcs,
@@ -328,10 +334,10 @@ def _load(override: Path | None) -> ReferenceData:
         administration={
             r["code"]: r["route"] for r in _rows(resolve_file("administration.csv", override))
         },
-        policies=_checked(
-            PayerPolicies(
-                plan_types=policies.get("plan_types") or {}, payers=policies.get("payers") or {}
-            )
+        policies=PayerPolicies(
+            plan_types=policies.get("plan_types") or {}, payers=policies.get("payers") or {}
         ),
         sources=dict(manifest.get("files", {})),
     )
+    data.policies.check()
+    return data
