@@ -48,6 +48,34 @@ async def ensure_topics(settings: Settings, names: Iterable[str]) -> None:
         await admin.close()
 
 
+def producer_for(settings: Settings) -> AIOKafkaProducer:
+    """A producer of whole records up to the configured maximum, acknowledged by all
+    replicas."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        max_request_size=settings.max_message_bytes * 2 + 65_536,
+        linger_ms=5,
+        acks="all",
+        **settings.aiokafka_security(),
+    )
+
+
+def reader_for(
+    settings: Settings, *, group_id: str | None = None, from_beginning: bool = True
+) -> AIOKafkaConsumer:
+    """A consumer that commits only when told, with fetches that fit the largest
+    record allowed (a dead letter carries one in base64)."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        fetch_max_bytes=max(52_428_800, settings.max_message_bytes * 4),
+        max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes * 3),
+        **settings.aiokafka_security(),
+    )
+
+
 async def publish(
     settings: Settings,
     records: Iterable[bytes],
@@ -55,13 +83,7 @@ async def publish(
     topic: str | None = None,
 ) -> list[tuple[int, int]]:
     """Publish raw records keyed by claim_id; returns each one's (partition, offset)."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        max_request_size=settings.max_message_bytes * 2 + 65_536,
-        linger_ms=5,
-        acks="all",
-        **settings.aiokafka_security(),
-    )
+    producer = producer_for(settings)
     await producer.start()
     placed: list[tuple[int, int]] = []
 
@@ -95,12 +117,7 @@ async def committed_offsets(
     (Tansu's ListOffsets answers with batch counts, not offsets, so callers compare
     commits with offsets the producer was given or a reader saw, not `end_offsets`.)
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=settings.app_id,
-        enable_auto_commit=False,
-        **settings.aiokafka_security(),
-    )
+    consumer = reader_for(settings, group_id=settings.app_id)
     await consumer.start()
     try:
         name = topic or settings.topic_lines
@@ -151,14 +168,7 @@ async def follow(
     idle_timeout: float | None = None,
 ) -> AsyncIterator[Record]:
     """Read topics without a consumer group; stop after `idle_timeout` seconds of silence."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest" if from_beginning else "latest",
-        fetch_max_bytes=max(52_428_800, settings.max_message_bytes * 4),
-        max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes * 3),
-        **settings.aiokafka_security(),
-    )
+    consumer = reader_for(settings, from_beginning=from_beginning)
     try:
         await consumer.start()
     except Exception:

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
-from streams.clients import GapCheck, fetch_checked, partitions_for
+from streams.clients import GapCheck, fetch_checked, partitions_for, producer_for, reader_for
 from streams.events import DeadLetter, DeadLetterReason
 from streams.settings import Settings
 
@@ -94,23 +94,8 @@ async def redrive(
     """Read the dead-letter topic from where the last run stopped until it has been
     quiet `idle_exit` seconds or holds only letters written since the run began;
     send back the letters with one of `reasons`."""
-    security: dict[str, Any] = settings.aiokafka_security()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        group_id=f"{settings.app_id}-redrive",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_bytes=max(52_428_800, settings.max_message_bytes * 8),
-        max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes * 6),
-        **security,
-    )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        max_request_size=settings.max_message_bytes + 65_536,
-        acks="all",
-        linger_ms=5,
-        **security,
-    )
+    consumer = reader_for(settings, group_id=f"{settings.app_id}-redrive")
+    producer = producer_for(settings)
     summary = Summary()
     await consumer.start()
     try:
