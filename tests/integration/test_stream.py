@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from streams import refdata
-from streams.clients import Samples, committed_offsets, publish, scrape_metrics
+from streams.clients import Samples, committed_offsets, publish, reader_for, scrape_metrics
 from streams.demo import collect
 from streams.events import DeadLetter, LineVerdict
 from streams.offline import results
@@ -203,9 +203,7 @@ def test_a_worker_with_a_backlog_commits_as_it_goes(settings: Settings, workers:
     async def commits() -> tuple[list[tuple[float, int]], list[Samples]]:
         """The group's committed total, sampled every 0.2 s until all is committed,
         and the worker's /metrics, sampled as often."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id
-        )
+        consumer = reader_for(settings, group_id=settings.app_id)
         await consumer.start()
         totals: list[tuple[float, int]] = []
         scraped: list[Samples] = []
