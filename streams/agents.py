@@ -235,13 +235,11 @@ def attach(
                 del tables.claims[message.claim_id]
                 deadlines.due.pop(message.claim_id, None)
                 return
-        state, verdict = add_to_claim(
+        state, verdict, text = add_to_claim(
             validator, tables.claims, message, now, settings.claim_wait_s, partition=partition
         )
-        if verdict is not None:
-            topics.claim_verdicts.send_soon(
-                key=message.claim_id.encode(), value=verdict.model_dump_json().encode()
-            )
+        if verdict is not None and text is not None:
+            topics.claim_verdicts.send_soon(key=message.claim_id.encode(), value=text.encode())
             metrics.claim_verdict(verdict)
         if state is not None:
             deadlines.note(message.claim_id, state)

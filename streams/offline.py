@@ -100,10 +100,10 @@ def run(
     now = datetime.now(UTC)
 
     def write_claim(message: ClaimMessage, wait_s: float) -> None:
-        _, verdict = add_to_claim(validator, claims, message, now, wait_s)
-        if verdict is not None and claims_out is not None:
+        text = add_to_claim(validator, claims, message, now, wait_s).verdict_json
+        if text is not None and claims_out is not None:
             summary.claims += 1
-            claims_out.write(verdict.model_dump_json().encode() + b"\n")
+            claims_out.write(f"{text}\n".encode())
 
     for event, item in results(validator, lines, source_name, max_bytes, duplicate_window_days):
         summary.lines += 1

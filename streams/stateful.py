@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -57,6 +57,16 @@ class ClaimMessage(BaseModel):
         )
 
 
+class ClaimUpdate(NamedTuple):
+    """A claim's state as now stored (None for a deadline of a claim not held), and
+    the ClaimVerdict if one is now due, with its JSON as the state keeps it: the
+    outputs send that text rather than serialize the verdict again."""
+
+    state: ClaimState | None
+    verdict: ClaimVerdict | None = None
+    verdict_json: str | None = None
+
+
 def add_to_claim(
     validator: Validator,
     claims: MutableMapping[str, ClaimState],
@@ -65,9 +75,8 @@ def add_to_claim(
     wait_s: float,
     *,
     partition: int | None = None,
-) -> tuple[ClaimState | None, ClaimVerdict | None]:
-    """Record a line (or a deadline): the claim's state as now stored (None for a
-    deadline of a claim not held), and the ClaimVerdict if one is now due."""
+) -> ClaimUpdate:
+    """Record a line (or a deadline) in its claim's state."""
     state = claims.get(message.claim_id)
     if message.kind == "line":
         assert message.line is not None and message.claim_type and message.plan_type
@@ -77,15 +86,18 @@ def add_to_claim(
                 claim_type=message.claim_type,
                 plan_type=message.plan_type,
                 total_lines=message.total_lines,
+                lines={message.line.line_number: message.line},
                 first_seen=now,
                 partition=partition,
             )
-        state = state.with_line(message.line, message.total_lines)
+        else:
+            state = state.with_line(message.line, message.total_lines)
     if state is None or not state.due(now, wait_s):
         if state is not None:
             claims[message.claim_id] = state
-        return state, None
+        return ClaimUpdate(state)
     verdict = validator.claim_verdict(state)
     state = state.with_verdict(verdict)
     claims[message.claim_id] = state
-    return state, verdict
+    assert state.verdict_json is not None
+    return ClaimUpdate(state, verdict, state.verdict_json)

@@ -227,3 +227,26 @@ def test_claim_missing_a_line_is_incomplete(validator: Validator) -> None:
     docs = claim("partial", {}, ADMIN_96401, {"hcpcs": "J1100", "ndc": None, "modifiers": []})
     cv = claim_verdict(validator, docs[:2])
     assert (cv["complete"], cv["total_lines"], codes(cv)) == (False, 3, ["CLAIM_INCOMPLETE"])
+
+
+def test_a_due_claim_verdict_is_sent_as_the_text_its_state_keeps(validator: Validator) -> None:
+    from datetime import UTC, datetime
+
+    from streams.claims import ClaimState
+    from streams.decoding import decode
+    from streams.events import ClaimLineEvent, ClaimVerdict
+    from streams.stateful import ClaimMessage, add_to_claim
+
+    claims: dict[str, ClaimState] = {}
+    now = datetime.now(UTC)
+    updates = []
+    for doc in claim("sent-once", {}, ADMIN_96401):
+        line = decode(encode(doc), 1 << 20)
+        assert isinstance(line, ClaimLineEvent)
+        message = ClaimMessage.for_line(line, validator.validate(line))
+        updates.append(add_to_claim(validator, claims, message, now, 300))
+    waiting, done = updates
+    assert (waiting.verdict, waiting.verdict_json) == (None, None)
+    assert done.verdict is not None and done.state is not None
+    assert done.verdict_json == done.verdict.model_dump_json() == done.state.verdict_json
+    assert ClaimVerdict.model_validate_json(done.verdict_json).lines[1].line_number == 2
