@@ -69,11 +69,13 @@ class PatientHistory(BaseModel):
         return self.lines.get(day.isoformat(), [])
 
     def dosing_days(self, codes: frozenset[str]) -> set[date]:
-        return {
-            date.fromisoformat(day)
-            for day, lines in self.lines.items()
-            if any(not ln.waste and ln.hcpcs in codes for ln in lines)
-        }
+        days = set()
+        for day, lines in self.lines.items():
+            for ln in lines:
+                if ln.hcpcs in codes and not ln.waste:
+                    days.add(date.fromisoformat(day))
+                    break
+        return days
 
     def record(
         self, event: ClaimLineEvent, findings: list[Finding], retention_days: int
@@ -86,18 +88,22 @@ class PatientHistory(BaseModel):
         judged by its own event_time when it comes, so the order lines arrive in
         does not matter.
         """
-        key = event.line.service_date.isoformat()
-        lines = {day: list(day_lines) for day, day_lines in self.lines.items()}
+        lines = dict(self.lines)  # the lists are shared: neither history changes them
         if event.line.service_date <= latest_service_day(event.event_time):
-            lines.setdefault(key, []).append(HistoryLine.of(event))
-        # In day numbers: a date near 0001-01-01 minus the retention is off the calendar.
-        numbers = {day: date.fromisoformat(day).toordinal() for day in lines}
-        cutoff = max(numbers.values(), default=0) - retention_days
-        kept = {day: ls for day, ls in lines.items() if numbers[day] >= cutoff}
-        live = {ln.event_id for ls in kept.values() for ln in ls}
+            key = event.line.service_date.isoformat()
+            lines[key] = [*lines.get(key, ()), HistoryLine.of(event)]
+        if lines:
+            # ISO dates sort as strings; a date near 0001-01-01 minus the retention
+            # is off the calendar.
+            latest = date.fromisoformat(max(lines)).toordinal()
+            cutoff = date.fromordinal(max(latest - retention_days, 1)).isoformat()
+            lines = {day: ls for day, ls in lines.items() if day >= cutoff}
+        live = {ln.event_id for ls in lines.values() for ln in ls}
         known = {k: v for k, v in self.findings.items() if k in live}
         known[event.event_id] = findings
-        return PatientHistory(lines=kept, findings=known)
+        # Built from checked parts: validating them again would cost a pass over
+        # every line the patient has, at every line.
+        return PatientHistory.model_construct(lines=lines, findings=known)
 
 
 def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tuple[int, date]:

@@ -88,3 +88,25 @@ def test_a_service_date_a_day_ahead_of_utc_is_plausible() -> None:
     sent_late = line_on("2026-11-21", "2026-11-20", "east-of-utc")
     assert latest_service_day(sent_late.event_time) == date(2026, 11, 21)
     assert latest_service_day(line_on("9999-12-31", "9999-12-31", "last").event_time) == date.max
+
+
+def test_recording_leaves_the_earlier_history_as_it_was() -> None:
+    """Histories share their day lists; a redelivered event is judged on the history
+    it first met, so recording must build new lists, not append to shared ones."""
+    day = "2026-11-10"
+    first = PatientHistory().record(line_on(day, day, "share-1"), [], 91)
+    second = first.record(line_on(day, day, "share-2"), [], 91)
+    assert [len(h.lines[day]) for h in (first, second)] == [1, 2]
+    assert list(first.findings) == [line_on(day, day, "share-1").event_id]
+
+
+def test_retention_counts_back_from_the_latest_day_held() -> None:
+    history = PatientHistory()
+    for day in ("2026-01-01", "2026-03-01", "2026-04-01"):
+        history = history.record(line_on(day, day, f"keep-{day}"), [], retention_days=31)
+    assert sorted(history.lines) == ["2026-03-01", "2026-04-01"]
+    assert len(history.findings) == 2
+    early = PatientHistory().record(line_on("0001-01-02", "0001-01-02", "early"), [], 91)
+    assert list(early.lines) == ["0001-01-02"]
+    stored = PatientHistory.model_validate_json(history.model_dump_json())
+    assert stored == history
