@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -50,7 +50,7 @@ from streams.demo import start_worker, stop_process, worker_env
 from streams.events import ClaimLineEvent
 from streams.offline import run as validate_offline
 from streams.refdata.importers import import_crosswalk
-from streams.samples import demo_sample
+from streams.samples import demo_sample, encode, event
 from streams.settings import Settings, isolated
 from streams.stateful import ClaimMessage, add_to_claim
 from streams.tables import ModelTable
@@ -89,6 +89,25 @@ def mix(count: int, *, now: bool = False, tag: str = "") -> list[bytes]:
             out.append(orjson.dumps(doc))
         copy += 1
     return out[:count]
+
+
+def long_histories(patients: int, days: int = 90) -> list[bytes]:
+    """Patients on treatment: each billed J9262 twice a day (two claims) for `days`
+    days, so every line meets a history of up to 90 days (the duplicate window)."""
+    out = []
+    for day_number in range(days):
+        day = (date(2026, 1, 1) + timedelta(days=day_number)).isoformat()
+        for p in range(patients):
+            for dose in (1, 2):
+                name = f"long-{p}-{day}-{dose}"
+                doc = event(
+                    name,
+                    claim={"patient": {"patient_id": f"P-long-{p}"}, "total_lines": 1},
+                    line={"service_date": day},
+                    event_time=f"{day}T22:00:00Z",
+                )
+                out.append(encode(doc))
+    return out
 
 
 def settings_for(broker: EmbeddedBroker, tmp: Path, run: str, **extra: Any) -> Settings:
@@ -660,6 +679,9 @@ def main() -> None:
         results["deadline_rebuild"] = deadline_rebuild(offline)
         refdir, rows = full_size_refdata(tmp)
         results["validate_offline_full_crosswalk_per_s"] = offline_rate(offline[:n], refdir)
+        results["validate_offline_long_history_per_s"] = offline_rate(
+            long_histories(10 if args.quick else 50)
+        )
     with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
         with timed(results, "raw"):
             results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
