@@ -30,6 +30,7 @@ from streams.decoding import Rejection, dead_letter, decode, source_of
 from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.logs import withheld
 from streams.metrics import CommitWatch, Metrics
+from streams.outbox import Outbox
 from streams.settings import Settings
 from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
 from streams.tables import Tables
@@ -123,6 +124,7 @@ def attach(
 ) -> None:
     deadlines = DeadlineIndex(settings)
     commits = CommitWatch()
+    outbox: Outbox | None = getattr(app, "outbox", None)
 
     def reject(message: Any, rejection: Rejection) -> None:
         topic, partition, offset = _original_source(message)
@@ -187,6 +189,8 @@ def attach(
                         value=message.value,
                         headers=_source_headers(message),
                     )
+            if outbox is not None and outbox.full:
+                await outbox.ebb()
             yield None
 
     # The stateful agents take one event at a time: Faust writes a table's changelog
@@ -206,6 +210,8 @@ def attach(
             claim_message = answer(record.message, event, validate)
             if claim_message is not None:
                 safe_roll_up(claim_message, record.message)
+            if outbox is not None and outbox.full:
+                await outbox.ebb()
             yield None
 
     @app.agent(topics.claim_lines, name="claim-deadlines")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import faust
 from faust.auth import SASLCredentials, SSLCredentials
 
 from streams import transport
+from streams.outbox import Outbox, Topic
 from streams.settings import Settings
 from streams.worker import exit_after
 
@@ -30,6 +33,7 @@ class App(faust.App):
 
     fetch_max_wait_ms: int = transport.FAUST_FETCH_MAX_WAIT_MS
     shutdown_timeout_s: float | None = None
+    outbox: Outbox | None = None
 
     async def on_stop(self) -> None:
         if self.shutdown_timeout_s is not None:
@@ -70,7 +74,10 @@ def create_app(settings: Settings) -> faust.App:
         web_in_thread=False,
         worker_redirect_stdouts=False,
         autodiscover=False,
+        Topic=Topic,
     )
+    if settings.batched_sends and settings.processing_guarantee == "at_least_once":
+        app.outbox = Outbox(lambda: cast(transport.Producer, app.producer).kafka_producer())
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.shutdown_timeout_s = settings.shutdown_timeout_s
     from streams import agents, refdata, tables, topics, web

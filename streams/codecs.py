@@ -18,6 +18,9 @@ class ClaimLineCodec(faust.Codec):
     lets the agent dead-letter it, so nothing is lost.
     """
 
+    passes_bytes = True
+    """Bytes are sent as they are (`_dumps`): `streams.outbox` may send them itself."""
+
     def __init__(self, max_bytes: int, **kwargs: Any) -> None:
         super().__init__(max_bytes=max_bytes, **kwargs)
         self.max_bytes = max_bytes

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         "at_least_once",
         description="exactly_once needs Kafka transactions; the embedded broker has none.",
     )
+    batched_sends: bool = Field(
+        True,
+        description="Send outputs and changelog writes in batches (streams.outbox) "
+        "instead of one by one through Faust; not under exactly_once.",
+    )
     store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
     data_dir: Path = Field(Path(".j9262-data"), description="Faust's data directory.")
 

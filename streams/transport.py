@@ -28,12 +28,13 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, cast
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import RecordMetadata
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
+from streams.outbox import Outbox
 from streams.worker import EXIT_SENDS_FAILED, exit_now
 
 SCHEME = "j9262"
@@ -88,9 +89,22 @@ class Producer(driver.Producer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.failed_sends = 0
+        self._failed_sends = 0
         self.handing_over: set[asyncio.Future[None]] = set()
         self._settled = False
+
+    @property
+    def outbox(self) -> Outbox | None:
+        return cast("Outbox | None", getattr(self.app, "outbox", None))
+
+    @property
+    def failed_sends(self) -> int:
+        """Records refused or never sent, by Faust's path or the outbox."""
+        return self._failed_sends + (self.outbox.failed if self.outbox else 0)
+
+    def kafka_producer(self) -> AIOKafkaProducer:
+        """The aiokafka producer, once the worker has started it."""
+        return self._ensure_producer()
 
     async def flush(self) -> None:
         """Faust flushes before each commit until its buffer stays empty for 0.1 s,
@@ -98,6 +112,8 @@ class Producer(driver.Producer):
         `settled()` the records the commit covers are already answered, so it
         returns at once; at shutdown it drains everything as before."""
         if not self._settled:
+            if self.outbox is not None:
+                await self.outbox.settle()
             await super().flush()
 
     @contextlib.asynccontextmanager
@@ -127,7 +143,7 @@ class Producer(driver.Producer):
                 topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
             )
         except Exception:
-            self.failed_sends += 1
+            self._failed_sends += 1
             raise
         finally:
             self.handing_over.discard(handed_over)
@@ -137,7 +153,7 @@ class Producer(driver.Producer):
 
     def _on_delivery(self, delivery: asyncio.Future[RecordMetadata]) -> None:
         if not delivery.cancelled() and delivery.exception() is not None:
-            self.failed_sends += 1
+            self._failed_sends += 1
 
     async def settle(self) -> None:
         """Returns once every record queued before the call was answered or failed.
@@ -150,6 +166,8 @@ class Producer(driver.Producer):
         ]
         if queued:
             await asyncio.wait(queued)
+        if self.outbox is not None:
+            await self.outbox.settle()
         await self._ensure_producer().flush()
         await asyncio.sleep(0)
 

@@ -189,7 +189,7 @@ def test_a_worker_with_a_backlog_commits_as_it_goes(settings: Settings, workers:
     commit used to wait for its send buffer to stay empty, which a busy worker never
     sees: commits came 17-31 s apart, and lag read from them jumped. The worker's
     own gauges of uncommitted records must tell the same story."""
-    placed = asyncio.run(publish(settings, [encode(event(f"backlog-{i}")) for i in range(6000)]))
+    placed = asyncio.run(publish(settings, [encode(event(f"backlog-{i}")) for i in range(15_000)]))
     ends = {TopicPartition(settings.topic_lines, p): end for p, end in next_offsets(placed).items()}
     workers.start(metrics_interval_s=0.5)
 
