@@ -85,7 +85,8 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
 
 class Producer(driver.Producer):
     """Counts the records that failed to send, which Faust only logs, and can wait
-    for every record queued so far (`settle`)."""
+    for every record queued so far (`settle`), through Faust's buffer or the
+    app's outbox (`streams.outbox`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
