@@ -241,9 +241,10 @@ def attach(
                 del tables.claims[message.claim_id]
                 deadlines.due.pop(message.claim_id, None)
                 return
-        state, verdict, text = add_to_claim(
+        update = add_to_claim(
             validator, tables.claims, message, now, settings.claim_wait_s, partition=partition
         )
+        state, verdict, text = update.state, update.verdict, update.verdict_json
         if verdict is not None and text is not None:
             topics.claim_verdicts.send_soon(key=message.claim_id.encode(), value=text.encode())
             metrics.claim_verdict(verdict)

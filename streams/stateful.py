@@ -59,12 +59,16 @@ class ClaimMessage(BaseModel):
 
 class ClaimUpdate(NamedTuple):
     """A claim's state as now stored (None for a deadline of a claim not held), and
-    the ClaimVerdict if one is now due, with its JSON as the state keeps it: the
-    outputs send that text rather than serialize the verdict again."""
+    the ClaimVerdict if one is now due."""
 
     state: ClaimState | None
     verdict: ClaimVerdict | None = None
-    verdict_json: str | None = None
+
+    @property
+    def verdict_json(self) -> str | None:
+        """The due verdict as the state keeps it: the outputs send this text rather
+        than serialize the verdict again."""
+        return None if self.verdict is None or self.state is None else self.state.verdict_json
 
 
 def add_to_claim(
@@ -99,5 +103,4 @@ def add_to_claim(
     verdict = validator.claim_verdict(state)
     state = state.with_verdict(verdict)
     claims[message.claim_id] = state
-    assert state.verdict_json is not None
-    return ClaimUpdate(state, verdict, state.verdict_json)
+    return ClaimUpdate(state, verdict)
