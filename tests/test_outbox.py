@@ -28,12 +28,12 @@ class Recording(Outbox):
 @pytest.mark.parametrize(
     ("changes", "batched"),
     [
-        ({}, True),
-        ({"batched_sends": False}, False),
-        ({"processing_guarantee": "exactly_once"}, False),
+        ({}, False),
+        ({"batched_sends": True}, True),
+        ({"batched_sends": True, "processing_guarantee": "exactly_once"}, False),
     ],
 )
-def test_the_outbox_is_used_at_least_once_unless_switched_off(
+def test_the_outbox_is_used_when_switched_on_and_at_least_once(
     tmp_path: Path, changes: dict[str, Any], batched: bool
 ) -> None:
     app = create_app(Settings(_env_file=None, data_dir=tmp_path, **changes))
@@ -41,7 +41,7 @@ def test_the_outbox_is_used_at_least_once_unless_switched_off(
 
 
 def test_bytes_go_to_the_outbox_and_models_through_faust(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path)
+    settings = Settings(_env_file=None, data_dir=tmp_path, batched_sends=True)
     app = create_app(settings)
     outbox = app.outbox = Recording()  # type: ignore[attr-defined]
 
