@@ -109,6 +109,42 @@ def test_settle_returns_once_what_came_before_is_acknowledged(settings: Settings
     assert asyncio.run(run()) == (500, [f"{i}".encode() for i in range(500)])
 
 
+def test_one_produce_request_carries_a_batch_for_each_waiting_partition(
+    settings: Settings,
+) -> None:
+    """A backlog spread over partitions goes out side by side, not a partition at a time."""
+    topic = f"{settings.app_id}-spread"
+    partitions = settings.topic_partitions
+
+    async def run() -> tuple[list[int], int]:
+        await ensure_topics(settings, [topic])
+        producer = producer_for(settings)
+        await producer.start()
+        accumulator = producer._message_accumulator
+        drain = accumulator.drain_by_nodes
+        per_request: list[int] = []
+
+        def counted(*args: object, **kwargs: object) -> object:
+            nodes, unknown = drain(*args, **kwargs)
+            per_request.extend(len(batches) for batches in nodes.values())
+            return nodes, unknown
+
+        accumulator.drain_by_nodes = counted
+        outbox = Outbox(lambda: producer)
+        try:
+            for i in range(16 * partitions):  # about four full batches a partition
+                outbox.send(topic, None, b"x" * 4_000, partition=i % partitions)
+            await outbox.settle()
+            return per_request, outbox.failed
+        finally:
+            await outbox.stop()
+            await producer.stop()
+
+    per_request, failed = asyncio.run(run())
+    assert failed == 0
+    assert max(per_request) == partitions, per_request
+
+
 def test_records_the_broker_refuses_are_counted_and_settle_still_returns(tmp_path: Path) -> None:
     schemas = tmp_path / "schemas"
     schemas.mkdir()
