@@ -129,9 +129,10 @@ class Outbox:
             try:
                 await self._hand_over(records)
             except Exception as exc:  # the producer stopped, or metadata never came
-                self.failed += len(records)
-                self._answered(len(records) - self._handed_records)
-                log.error("%d output records could not be queued to send: %r", len(records), exc)
+                unsent = len(records) - self._handed_records
+                self.failed += unsent
+                self._answered(unsent)
+                log.error("%d output records could not be queued to send: %r", unsent, exc)
             async with self._progress:
                 self._taken += len(records)
                 self._progress.notify_all()

@@ -173,6 +173,27 @@ def test_records_the_broker_refuses_are_counted_and_settle_still_returns(tmp_pat
         assert asyncio.run(run()) == 20
 
 
+def test_records_a_stopped_producer_cannot_take_are_counted_and_settle_returns(
+    settings: Settings,
+) -> None:
+    topic = f"{settings.app_id}-stopped"
+
+    async def run() -> tuple[int, int]:
+        await ensure_topics(settings, [topic])
+        producer = producer_for(settings)
+        await producer.start()
+        await producer.stop()
+        outbox = Outbox(lambda: producer)
+        for i in range(10):
+            outbox.send(topic, b"k", f"{i}".encode(), partition=i % 2)
+        async with asyncio.timeout(30):
+            await outbox.settle()
+        await outbox.stop()
+        return outbox.failed, outbox.pending
+
+    assert asyncio.run(run()) == (10, 0)
+
+
 def test_ebb_holds_the_agents_until_the_broker_has_answered_half(settings: Settings) -> None:
     topic = f"{settings.app_id}-ebb"
 
