@@ -38,10 +38,9 @@ class Settings(BaseSettings):
         description="exactly_once needs Kafka transactions; the embedded broker has none.",
     )
     batched_sends: bool = Field(
-        False,
+        True,
         description="Send outputs and changelog writes in batches (streams.outbox) "
-        "instead of one by one through Faust; not under exactly_once. Off by default "
-        "until a stall seen once in the crash test is explained (BENCHMARKS.md).",
+        "instead of one by one through Faust; not under exactly_once.",
     )
     store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
     data_dir: Path = Field(Path(".j9262-data"), description="Faust's data directory.")

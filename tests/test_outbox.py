@@ -28,9 +28,9 @@ class Recording(Outbox):
 @pytest.mark.parametrize(
     ("changes", "batched"),
     [
-        ({}, False),
-        ({"batched_sends": True}, True),
-        ({"batched_sends": True, "processing_guarantee": "exactly_once"}, False),
+        ({}, True),
+        ({"batched_sends": False}, False),
+        ({"processing_guarantee": "exactly_once"}, False),
     ],
 )
 def test_the_outbox_is_used_when_switched_on_and_at_least_once(
