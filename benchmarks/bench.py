@@ -684,7 +684,11 @@ def main() -> None:
         )
     with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
         with timed(results, "raw"):
-            results["raw_per_s"] = asyncio.run(raw_loop(broker, records, "a"))
+            # A single run of the yardstick has come out anywhere from 20,000 to
+            # 52,000 lines/s on one host; the best of three keeps the ratio honest.
+            raw_runs = [asyncio.run(raw_loop(broker, records, f"a{i}")) for i in range(3)]
+            results["raw_runs_per_s"] = raw_runs
+            results["raw_per_s"] = max(raw_runs)
         with timed(results, "validator"):
             validator = validator_rate(broker, tmp, records, "v1")
         results["validator_per_s"] = validator.per_s
