@@ -97,14 +97,16 @@ def test_malformed_and_mutated_records_each_get_one_answer(
     placed = asyncio.run(publish_raw(settings, records))
     workers.start(max_message_bytes=MAX_BYTES)
 
-    verdicts, letters = asyncio.run(all_answers(settings, len(records)))
+    verdicts, letters, letter_keys = asyncio.run(all_answers(settings, len(records)))
     assert len(verdicts) + len(letters) == len(records)
     by_place = {(d["source"]["partition"], d["source"]["offset"]): d for d in letters}
+    key_at = {(d["source"]["partition"], d["source"]["offset"]): k for d, k in letter_keys}
     assert len(by_place) == len(letters)
     letter_places = set(by_place)
-    for place, (_, value) in zip(placed, records, strict=True):
+    for place, (key, value) in zip(placed, records, strict=True):
         if place in letter_places:
             assert base64.b64decode(by_place[place]["payload_base64"]) == (value or b"")
+            assert key_at[place] == key  # keyed by the input key, as received (contract)
     reasons = {
         name: by_place[placed[i]]["reason"] for i, name in enumerate(named) if placed[i] in by_place
     }
@@ -132,21 +134,27 @@ def test_malformed_and_mutated_records_each_get_one_answer(
     publish_and_wait(settings, [event("after-the-storm")])
 
 
-async def all_answers(settings: Settings, total: int) -> tuple[list[dict], list[dict]]:
+async def all_answers(
+    settings: Settings, total: int
+) -> tuple[list[dict], list[dict], list[tuple[dict, bytes | None]]]:
+    """Verdicts, dead letters, and each dead letter with its record key."""
     verdicts: list[dict] = []
     letters: list[dict] = []
+    letter_keys: list[tuple[dict, bytes | None]] = []
 
     async def read() -> None:
         topics = [settings.topic_verdicts, settings.topic_dead_letters]
         async for rec in follow(settings, topics, from_beginning=True):
-            (letters if rec.topic == settings.topic_dead_letters else verdicts).append(
-                orjson.loads(rec.value)
-            )
+            if rec.topic == settings.topic_dead_letters:
+                letters.append(letter := orjson.loads(rec.value))
+                letter_keys.append((letter, rec.key))
+            else:
+                verdicts.append(orjson.loads(rec.value))
             if len(verdicts) + len(letters) >= total:
                 return
 
     await asyncio.wait_for(read(), 180)
-    return verdicts, letters
+    return verdicts, letters, letter_keys
 
 
 def test_no_phi_in_debug_logs_or_metric_labels(
