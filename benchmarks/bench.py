@@ -6,8 +6,9 @@ Measures, against the embedded broker: the validator's throughput beside a plain
 aiokafka consume-decode-produce loop on the same events (the ratio is the
 figure to compare across machines), and beside the same loop as a plain Faust
 agent, the ceiling for one Faust hop; end-to-end latency at half the
-validator's maximum rate (three runs, one in quick mode), and once more after
-12,000 lines, for a worker holding state; `j9262 validate` on one core, beside
+validator's maximum rate (three runs, one in quick mode), beside a plain
+aiokafka relay of the worker's two hops under the same load (what the broker
+alone adds), and once more after 12,000 lines, for a worker holding state; `j9262 validate` on one core, beside
 decoding alone, with the bundled reference data and with a 10,000-row
 crosswalk; a worker's peak RSS with that crosswalk loaded; and throughput with
 one and two workers, and the validator on asyncio's own event loop instead of
@@ -33,11 +34,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import refdata
@@ -390,6 +392,90 @@ async def empty_inputs(settings: Settings) -> None:
     await ensure_topics(settings, names)
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's user and system CPU so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_cpu(broker: EmbeddedBroker) -> Callable[[], float]:
+    pid = broker.process.pid if broker.process else os.getpid()
+    return lambda: cpu_seconds(pid)
+
+
+async def offer(
+    bootstrap: str,
+    topic: str,
+    docs: list[dict[str, Any]],
+    rate: float,
+    *,
+    sent_at: dict[str, float],
+    probe: Callable[[], float],
+) -> list[tuple[float, float]]:
+    """Publish `docs` at a steady `rate`, one record a request as an integration engine
+    sends them, stamping each event_time. Returns (time, probe()) at the start, at
+    each third of the load and at its end: the broker's CPU along the run."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    marks = [(time.perf_counter(), probe())]
+    thirds = {len(docs) // 3, 2 * len(docs) // 3}
+    start = marks[0][0]
+    try:
+        for i, doc in enumerate(docs):
+            if i in thirds:
+                marks.append((time.perf_counter(), probe()))
+            now = datetime.now(UTC)
+            doc["event_time"] = now.isoformat()
+            sent_at[doc["event_id"]] = now.timestamp()
+            await producer.send(
+                topic, value=orjson.dumps(doc), key=doc["claim"]["claim_id"].encode()
+            )
+            pause = start + (i + 1) / rate - time.perf_counter()
+            if pause > 0:
+                await asyncio.sleep(pause)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    marks.append((time.perf_counter(), probe()))
+    return marks
+
+
+def offered_docs(rate: float, seconds: float) -> list[dict[str, Any]]:
+    return [
+        d
+        for d in map(_json_or_none, mix(int(rate * seconds) + 200))
+        if isinstance(d, dict) and "claim" in d
+    ][: int(rate * seconds)]
+
+
+def lag_figures(
+    pairs: list[tuple[float, float]], broker_marks: list[tuple[float, float]]
+) -> dict[str, Any]:
+    """p50 and p99 of (sent, lag) pairs, over the run and over each third of it by
+    the time sent, with the broker's share of a core in each third: on the embedded
+    broker the tail grows along a run."""
+
+    def p(lags: list[float], q: float) -> float:
+        return 1000 * lags[min(len(lags) - 1, int(len(lags) * q))]
+
+    pairs = sorted(pairs)
+    lags = sorted(lag for _, lag in pairs)
+    cut = [pairs[len(pairs) * k // 3 :][:1] for k in (1, 2)]
+    bounds = [pairs[0][0], *(c[0][0] for c in cut if c), float("inf")]
+    by_third = [
+        sorted(lag for sent, lag in pairs if lo <= sent < hi) for lo, hi in pairwise(bounds)
+    ]
+    return {
+        "verdicts": len(lags),
+        "p50_ms": p(lags, 0.5),
+        "p99_ms": p(lags, 0.99),
+        "p99_by_third_ms": [p(third, 0.99) for third in by_third if third],
+        "broker_cpu_share_by_third": [
+            (b[1] - a[1]) / (b[0] - a[0]) for a, b in pairwise(broker_marks)
+        ],
+    }
+
+
 def latency(
     broker: EmbeddedBroker,
     tmp: Path,
@@ -416,11 +502,7 @@ def latency(
         )
     )
     worker = start_worker(worker_env(settings), tmp / f"{run}.log")
-    docs = [
-        d
-        for d in map(_json_or_none, mix(int(rate * seconds) + 200))
-        if isinstance(d, dict) and "claim" in d
-    ][: int(rate * seconds)]
+    docs = offered_docs(rate, seconds)
     sent_at: dict[str, float] = {}
     try:
         # Warm up every path (first sends fetch metadata, first table writes allocate).
@@ -435,32 +517,19 @@ def latency(
             caught_up(settings, 300)
         idle_from, idle_at = worker_totals(settings), time.perf_counter()
         time.sleep(5)
-
-        async def offer() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
-            await producer.start()
-            start = time.perf_counter()
-            try:
-                for i, doc in enumerate(docs):
-                    now = datetime.now(UTC)
-                    doc["event_time"] = now.isoformat()
-                    sent_at[doc["event_id"]] = now.timestamp()
-                    await producer.send(
-                        settings.topic_lines,
-                        value=orjson.dumps(doc),
-                        key=doc["claim"]["claim_id"].encode(),
-                    )
-                    pause = start + (i + 1) / rate - time.perf_counter()
-                    if pause > 0:
-                        await asyncio.sleep(pause)
-                await producer.flush()
-            finally:
-                await producer.stop()
-
         before, started = worker_totals(settings), time.perf_counter()
         idle_share = (before["cpu_s"] - idle_from["cpu_s"]) / (started - idle_at)
-        asyncio.run(offer())
-        lags: list[float] = []
+        marks = asyncio.run(
+            offer(
+                broker.bootstrap,
+                settings.topic_lines,
+                docs,
+                rate,
+                sent_at=sent_at,
+                probe=broker_cpu(broker),
+            )
+        )
+        pairs: list[tuple[float, float]] = []
 
         async def collect() -> None:
             async for rec in follow(
@@ -468,21 +537,20 @@ def latency(
             ):
                 v = orjson.loads(rec.value)
                 if v["event_id"] in sent_at:
-                    validated = datetime.fromisoformat(v["validated_at"]).timestamp()
-                    lags.append(validated - sent_at[v["event_id"]])
-                if len(lags) >= len(docs):
+                    sent = sent_at[v["event_id"]]
+                    pairs.append(
+                        (sent, datetime.fromisoformat(v["validated_at"]).timestamp() - sent)
+                    )
+                if len(pairs) >= len(docs):
                     return
 
         asyncio.run(collect())
         after, ended = worker_totals(settings), time.perf_counter()
     finally:
         stop_process(worker)
-    lags.sort()
     return {
         "offered_per_s": rate,
-        "verdicts": len(lags),
-        "p50_ms": 1000 * lags[len(lags) // 2],
-        "p99_ms": 1000 * lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+        **lag_figures(pairs, marks),
         "full_collections": after["full"] - before["full"],
         "full_collections_ms": 1000 * (after["full_s"] - before["full_s"]),
         "all_collections_ms": 1000 * (after["all_s"] - before["all_s"]),
@@ -490,8 +558,68 @@ def latency(
         "worker_cpu_share": (after["cpu_s"] - before["cpu_s"]) / (ended - started),
         "worker_cpu_ms_per_line": 1000
         * (after["cpu_s"] - before["cpu_s"] - idle_share * (ended - started))
-        / len(lags),
+        / len(pairs),
     }
+
+
+async def relay_latency(
+    broker: EmbeddedBroker, rate: float, seconds: float, run: str
+) -> dict[str, Any]:
+    """The latency yardstick: the worker's two hops with nothing else, as plain aiokafka.
+
+    Lines are read, re-keyed by patient and read again, where the worker stamps
+    `validated_at`, and a small record is produced for each; consumers and producer
+    take the worker's fetch wait and linger. Offered the same load as the worker,
+    this shows what the broker alone puts on a line's way."""
+    settings = Settings(_env_file=None, broker_url=broker.url)
+    lines, mid, out = f"relay-in-{run}", f"relay-mid-{run}", f"relay-out-{run}"
+    await ensure_topics(settings, [lines, mid, out])
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=2)
+
+    def consumer() -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=broker.bootstrap,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        )
+
+    first, second = consumer(), consumer()
+    sent_at: dict[str, float] = {}
+    pairs: list[tuple[float, float]] = []
+
+    async def hop(source: AIOKafkaConsumer, last: bool) -> None:
+        while True:
+            for records in (await source.getmany(timeout_ms=100, max_records=500)).values():
+                for m in records:
+                    doc = orjson.loads(m.value)
+                    if not last:
+                        patient = doc["claim"]["patient"]["patient_id"].encode()
+                        await producer.send(mid, key=patient, value=m.value)
+                        continue
+                    sent = sent_at[doc["event_id"]]
+                    pairs.append((sent, time.time() - sent))
+                    await producer.send(out, key=m.key, value=orjson.dumps({"e": doc["event_id"]}))
+
+    for client in (producer, first, second):
+        await client.start()
+    for client, topic in ((first, lines), (second, mid)):  # no group to join: all partitions
+        client.assign([TopicPartition(topic, p) for p in range(settings.topic_partitions)])
+    hops = [asyncio.create_task(hop(first, False)), asyncio.create_task(hop(second, True))]
+    try:
+        docs = offered_docs(rate, seconds)
+        marks = await offer(
+            broker.bootstrap, lines, docs, rate, sent_at=sent_at, probe=broker_cpu(broker)
+        )
+        deadline = time.perf_counter() + 60
+        while len(pairs) < len(docs) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        for task in hops:
+            task.cancel()
+        await asyncio.gather(*hops, return_exceptions=True)
+        for client in (first, second, producer):
+            await client.stop()
+    return {"offered_per_s": rate, "offered": len(docs), **lag_figures(pairs, marks)}
 
 
 def repeated_latency(
@@ -499,7 +627,12 @@ def repeated_latency(
 ) -> dict[str, Any]:
     """Latency `runs` times, each with a fresh worker: one run's p99 on a shared machine
     moves by a factor of two, so the median run is reported and every run is kept."""
-    each = [latency(broker, tmp, rate, seconds, run=f"latency-{i}") for i in range(runs)]
+    return median_run(
+        [latency(broker, tmp, rate, seconds, run=f"latency-{i}") for i in range(runs)]
+    )
+
+
+def median_run(each: list[dict[str, Any]]) -> dict[str, Any]:
     middle = sorted(each, key=lambda r: r["p99_ms"])[len(each) // 2]
     return {**middle, "runs": each}
 
@@ -716,6 +849,17 @@ def main() -> None:
                 results["validator_per_s"] / 2,
                 10 if args.quick else 30,
                 runs=1 if args.quick else 3,
+            )
+        with timed(results, "relay_latency"):
+            results["relay_latency"] = median_run(
+                [
+                    asyncio.run(
+                        relay_latency(
+                            broker, results["validator_per_s"] / 2, 10 if args.quick else 30, str(i)
+                        )
+                    )
+                    for i in range(1 if args.quick else 3)
+                ]
             )
         if not args.quick:
             with timed(results, "latency_loaded"):
