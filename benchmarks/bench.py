@@ -8,12 +8,12 @@ figure to compare across machines), and beside the same loop as a plain Faust
 agent, the ceiling for one Faust hop; end-to-end latency at half the
 validator's maximum rate (three runs, one in quick mode), beside a plain
 aiokafka relay of the worker's two hops under the same load (what the broker
-alone adds), and once more after 12,000 lines, for a worker holding state; `j9262 validate` on one core, beside
-decoding alone, with the bundled reference data and with a 10,000-row
-crosswalk; a worker's peak RSS with that crosswalk loaded; and throughput with
-one and two workers, and the validator on asyncio's own event loop instead of
-uvloop. Worker runs also report the worker's CPU per line, read
-from its own /metrics.
+alone adds), and once more after 12,000 lines, for a worker holding state;
+`j9262 validate` on one core, beside decoding alone, with the bundled reference
+data and with a 10,000-row crosswalk; a worker's peak RSS with that crosswalk
+loaded; and throughput with one and two workers, and the validator on
+asyncio's own event loop instead of uvloop. Worker runs also report the
+worker's CPU per line, read from its own /metrics.
 """
 
 from __future__ import annotations
