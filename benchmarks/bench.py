@@ -399,7 +399,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def broker_cpu(broker: EmbeddedBroker) -> Callable[[], float]:
-    pid = broker.process.pid if broker.process else os.getpid()
+    assert broker.process is not None, "the broker runs while it is measured"
+    pid = broker.process.pid
     return lambda: cpu_seconds(pid)
 
 
