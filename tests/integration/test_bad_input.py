@@ -97,10 +97,11 @@ def test_malformed_and_mutated_records_each_get_one_answer(
     placed = asyncio.run(publish_raw(settings, records))
     workers.start(max_message_bytes=MAX_BYTES)
 
-    verdicts, letters, letter_keys = asyncio.run(all_answers(settings, len(records)))
+    verdicts, keyed_letters = asyncio.run(all_answers(settings, len(records)))
+    letters = [d for d, _ in keyed_letters]
     assert len(verdicts) + len(letters) == len(records)
     by_place = {(d["source"]["partition"], d["source"]["offset"]): d for d in letters}
-    key_at = {(d["source"]["partition"], d["source"]["offset"]): k for d, k in letter_keys}
+    key_at = {(d["source"]["partition"], d["source"]["offset"]): k for d, k in keyed_letters}
     assert len(by_place) == len(letters)
     letter_places = set(by_place)
     for place, (key, value) in zip(placed, records, strict=True):
@@ -136,25 +137,23 @@ def test_malformed_and_mutated_records_each_get_one_answer(
 
 async def all_answers(
     settings: Settings, total: int
-) -> tuple[list[dict], list[dict], list[tuple[dict, bytes | None]]]:
-    """Verdicts, dead letters, and each dead letter with its record key."""
+) -> tuple[list[dict], list[tuple[dict, bytes | None]]]:
+    """Verdicts, and dead letters each with its record key."""
     verdicts: list[dict] = []
-    letters: list[dict] = []
-    letter_keys: list[tuple[dict, bytes | None]] = []
+    letters: list[tuple[dict, bytes | None]] = []
 
     async def read() -> None:
         topics = [settings.topic_verdicts, settings.topic_dead_letters]
         async for rec in follow(settings, topics, from_beginning=True):
             if rec.topic == settings.topic_dead_letters:
-                letters.append(letter := orjson.loads(rec.value))
-                letter_keys.append((letter, rec.key))
+                letters.append((orjson.loads(rec.value), rec.key))
             else:
                 verdicts.append(orjson.loads(rec.value))
             if len(verdicts) + len(letters) >= total:
                 return
 
     await asyncio.wait_for(read(), 180)
-    return verdicts, letters, letter_keys
+    return verdicts, letters
 
 
 def test_no_phi_in_debug_logs_or_metric_labels(
