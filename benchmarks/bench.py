@@ -461,8 +461,7 @@ def lag_figures(
 
     pairs = sorted(pairs)
     lags = sorted(lag for _, lag in pairs)
-    cut = [pairs[len(pairs) * k // 3 :][:1] for k in (1, 2)]
-    bounds = [pairs[0][0], *(c[0][0] for c in cut if c), float("inf")]
+    bounds = [pairs[0][0], *(pairs[len(pairs) * k // 3][0] for k in (1, 2)), float("inf")]
     by_third = [
         sorted(lag for sent, lag in pairs if lo <= sent < hi) for lo, hi in pairwise(bounds)
     ]
@@ -843,35 +842,22 @@ def main() -> None:
                 rate = faust_passthrough_rate(broker, tmp, records, "event", "uvloop")
             results["faust_passthrough_event_uvloop_per_s"] = rate
             results["faust_passthrough_event_uvloop_ratio"] = rate / results["raw_per_s"]
+        half = results["validator_per_s"] / 2
+        steady_s, runs = (10, 1) if args.quick else (30, 3)
         with timed(results, "latency"):
-            results["latency"] = repeated_latency(
-                broker,
-                tmp,
-                results["validator_per_s"] / 2,
-                10 if args.quick else 30,
-                runs=1 if args.quick else 3,
-            )
+            results["latency"] = repeated_latency(broker, tmp, half, steady_s, runs=runs)
         with timed(results, "relay_latency"):
             results["relay_latency"] = median_run(
-                [
-                    asyncio.run(
-                        relay_latency(
-                            broker, results["validator_per_s"] / 2, 10 if args.quick else 30, str(i)
-                        )
-                    )
-                    for i in range(1 if args.quick else 3)
-                ]
+                [asyncio.run(relay_latency(broker, half, steady_s, str(i))) for i in range(runs)]
             )
         if not args.quick:
             with timed(results, "latency_loaded"):
-                results["latency_loaded"] = latency(
-                    broker, tmp, results["validator_per_s"] / 2, 30, "loaded", warm_up=12_000
-                )
+                results["latency_loaded"] = latency(broker, tmp, half, 30, "loaded", warm_up=12_000)
             with timed(results, "latency_loaded_short_partitions"):
                 results["latency_loaded_short_partitions"] = latency(
                     broker,
                     tmp,
-                    results["validator_per_s"] / 2,
+                    half,
                     30,
                     "loaded-short",
                     warm_up=12_000,
