@@ -1,4 +1,4 @@
-"""The public contract (`../shared/contract.md`) as pydantic models.
+"""The public contract (`docs/contract.md`) as pydantic models.
 
 These models are the source of truth: `schemas/` holds their exported JSON
 Schemas. Inputs ignore unknown fields so producers can add optional fields
