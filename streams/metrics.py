@@ -42,7 +42,7 @@ from streams.events import ClaimLineEvent, ClaimVerdict, LineVerdict
 
 # Every counter and histogram would also export a `_created` series: one more series
 # each, per label set, that no rule or panel reads. The switch is process-wide.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 PREFIX = "j9262"
 RULE_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
