@@ -29,7 +29,7 @@ from streams.claims import ClaimClock, ClaimState
 from streams.decoding import Rejection, dead_letter, decode, source_of
 from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.logs import withheld
-from streams.metrics import CommitWatch, Metrics
+from streams.metrics import CommitWatch, Metrics, held_header, processing_seconds
 from streams.outbox import Outbox
 from streams.settings import Settings
 from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
@@ -76,20 +76,29 @@ class DeadlineIndex:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.due: dict[str, tuple[datetime, int | None]] = {}
+        #: Claims with no ClaimVerdict yet: the `claims_pending` gauge.
+        self.waiting: set[str] = set()
         self.stale = True
 
     def note(self, claim_id: str, clock: ClaimState | ClaimClock) -> None:
         if clock.verdict_at is None:
             at = clock.first_seen + timedelta(seconds=self.settings.claim_wait_s)
+            self.waiting.add(claim_id)
         else:
+            self.waiting.discard(claim_id)
             at = clock.verdict_at + timedelta(seconds=self.settings.claim_retention_s)
         self.due[claim_id] = (at, clock.partition)
+
+    def forget(self, claim_id: str) -> None:
+        self.due.pop(claim_id, None)
+        self.waiting.discard(claim_id)
 
     async def rebuild(self, stored: Mapping[str, bytes]) -> None:
         """Every stored claim's deadline, yielding to the agents between chunks: a
         worker may hold a week of claims."""
         self.stale = False
         self.due.clear()
+        self.waiting.clear()
         for i, claim_id in enumerate(list(stored)):
             raw = stored.get(claim_id)
             try:
@@ -162,7 +171,7 @@ def attach(
             return None
         text = verdict.model_dump_json()
         topics.verdicts.send_soon(key=event.claim.claim_id.encode(), value=text.encode())
-        metrics.line_verdict(event, verdict, elapsed)
+        metrics.line_verdict(event, verdict, elapsed, processing_seconds(message))
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "event_id=%s verdict_id=%s disposition=%s findings=%d",
@@ -187,7 +196,7 @@ def attach(
                     topics.patient_lines.send_soon(
                         key=value.claim.patient.patient_id,
                         value=message.value,
-                        headers=_source_headers(message),
+                        headers=[*_source_headers(message), held_header(message)],
                     )
             if outbox is not None and outbox.full:
                 await outbox.ebb()
@@ -239,7 +248,7 @@ def attach(
             retention = timedelta(seconds=settings.claim_retention_s)
             if state is not None and state.verdict_at and now - state.verdict_at >= retention:
                 del tables.claims[message.claim_id]
-                deadlines.due.pop(message.claim_id, None)
+                deadlines.forget(message.claim_id)
                 return
         update = add_to_claim(
             validator, tables.claims, message, now, settings.claim_wait_s, partition=partition
@@ -308,4 +317,4 @@ def attach(
             metrics.commit_age.labels(*labels).set(stalled)
         metrics.table_keys.labels("patient-history").set(len(tables.histories))
         metrics.table_keys.labels("claims").set(len(tables.claims))
-        metrics.claims_pending.set(len(deadlines.due))
+        metrics.claims_pending.set(len(deadlines.waiting))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import gc
 import itertools
+import math
 import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Info,
+    disable_created_metrics,
 )
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
@@ -38,9 +40,15 @@ from prometheus_client.utils import floatToGoString
 from streams import __version__
 from streams.events import ClaimLineEvent, ClaimVerdict, LineVerdict
 
+# Every counter and histogram would also export a `_created` series: one more series
+# each, per label set, that no rule or panel reads. The switch is process-wide.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
 PREFIX = "j9262"
 RULE_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
-LATENCY_BUCKETS = (
+PROCESSING_BUCKETS = (
+    0.001,
+    0.0025,
     0.005,
     0.01,
     0.025,
@@ -54,9 +62,22 @@ LATENCY_BUCKETS = (
     10,
     30,
     60,
+)
+HOUR, DAY = 3600, 86_400
+#: A backfill replays events days or weeks old: the buckets reach a month.
+EVENT_AGE_BUCKETS = (
+    1,
+    10,
+    60,
     300,
     900,
-    3600,
+    HOUR,
+    4 * HOUR,
+    12 * HOUR,
+    DAY,
+    2 * DAY,
+    7 * DAY,
+    30 * DAY,
 )
 GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
@@ -151,6 +172,42 @@ class CommitWatch:
             del self._seen[tp]
 
 
+#: Seconds the forwarding hop held a line, carried on the forwarded record so the hop
+#: that validates it can add its own.
+HELD_HEADER = "j9262-held-seconds"
+
+
+def received_at(message: Any) -> float:
+    """When this worker's stream took the record (`time.monotonic()`).
+
+    Faust's monitor stamps `time_in` as an agent's stream yields the message; the
+    record's Kafka timestamp says when it was produced, not when it was received.
+    """
+    stamped = getattr(message, "time_in", None)
+    return time.monotonic() if stamped is None else float(stamped)
+
+
+def held_header(message: Any) -> tuple[str, bytes]:
+    """The header that carries how long this hop has held the record so far."""
+    return HELD_HEADER, f"{time.monotonic() - received_at(message):.6f}".encode()
+
+
+def processing_seconds(message: Any) -> float:
+    """How long the worker has held a line: this hop since receipt, plus what the
+    forwarding hop recorded. Time spent waiting in Kafka between the hops is lag,
+    not processing, so a backfill's backlog does not count."""
+    earlier = 0.0
+    for name, value in message.headers or ():
+        if name == HELD_HEADER:
+            try:
+                earlier = float(value)
+            except ValueError:
+                earlier = 0.0
+    if not math.isfinite(earlier) or earlier < 0:
+        earlier = 0.0
+    return earlier + max(time.monotonic() - received_at(message), 0.0)
+
+
 class Metrics:
     def __init__(self, ruleset_version: str, reference_data_version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -187,10 +244,18 @@ class Metrics:
             buckets=RULE_BUCKETS,
             registry=r,
         )
-        self.latency_seconds = Histogram(
-            f"{PREFIX}_end_to_end_latency_seconds",
-            "From the event's event_time to its verdict being produced.",
-            buckets=LATENCY_BUCKETS,
+        self.processing_seconds = Histogram(
+            f"{PREFIX}_processing_latency_seconds",
+            "From the worker receiving a line to its verdict being produced, "
+            "without time spent waiting in Kafka.",
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
+        )
+        self.event_age_seconds = Histogram(
+            f"{PREFIX}_event_age_seconds",
+            "From the event's event_time to its verdict being produced: high during a "
+            "backfill or when producers publish late.",
+            buckets=EVENT_AGE_BUCKETS,
             registry=r,
         )
         self.consumer_lag = Gauge(
@@ -217,7 +282,9 @@ class Metrics:
             f"{PREFIX}_table_keys", "Keys held locally, per table.", ["table"], registry=r
         )
         self.claims_pending = Gauge(
-            f"{PREFIX}_claims_pending", "Local claims waiting for lines or expiry.", registry=r
+            f"{PREFIX}_claims_pending",
+            "Local claims with no claim verdict yet: waiting for lines or for their wait to end.",
+            registry=r,
         )
         self.ready = Gauge(
             f"{PREFIX}_worker_ready",
@@ -233,13 +300,16 @@ class Metrics:
             }
         )
 
-    def line_verdict(self, event: ClaimLineEvent, verdict: LineVerdict, seconds: float) -> None:
+    def line_verdict(
+        self, event: ClaimLineEvent, verdict: LineVerdict, seconds: float, processing: float
+    ) -> None:
         self.rule_seconds.observe(seconds)
+        self.processing_seconds.observe(processing)
         self.verdicts.labels(verdict.disposition.value).inc()
         for f in verdict.findings:
             self.findings.labels("line", f.code, f.category.value, f.severity.value).inc()
-        lag = (verdict.validated_at - event.event_time).total_seconds()
-        self.latency_seconds.observe(max(lag, 0.0))
+        age = (verdict.validated_at - event.event_time).total_seconds()
+        self.event_age_seconds.observe(max(age, 0.0))
 
     def claim_verdict(self, verdict: ClaimVerdict) -> None:
         self.claim_verdicts.labels(verdict.disposition.value, str(verdict.complete).lower()).inc()

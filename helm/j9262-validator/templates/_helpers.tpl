@@ -53,6 +53,18 @@ app.kubernetes.io/component: worker
 {{- if or (eq .Values.kafka.securityProtocol "SSL") (eq .Values.kafka.securityProtocol "SASL_SSL") }}true{{ end }}
 {{- end }}
 
+{{/* SASL_PLAINTEXT or SASL_SSL; the credentials Secret is then required. */}}
+{{- define "j9262.saslEnabled" -}}
+{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol }}
+{{- $_ := required "kafka.sasl.existingSecret is required when kafka.securityProtocol is SASL_*" .Values.kafka.sasl.existingSecret }}true
+{{- end }}
+{{- end }}
+
+{{/* Anything but PLAINTEXT: KEDA's lag reader needs the same security as the workers. */}}
+{{- define "j9262.kafkaSecured" -}}
+{{- if or (ne .Values.kafka.securityProtocol "PLAINTEXT") .Values.kafka.sasl.existingSecret .Values.kafka.tls.existingSecret }}true{{ end }}
+{{- end }}
+
 {{/* The worker pod: shared by the Deployment and the StatefulSet. */}}
 {{- define "j9262.podTemplate" -}}
 metadata:
@@ -138,7 +150,7 @@ spec:
           value: {{ .Values.config.logFormat | quote }}
         - name: J9262_SECURITY_PROTOCOL
           value: {{ .Values.kafka.securityProtocol | quote }}
-        {{- if .Values.kafka.sasl.existingSecret }}
+        {{- if or (include "j9262.saslEnabled" .) .Values.kafka.sasl.existingSecret }}
         - name: J9262_SASL_MECHANISM
           value: {{ .Values.kafka.sasl.mechanism | quote }}
         - name: J9262_SASL_USERNAME
@@ -163,6 +175,13 @@ spec:
         - name: J9262_SSL_KEYFILE
           value: /etc/j9262/tls/{{ .Values.kafka.tls.keyKey }}
         {{- end }}
+        {{- end }}
+        {{- with .Values.web.token.existingSecret }}
+        - name: J9262_WEB_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ . }}
+              key: {{ $.Values.web.token.key }}
         {{- end }}
         {{- if .Values.refdata.files }}
         - name: J9262_REFDATA_DIR
