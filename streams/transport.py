@@ -29,13 +29,14 @@ from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import UnsupportedCodecError
 from aiokafka.structs import RecordMetadata
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
 from streams.outbox import Outbox
-from streams.worker import EXIT_SENDS_FAILED, exit_now
+from streams.worker import CODEC_INSTALL_HINT, EXIT_CODEC_MISSING, EXIT_SENDS_FAILED, exit_now
 
 SCHEME = "j9262"
 PROBE_TIMEOUT_S = 10.0
@@ -226,6 +227,22 @@ class Consumer(driver.Consumer):
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        try:
+            async for item in self._getmany_checked(timeout):
+                yield item
+        except UnsupportedCodecError as exc:
+            # The batch's records cannot even be told apart, so none can be dead-lettered;
+            # Faust would log a traceback and crash, and the next worker would do the same.
+            self.log.critical(
+                "cannot read a compressed record batch (%s); %s. Exiting (code %d) "
+                "without committing: the batch is read again after the fix",
+                exc,
+                CODEC_INSTALL_HINT,
+                EXIT_CODEC_MISSING,
+            )
+            exit_now(EXIT_CODEC_MISSING)
+
+    async def _getmany_checked(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
         acks_enabled_for = self.app.topics.acks_enabled_for
         floor = self._floor
         async for tp, message in super().getmany(timeout):
