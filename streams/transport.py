@@ -55,6 +55,21 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         )
         return consumer
 
+    async def getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        try:
+            return await super().getmany(active_partitions, timeout)
+        except UnsupportedCodecError as exc:
+            # The batch's records cannot even be told apart, so none can be dead-lettered;
+            # Faust would log a traceback and crash, and the next worker would do the same.
+            self.log.critical(
+                "cannot read a compressed record batch (%s); %s. Exiting (code %d) "
+                "without committing: the batch is read again after the fix",
+                exc,
+                CODEC_INSTALL_HINT,
+                EXIT_CODEC_MISSING,
+            )
+            exit_now(EXIT_CODEC_MISSING)
+
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         reported: dict[TP, int] = dict(await super()._highwaters(partitions))
         probe = {
@@ -227,22 +242,6 @@ class Consumer(driver.Consumer):
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
-        try:
-            async for item in self._getmany_checked(timeout):
-                yield item
-        except UnsupportedCodecError as exc:
-            # The batch's records cannot even be told apart, so none can be dead-lettered;
-            # Faust would log a traceback and crash, and the next worker would do the same.
-            self.log.critical(
-                "cannot read a compressed record batch (%s); %s. Exiting (code %d) "
-                "without committing: the batch is read again after the fix",
-                exc,
-                CODEC_INSTALL_HINT,
-                EXIT_CODEC_MISSING,
-            )
-            exit_now(EXIT_CODEC_MISSING)
-
-    async def _getmany_checked(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
         acks_enabled_for = self.app.topics.acks_enabled_for
         floor = self._floor
         async for tp, message in super().getmany(timeout):
