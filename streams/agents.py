@@ -26,7 +26,7 @@ import faust
 from faust.types import TP
 
 from streams.claims import ClaimClock, ClaimState
-from streams.decoding import Rejection, dead_letter, decode, source_of
+from streams.decoding import Rejection, dead_letter, decode, source_of, trace_headers
 from streams.events import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.logs import withheld
 from streams.metrics import CommitWatch, Metrics, held_header, processing_seconds
@@ -133,6 +133,7 @@ def attach(
 ) -> None:
     deadlines = DeadlineIndex(settings)
     commits = CommitWatch()
+    traced = settings.trace_header_names
     outbox: Outbox | None = getattr(app, "outbox", None)
 
     def reject(message: Any, rejection: Rejection) -> None:
@@ -140,7 +141,11 @@ def attach(
         letter = dead_letter(
             rejection, message.value, source_of(topic, partition, offset, message.key)
         )
-        topics.dead_letters.send_soon(key=message.key, value=letter.model_dump_json().encode())
+        topics.dead_letters.send_soon(
+            key=message.key,
+            value=letter.model_dump_json().encode(),
+            headers=trace_headers(message.headers, traced),
+        )
         metrics.dead_letters.labels(rejection.reason.value).inc()
         log.info(
             "dead-lettered %s:%s@%s reason=%s event_id=%s",
@@ -170,7 +175,11 @@ def attach(
             )
             return None
         text = verdict.model_dump_json()
-        topics.verdicts.send_soon(key=event.claim.claim_id.encode(), value=text.encode())
+        topics.verdicts.send_soon(
+            key=event.claim.claim_id.encode(),
+            value=text.encode(),
+            headers=trace_headers(message.headers, traced),
+        )
         metrics.line_verdict(event, verdict, elapsed, processing_seconds(message))
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -196,7 +205,11 @@ def attach(
                     topics.patient_lines.send_soon(
                         key=value.claim.patient.patient_id,
                         value=message.value,
-                        headers=[*_source_headers(message), held_header(message)],
+                        headers=[
+                            *_source_headers(message),
+                            held_header(message),
+                            *trace_headers(message.headers, traced),
+                        ],
                     )
             if outbox is not None and outbox.full:
                 await outbox.ebb()

@@ -77,16 +77,23 @@ def cli() -> None:
 @click.option("--port", default=9092, show_default=True, help="Port to listen on.")
 @click.option("--advertised", default=None, help="host:port advertised to clients.")
 def broker(host: str, port: int, advertised: str | None) -> None:
-    """Run the embedded Tansu broker (memory only) in the foreground until Ctrl-C."""
-    from streams.broker import EmbeddedBroker
+    """Run the embedded Tansu broker (memory only) in the foreground until Ctrl-C.
+
+    If the broker process dies, its last output is shown and the command exits with
+    its code (128 + the signal if one killed it).
+    """
+    from streams.broker import BrokerDied, EmbeddedBroker
 
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    with EmbeddedBroker(port=port, host=host, advertised=advertised) as b:
-        click.echo(f"embedded broker listening on {b.bootstrap} (J9262_BROKER_URL={b.url})")
-        with contextlib.suppress(KeyboardInterrupt):
-            assert b.process is not None
-            b.process.wait()
-        click.echo("stopping broker")
+    try:
+        with EmbeddedBroker(port=port, host=host, advertised=advertised, echo=sys.stderr) as b:
+            click.echo(f"embedded broker listening on {b.bootstrap} (J9262_BROKER_URL={b.url})")
+            with contextlib.suppress(KeyboardInterrupt):
+                b.wait()
+            click.echo("stopping broker")
+    except BrokerDied as exc:
+        click.echo(exc.report(), err=True)
+        sys.exit(exc.exit_code)
 
 
 @cli.command()

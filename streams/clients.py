@@ -56,6 +56,7 @@ def producer_for(settings: Settings) -> AIOKafkaProducer:
         max_request_size=settings.max_message_bytes * 2 + 65_536,
         linger_ms=5,
         acks="all",
+        compression_type=settings.compression_type,
         **settings.aiokafka_security(),
     )
 

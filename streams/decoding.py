@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -80,6 +82,17 @@ def decode(raw: bytes | None, max_bytes: int) -> ClaimLineEvent | Rejection:
         )
     except RecursionError:
         return Rejection(DeadLetterReason.INVALID_JSON, "JSON nested too deeply")
+
+
+Headers = list[tuple[str, bytes]]
+
+
+def trace_headers(headers: Any, names: frozenset[str]) -> Headers:
+    """A record's trace-context and correlation headers (`names`, lower case), as
+    received and in order, to copy onto what answers it: a trace that reaches the
+    input carries on to its verdict or dead letter."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+    return [(k, bytes(v)) for k, v in pairs if k.lower() in names and v is not None]
 
 
 def source_of(

@@ -31,6 +31,7 @@ from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
 from streams.clients import GapCheck, fetch_checked, partitions_for, producer_for, reader_for
+from streams.decoding import trace_headers
 from streams.events import DeadLetter, DeadLetterReason
 from streams.settings import Settings
 
@@ -142,6 +143,7 @@ async def _drain(
     """Letters written after the run began stay for the next run: a line that fails
     again while this one runs would otherwise go round until someone stops it."""
     began = datetime.now(UTC)
+    traced = settings.trace_header_names
     loop = asyncio.get_running_loop()
     last = loop.time()
     while loop.time() - last <= idle_exit and consumer.assignment() - consumer.paused():
@@ -170,7 +172,7 @@ async def _drain(
                                 settings.topic_lines,
                                 value=outcome.value,
                                 key=outcome.key,
-                                headers=[(HEADER, origin)],
+                                headers=[(HEADER, origin), *trace_headers(m.headers, traced)],
                             )
                         )
                 done[tp] = OffsetAndMetadata(m.offset + 1, "")

@@ -54,6 +54,18 @@ class Settings(BaseSettings):
         "lookups; the bind address and port when unset.",
     )
 
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "none",
+        description="Compression of the batches the worker writes (verdicts, dead letters, "
+        "changelogs). Input in any of these codecs is read whatever this is.",
+    )
+    trace_headers: str = Field(
+        "traceparent,tracestate,x-correlation-id,x-request-id",
+        description="Comma-separated names of input record headers (W3C trace context, "
+        "correlation ids) copied onto the line's verdict and dead letter; matched without "
+        "regard to case. Empty copies none.",
+    )
+
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."
     )
@@ -149,6 +161,16 @@ class Settings(BaseSettings):
             self.topic_claim_verdicts,
             self.topic_dead_letters,
         ]
+
+    @property
+    def compression_type(self) -> str | None:
+        """The producers' `compression_type`: None for no compression."""
+        return None if self.compression == "none" else self.compression
+
+    @property
+    def trace_header_names(self) -> frozenset[str]:
+        """`trace_headers` as lower-case names."""
+        return frozenset(n.strip().lower() for n in self.trace_headers.split(",") if n.strip())
 
     @property
     def bootstrap_servers(self) -> list[str]:

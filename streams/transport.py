@@ -29,13 +29,14 @@ from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import UnsupportedCodecError
 from aiokafka.structs import RecordMetadata
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
 from streams.outbox import Outbox
-from streams.worker import EXIT_SENDS_FAILED, exit_now
+from streams.worker import CODEC_INSTALL_HINT, EXIT_CODEC_MISSING, EXIT_SENDS_FAILED, exit_now
 
 SCHEME = "j9262"
 PROBE_TIMEOUT_S = 10.0
@@ -53,6 +54,21 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
             self.app, "fetch_max_wait_ms", FAUST_FETCH_MAX_WAIT_MS
         )
         return consumer
+
+    async def getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        try:
+            return await super().getmany(active_partitions, timeout)
+        except UnsupportedCodecError as exc:
+            # The batch's records cannot even be told apart, so none can be dead-lettered;
+            # Faust would log a traceback and crash, and the next worker would do the same.
+            self.log.critical(
+                "cannot read a compressed record batch (%s); %s. Exiting (code %d) "
+                "without committing: the batch is read again after the fix",
+                exc,
+                CODEC_INSTALL_HINT,
+                EXIT_CODEC_MISSING,
+            )
+            exit_now(EXIT_CODEC_MISSING)
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         reported: dict[TP, int] = dict(await super()._highwaters(partitions))

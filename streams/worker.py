@@ -151,6 +151,35 @@ def _create_missing_topics(settings: Settings) -> None:
 
 EXIT_STOP_TIMED_OUT = 3
 EXIT_SENDS_FAILED = 4
+EXIT_CODEC_MISSING = 5
+"""A record batch came compressed with a codec this install cannot read."""
+
+CODEC_INSTALL_HINT = "install aiokafka's codec extras: pip install 'aiokafka[lz4,snappy,zstd]'"
+
+
+def missing_codecs() -> list[str]:
+    """Kafka compression codecs this install cannot read or write (gzip needs nothing)."""
+    from aiokafka import codec
+
+    available = {"snappy": codec.has_snappy, "lz4": codec.has_lz4, "zstd": codec.has_zstd}
+    return [name for name, has in available.items() if not has()]
+
+
+def check_codecs(settings: Settings) -> str | None:
+    """Why the worker cannot start for lack of a codec, if it cannot; warns when input
+    in some codec would stop it later."""
+    missing = missing_codecs()
+    if settings.compression in missing:
+        return f"J9262_COMPRESSION={settings.compression} needs its codec library; " + (
+            CODEC_INSTALL_HINT
+        )
+    if missing:
+        log.warning(
+            "input compressed with %s cannot be read and would stop the worker; %s",
+            ", ".join(missing),
+            CODEC_INSTALL_HINT,
+        )
+    return None
 
 
 def exit_now(code: int) -> NoReturn:
@@ -198,6 +227,10 @@ def run_worker(settings: Settings) -> int:
 
     setup(settings.log_level, settings.log_format)
     loop = use_event_loop(settings.event_loop)
+    unable = check_codecs(settings)
+    if unable is not None:
+        log.error("cannot start: %s", unable)
+        return 2
     try:
         wait_for_broker(settings)
     except (BrokerTLSError, BrokerAuthError, ConnectionError) as exc:

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from streams.decoding import Rejection, dead_letter, decode, source_of
+from streams.decoding import Rejection, dead_letter, decode, source_of, trace_headers
 from streams.events import ClaimLineEvent, DeadLetterReason
 from streams.samples import encode, event
 
@@ -62,3 +62,26 @@ def test_dead_letter_carries_the_original_bytes_and_source() -> None:
 def test_a_key_that_is_not_utf8_is_kept_in_base64() -> None:
     source = source_of("t", 0, 1, b"\xff\x00")
     assert source.key_base64 == base64.b64encode(b"\xff\x00").decode()
+
+
+TRACED = frozenset({"traceparent", "tracestate", "x-correlation-id"})
+
+
+def test_trace_headers_are_picked_by_name_in_any_case_and_kept_as_received() -> None:
+    parent = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    headers = [
+        ("j9262-source-topic", b"claims.lines.v1"),
+        ("TraceParent", parent),
+        ("x-correlation-id", b"batch-7"),
+        ("x-correlation-id", b"batch-7b"),
+        ("authorization", b"Bearer secret"),
+        ("tracestate", None),
+    ]
+    assert trace_headers(headers, TRACED) == [
+        ("TraceParent", parent),
+        ("x-correlation-id", b"batch-7"),
+        ("x-correlation-id", b"batch-7b"),
+    ]
+    assert trace_headers({"tracestate": b"rojo=1"}, TRACED) == [("tracestate", b"rojo=1")]
+    assert trace_headers(None, TRACED) == []
+    assert trace_headers(headers, frozenset()) == []

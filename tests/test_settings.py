@@ -52,3 +52,22 @@ def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("J9262_PROCESSING_GUARANTEE", "maybe_once")
     with pytest.raises(ValidationError, match="processing_guarantee"):
         Settings(_env_file=None)
+
+
+def test_trace_headers_and_compression_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = Settings(_env_file=None)
+    assert default.compression_type is None
+    assert default.trace_header_names == {
+        "traceparent",
+        "tracestate",
+        "x-correlation-id",
+        "x-request-id",
+    }
+    monkeypatch.setenv("J9262_COMPRESSION", "zstd")
+    monkeypatch.setenv("J9262_TRACE_HEADERS", " TraceParent , X-Trace-Id,")
+    s = Settings(_env_file=None)
+    assert s.compression_type == "zstd"
+    assert s.trace_header_names == {"traceparent", "x-trace-id"}
+    assert Settings(_env_file=None, trace_headers="").trace_header_names == frozenset()
+    with pytest.raises(ValidationError, match="compression"):
+        Settings(_env_file=None, compression="brotli")

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 import uvloop
+from aiokafka import codec
 
-from streams.worker import EXIT_STOP_TIMED_OUT, use_event_loop
+from streams.settings import Settings
+from streams.worker import EXIT_STOP_TIMED_OUT, check_codecs, missing_codecs, use_event_loop
 
 
 @pytest.fixture
@@ -63,3 +65,18 @@ def test_a_hung_stop_exits_after_the_timeout() -> None:
     assert result.returncode == EXIT_STOP_TIMED_OUT
     assert time.monotonic() - started < 20
     assert "stopping took longer than 0.5 s" in result.stderr
+
+
+def test_without_the_codec_library_the_worker_names_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert missing_codecs() == []  # a runtime dependency
+    monkeypatch.setattr(codec, "cramjam", None)
+    assert missing_codecs() == ["snappy", "lz4", "zstd"]
+    reason = check_codecs(Settings(_env_file=None, compression="lz4"))
+    assert reason is not None
+    assert "J9262_COMPRESSION=lz4" in reason
+    assert "pip install 'aiokafka[lz4,snappy,zstd]'" in reason
+    with caplog.at_level(logging.WARNING, logger="streams.worker"):
+        assert check_codecs(Settings(_env_file=None, compression="gzip")) is None
+    assert "input compressed with snappy, lz4, zstd cannot be read" in caplog.text

@@ -52,6 +52,50 @@ def test_broker_command_serves_until_sigterm() -> None:
     assert gone(port)
 
 
+def test_broker_command_fails_and_says_why_when_the_broker_dies() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*J9262, "broker", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, 20)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 1 and brokers_on(port)
+        os.kill(int(children[0]), signal.SIGKILL)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGKILL
+    assert "the embedded broker was killed by SIGKILL" in err
+    assert "Traceback" not in out + err
+
+
+def test_broker_command_shows_the_brokers_own_error_when_it_cannot_start() -> None:
+    """The port is taken: Tansu says so, and the command passes that on."""
+    port = free_port()
+    proc = subprocess.Popen([*J9262, "broker", "--port", str(port)], stdout=subprocess.PIPE)
+    try:
+        wait_for_port("127.0.0.1", port, 20)
+        second = subprocess.run(
+            [*J9262, "broker", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert second.returncode != 0
+    assert "the embedded broker exited with code" in second.stderr
+    assert "its last output:" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
 def test_produce_then_tail(settings: Settings, workers: Workers, tmp_path: Path) -> None:
     src = tmp_path / "events.jsonl"
     records = [encode(event(f"cli-{i}")) for i in range(25)] + [b"{oops"]

@@ -115,3 +115,31 @@ def test_letters_written_after_a_run_began_wait_for_the_next_run(settings: Setti
     assert first.sent == {"internal_error": 1}
     assert asyncio.run(redrive(settings, idle_exit=1)).sent == {}
     assert len(lines_topic(settings)) == 1
+
+
+def test_letters_go_back_with_their_trace_headers(settings: Settings) -> None:
+    """A trace that reached the dead letter carries on to the line sent back."""
+    doc = event("redrive-traced")
+    key = doc["claim"]["claim_id"].encode()
+    trace = [
+        ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        ("x-request-id", b"req-7"),
+    ]
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+        await producer.start()
+        try:
+            value = letter(INTERNAL, encode(doc), key, 0)
+            headers = [*trace, ("x-unrelated", b"stays behind")]
+            await producer.send_and_wait(
+                settings.topic_dead_letters, value, key=key, headers=headers
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    assert asyncio.run(redrive(settings, idle_exit=1)).sent == {"internal_error": 1}
+    [sent] = lines_topic(settings)
+    assert [name for name, _ in sent.headers] == [HEADER, "traceparent", "x-request-id"]
+    assert list(sent.headers[1:]) == trace
