@@ -112,8 +112,13 @@ def _forced(name: str | None) -> Format | None:
 
 def detect(data: bytes, headers: Mapping[str, bytes] | None = None) -> Format:
     """The content format a record would be read as (envelopes not peeled)."""
-    hinted = _hint(headers)
-    return hinted or _sniff(data)
+    fmt = _hint(headers) or _sniff(data)
+    if fmt is Format.CLAIM_LINE_EVENT and b"\n" in data.strip():
+        try:
+            orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return Format.JSON_LINES
+    return fmt
 
 
 def _hint(headers: Mapping[str, bytes] | None) -> Format | None:
@@ -136,10 +141,8 @@ def _sniff(data: bytes) -> Format:
     if head.startswith((b"MSH", _MLLP_START)):
         return Format.HL7V2_DFT
     if head.startswith(b"{"):
-        if b'"resourceType"' in data[:4096].split(b"\n", 1)[0]:
-            return Format.FHIR_R4
-        rest = data.strip().partition(b"\n")[2]
-        return Format.JSON_LINES if rest.strip() else Format.CLAIM_LINE_EVENT
+        # Cheap on purpose: `_dispatch` parses once and tells one document from lines.
+        return Format.FHIR_R4 if b'"resourceType"' in data[:4096] else Format.CLAIM_LINE_EVENT
     return Format.UNKNOWN
 
 

@@ -67,13 +67,12 @@ def adapt_fhir(doc: Mapping[str, Any], data: bytes, options: Options) -> Adapted
             for e in (entries if isinstance(entries, list) else [])
             if isinstance(e, dict) and isinstance(e.get("resource"), dict)
         ]
-        paths = {id(r): f"Bundle.entry[{i}].resource" for i, (r, _u) in enumerate(resources)}
     elif kind == "Claim":
-        resources, paths = [(doc, None)], {id(doc): "Claim"}
+        resources = [(doc, None)]
     else:
         out.fail("resourceType", f"a {kind!r} resource holds no claim: send a Claim or a Bundle")
         return out.result()
-    _claims(resources, paths, out, digest_of(data), options)
+    _claims(resources, out, digest_of(data), options)
     return out.result()
 
 
@@ -81,7 +80,6 @@ def adapt_fhir_ndjson(data: bytes, options: Options) -> Adapted:
     """Bulk-export NDJSON: every line a resource; the Claims are read against all of them."""
     out = Collector(Format.FHIR_R4)
     resources: list[tuple[Any, str | None]] = []
-    paths: dict[int, str] = {}
     for number, raw in enumerate(data.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -94,14 +92,12 @@ def adapt_fhir_ndjson(data: bytes, options: Options) -> Adapted:
             out.fail(f"line {number}", "not a FHIR resource", reason=DeadLetterReason.INVALID_JSON)
             continue
         resources.append((doc, None))
-        paths[id(doc)] = f"line {number}"
-    _claims(resources, paths, out, digest_of(data), options)
+    _claims(resources, out, digest_of(data), options)
     return out.result()
 
 
 def _claims(
     resources: list[tuple[Any, str | None]],
-    paths: Mapping[int, str],
     out: Collector,
     digest: bytes,
     options: Options,
@@ -119,7 +115,7 @@ def _claims(
     for claim in claims:
         _claim(
             claim,
-            paths.get(id(claim), "Claim"),
+            "Claim",
             index=index,
             observations=observations,
             out=out,

@@ -124,7 +124,7 @@ def merge_profile(overrides: Mapping[str, Any], origin: str = "profile") -> dict
 
 def unframe(data: bytes) -> tuple[list[bytes], bool]:
     """MLLP frames (0x0B ... 0x1C 0x0D) or one plain message; segment ends normalized to CR."""
-    framed = data.lstrip().startswith(b"\x0b")
+    framed = data.lstrip(b" \t\r\n").startswith(b"\x0b")
     bodies = [b.split(b"\x1c", 1)[0] for b in data.split(b"\x0b")[1:]] if framed else [data]
     out = []
     for body in bodies:
