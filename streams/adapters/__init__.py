@@ -73,6 +73,7 @@ CE_TYPE_WORDS: tuple[tuple[str, Format], ...] = (
     ("fhir", Format.FHIR_R4),
 )
 _MLLP_START = b"\x0b"
+_INVALID = DeadLetterReason.INVALID_JSON
 _MAX_DEPTH = 3
 
 
@@ -89,6 +90,8 @@ def adapt(
         forced = _forced(format)
     except ValueError as exc:
         return _failed(Format.UNKNOWN, "format", str(exc), DeadLetterReason.INVALID_JSON)
+    if not bytes(data).strip():
+        return _failed(forced or Format.UNKNOWN, "byte 0", "empty record", _INVALID)
     try:
         return _adapt(bytes(data), headers, forced, opts, 0)
     except Exception as exc:  # the never-raise promise: a bug becomes a located failure

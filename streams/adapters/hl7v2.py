@@ -82,6 +82,19 @@ DEFAULT_PROFILE: dict[str, Any] = {
 }
 _LOINC_BSA, _LOINC_HEIGHT, _LOINC_WEIGHT = "8277-6", "8302-2", "29463-7"
 _PATH = re.compile(r"^([A-Z][A-Z0-9]{2})-(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+_PER_CHARGE = {
+    "line_number",
+    "transaction_type",
+    "hcpcs",
+    "modifiers",
+    "units",
+    "service_date",
+    "charge_amount",
+    "revenue_code",
+    "ndc_code",
+    "ndc_quantity",
+    "ndc_unit",
+}
 _LINE_FIELDS = ("line_number", "hcpcs", "modifiers", "units", "service_date", "charge_amount")
 
 
@@ -114,8 +127,11 @@ def merge_profile(overrides: Mapping[str, Any], origin: str = "profile") -> dict
         paths = [value] if isinstance(value, str) else value
         if isinstance(paths, list):
             for p in paths:
-                if not _PATH.match(str(p)):
+                m = _PATH.match(str(p))
+                if not m:
                     raise ProfileError(f"{origin}: {key}: {p!r} is not a field path like FT1-10")
+                if key in _PER_CHARGE and m[1] != "FT1":
+                    raise ProfileError(f"{origin}: {key}: {p!r}: a charge's fields are in its FT1")
         elif not (isinstance(paths, Mapping) and set(paths) == {"const"}):
             raise ProfileError(f"{origin}: {key}: a list of field paths or {{const: value}}")
         profile[key] = paths

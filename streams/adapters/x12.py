@@ -93,8 +93,16 @@ def adapt_x12(data: bytes, options: Options) -> Adapted:
         )
     finally:
         if reader is not None:
+            ctx.last_segment = max(ctx.last_segment, reader.src.get_cur_line() or 0)
             reader.close()
-    if not out.events and not out.failures:
+    if not ctx.closed and not out.failures:
+        # pyx12 yields a claim loop only once a later segment closes it: at a cut-off end
+        # the last claim would vanish silently, so the cut itself is the failure.
+        out.fail(
+            f"segment {ctx.last_segment}",
+            "interchange ends without IEA: the claim being read there is not mapped",
+        )
+    elif not out.events and not out.failures:
         out.fail("ISA", "no 837 claim (loop 2300) in the interchange")
     return out.result()
 
@@ -107,6 +115,7 @@ class _Context:
 
     def __init__(self) -> None:
         self.last_segment = 0
+        self.closed = False
         self.sender: str | None = None
         self.created: str | None = None
         self.plan: str | None = None
@@ -117,6 +126,7 @@ class _Context:
     def see(self, node: Any, options: Options) -> None:
         self.last_segment = getattr(node, "cur_line_number", self.last_segment) or 0
         seg, at = node.id, f"segment {self.last_segment}"
+        self.closed = seg == "IEA"
         if seg == "GS":
             self.sender = node.get_value("GS02")
         elif seg == "BHT":
