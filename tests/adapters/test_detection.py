@@ -96,59 +96,35 @@ def test_confluent_framing_around_json() -> None:
     assert len(result.events) == 1
 
 
-AVRO_SCHEMA = {
-    "type": "record",
-    "name": "ClaimLineEvent",
-    "fields": [
-        {"name": "schema", "type": "string"},
-        {"name": "event_id", "type": "string"},
-        {"name": "event_time", "type": "string"},
-        {
-            "name": "claim",
-            "type": {
-                "type": "record",
-                "name": "Claim",
-                "fields": [
-                    {"name": "claim_id", "type": "string"},
-                    {"name": "claim_type", "type": "string"},
-                    {
-                        "name": "payer",
-                        "type": {
-                            "type": "record",
-                            "name": "Payer",
-                            "fields": [
-                                {"name": "payer_id", "type": "string"},
-                                {"name": "plan_type", "type": "string"},
-                            ],
-                        },
-                    },
-                    {
-                        "name": "patient",
-                        "type": {
-                            "type": "record",
-                            "name": "Patient",
-                            "fields": [{"name": "patient_id", "type": "string"}],
-                        },
-                    },
-                    {"name": "diagnosis_codes", "type": {"type": "array", "items": "string"}},
-                ],
-            },
-        },
-        {
-            "name": "line",
-            "type": {
-                "type": "record",
-                "name": "Line",
-                "fields": [
-                    {"name": "line_number", "type": "int"},
-                    {"name": "hcpcs", "type": "string"},
-                    {"name": "units", "type": "string"},
-                    {"name": "service_date", "type": {"type": "int", "logicalType": "date"}},
-                ],
-            },
-        },
-    ],
-}
+def record(name: str, **fields: object) -> dict[str, object]:
+    return {
+        "type": "record",
+        "name": name,
+        "fields": [{"name": k, "type": v} for k, v in fields.items()],
+    }
+
+
+AVRO_SCHEMA = record(
+    "ClaimLineEvent",
+    schema="string",
+    event_id="string",
+    event_time="string",
+    claim=record(
+        "Claim",
+        claim_id="string",
+        claim_type="string",
+        payer=record("Payer", payer_id="string", plan_type="string"),
+        patient=record("Patient", patient_id="string"),
+        diagnosis_codes={"type": "array", "items": "string"},
+    ),
+    line=record(
+        "Line",
+        line_number="int",
+        hcpcs="string",
+        units="string",
+        service_date={"type": "int", "logicalType": "date"},
+    ),
+)
 
 
 def test_confluent_framing_around_avro_with_a_resolver() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from streams.adapters import Format, Options, adapt, load_profile
+from streams.adapters.hl7v2 import ProfileError
 from streams.events import DeadLetterReason
 from streams.samples import event
 
@@ -118,3 +120,15 @@ def test_unknown_format_name_is_refused() -> None:
     result = adapt(b"{}", format="edifact")
     (failure,) = result.failures
     assert "unknown format 'edifact'" in failure.message
+
+
+def test_hl7_profile_with_an_unknown_key_or_a_foreign_charge_field_is_refused(
+    tmp_path: Path,
+) -> None:
+    profile = tmp_path / "site.yaml"
+    profile.write_text("unit: [FT1-10]\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="unknown key 'unit'"):
+        load_profile(profile)
+    profile.write_text("units: [ZFT-3]\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="a charge's fields are in its FT1"):
+        load_profile(profile)
