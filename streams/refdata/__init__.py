@@ -232,9 +232,10 @@ def load(override: Path | None = None) -> ReferenceData:
     drugs = folder.entries("drugs.yaml", DrugSpec)
     policies = folder.document("payer_policies.yaml", PolicyFile)
     codes = {row.code for _, row in hcpcs}
-    for line, row in hcpcs:
+    hcpcs_report = folder.report(folder.path("hcpcs.csv"))
+    for line, row in hcpcs if not hcpcs_report.errors else []:  # else codes lack the bad rows
         if row.replaced_by is not None and row.replaced_by not in codes:
-            folder.report(folder.path("hcpcs.csv")).add(
+            hcpcs_report.add(
                 line, f"column 'replaced_by': {row.replaced_by!r} is not a code of hcpcs.csv"
             )
     folder.raise_errors()

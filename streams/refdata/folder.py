@@ -151,12 +151,19 @@ class Folder:
             )
 
 
-def stamp(folder: Path, version: str | None = None, sources: dict[str, str] | None = None) -> str:
+def stamp(
+    folder: Path,
+    version: str | None = None,
+    sources: dict[str, str] | None = None,
+    tag: str | None = None,
+) -> str:
     """Writes the folder's manifest: every reference file it holds with its sha256.
 
-    Keeps the version, the description, each file's source and the leading comment of an
-    existing manifest (also one written before checksums existed, which maps names to
-    sources); returns the version.
+    Keeps the description, each file's source and the leading comment of an existing manifest
+    (also one written before checksums existed, which maps names to sources). The version is
+    `version` if given; else the existing one (the bundled one for a new manifest) with `tag`
+    added, or with `local-<digest>` when a file is new or changed since the last stamp, so the
+    version on verdicts always tells the data apart. Returns the version.
     """
     path = folder / MANIFEST
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -164,21 +171,37 @@ def stamp(folder: Path, version: str | None = None, sources: dict[str, str] | No
     old: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     old_files: dict[str, Any] = old["files"] if isinstance(old.get("files"), dict) else {}
     files: dict[str, dict[str, str]] = {}
+    changed = False
     for name in FILES:
         if (folder / name).is_file():
             prior: Any = old_files.get(name)
             prior_source = prior.get("source") if isinstance(prior, dict) else prior
             source = (sources or {}).get(name) or prior_source or f"local file, {date.today()}"
             files[name] = {"source": str(source), "sha256": sha256(folder / name)}
-    bundled = yaml.safe_load((BUNDLED / MANIFEST).read_text(encoding="utf-8"))
-    manifest: dict[str, Any] = {"version": str(version or old.get("version") or bundled["version"])}
+            prior_sha = prior.get("sha256") if isinstance(prior, dict) else files[name]["sha256"]
+            changed = changed or prior is None or prior_sha != files[name]["sha256"]
+    if version is None:
+        bundled = yaml.safe_load((BUNDLED / MANIFEST).read_text(encoding="utf-8"))
+        version = str(old.get("version") or bundled["version"])
+        if tag is None and changed:
+            digest = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()
+            tag = f"local-{digest[:8]}"
+        version = with_tag(version, tag) if tag else version
+    manifest: dict[str, Any] = {"version": version}
     if old.get("description"):
         manifest["description"] = old["description"]
     manifest["files"] = files
     comment = "".join(f"{ln}\n" for ln in _leading_comment(text))
     body = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=4096)
     path.write_text(comment + body, encoding="utf-8")
-    return str(manifest["version"])
+    return version
+
+
+def with_tag(version: str, tag: str) -> str:
+    """`2026Q4-bundled+crosswalk-2026.1a2b3c4d` + `mue-...`: one tag per kind, the newest."""
+    kind = tag.split("-", 1)[0]
+    parts = [p for p in version.split("+") if not p.startswith(kind + "-")]
+    return "+".join([*parts, tag])
 
 
 def _leading_comment(text: str) -> list[str]:

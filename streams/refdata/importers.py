@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from streams.refdata import ReferenceData, load, resolve_file, stamp
-from streams.refdata.folder import MANIFEST
 from streams.refdata.ndc import normalize_ndc
 from streams.refdata.schema import MueRow, NdcRow, Row, describe
 
@@ -92,11 +90,7 @@ def _current(into: Path) -> ReferenceData:
 
 def _update_manifest(into: Path, filename: str, source: str, tag: str, version: str | None) -> str:
     """Stamps the folder: the new version, the file's source, every file's sha256."""
-    manifest: dict[str, Any] = yaml.safe_load(resolve_file(MANIFEST, into).read_text())
-    base = str(manifest["version"])
-    kind = tag.split("-", 1)[0]
-    parts = [p for p in base.split("+") if not p.startswith(kind + "-")]
-    return stamp(into, version or "+".join([*parts, tag]), {filename: source})
+    return stamp(into, version, {filename: source}, tag)
 
 
 def _problem(model: type[Row], row: dict[str, Any]) -> str | None:

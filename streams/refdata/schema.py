@@ -290,11 +290,11 @@ def describe(error: ErrorDetails) -> str:
     kind, ctx, value = error["type"], error.get("ctx", {}), _shown(error["input"])
     match kind:
         case "greater_than_equal":
-            return f"{value} is below {ctx['ge']}"
+            return f"{value} is below {ctx['ge']:g}"
         case "greater_than":
-            return f"{value} is not above {ctx['gt']}"
+            return f"{value} is not above {ctx['gt']:g}"
         case "less_than_equal":
-            return f"{value} is above {ctx['le']}"
+            return f"{value} is above {ctx['le']:g}"
         case "string_pattern_mismatch":
             return f"{value} is not {FORMATS.get(ctx['pattern'], 'in the expected format')}"
         case "literal_error" | "enum":
