@@ -55,7 +55,12 @@ def resolve_file(name: str, override: Path | None) -> Path:
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The sha256 of the file's text with LF line endings and one final newline: for a usual
+    Unix text file, what `sha256sum` prints. Normalised because a ConfigMap (the chart mounts
+    `refdata.files` with `|-`) drops the final newline and an editor may write CRLF, neither
+    of which changes a row."""
+    text = path.read_bytes().replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
+    return hashlib.sha256(text).hexdigest()
 
 
 class Folder:

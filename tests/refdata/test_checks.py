@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -98,6 +99,16 @@ def test_a_file_changed_after_stamping_is_refused_at_its_manifest_line(site: Pat
     assert error.endswith(f"review the change, then run `j9262 refdata stamp {site}`")
     refdata.stamp(site)
     assert refdata.load(site).mue["J9262"].units == 7000
+
+
+def test_the_checksum_survives_a_dropped_final_newline_and_crlf_line_ends(site: Path) -> None:
+    """As a ConfigMap mounts a file (`|-`) or a Windows editor saves it: no row changed."""
+    mue = (site / "mue.csv").read_bytes()
+    assert mue.endswith(b"\n") and b"\r" not in mue
+    digest = hashlib.sha256(mue).hexdigest()
+    assert f"sha256: {digest}" in (site / "manifest.yaml").read_text()  # what sha256sum prints
+    (site / "mue.csv").write_bytes(mue.rstrip(b"\n").replace(b"\n", b"\r\n"))
+    assert refdata.load(site).mue["J9262"].units == 700
 
 
 def test_an_unlisted_an_unknown_and_an_absent_file_are_refused(site: Path) -> None:
