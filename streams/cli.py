@@ -385,16 +385,7 @@ def refdata_show(directory: str | None) -> None:
     override = Path(directory) if directory else _settings().refdata_dir
     data = _reference_data(override)
     click.echo(f"reference data version {data.version}")
-    for name in (
-        "manifest.yaml",
-        "hcpcs.csv",
-        "ndc.csv",
-        "icd10.csv",
-        "modifiers.csv",
-        "mue.csv",
-        "drugs.yaml",
-        "payer_policies.yaml",
-    ):
+    for name in ("manifest.yaml", *ref.FILES):
         origin = "override" if ref.resolve_file(name, override).parent != ref.BUNDLED else "bundled"
         click.echo(f"  {name:<20} {origin:<8} {data.sources.get(name, '')}")
     click.echo(

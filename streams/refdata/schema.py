@@ -84,12 +84,9 @@ def _iso_date(value: Any) -> Any:
 
 Blank = BeforeValidator(_blank_is_none)
 Text = Annotated[str, Field(min_length=1)]
-OptText = Annotated[str | None, Blank]
 OptDate = Annotated[date | None, BeforeValidator(_iso_date)]
 OptPositive = Annotated[Annotated[float, Gt(0)] | None, Blank]
 Status = Literal["verified", "unconfirmed"]
-
-
 Level2Code = Annotated[str, Field(pattern=HCPCS_LEVEL_II)]
 AnyCode = Annotated[str, Field(pattern=ANY_CODE)]
 
