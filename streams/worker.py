@@ -150,14 +150,6 @@ def _create_missing_topics(settings: Settings) -> None:
         log.warning("could not create missing topics (%s); using what exists", exc)
 
 
-EXIT_BAD_REFDATA = 2
-"""Reference data failed its checks, which run first, before the broker is contacted (one log
-line per error, naming file, line and column). Also the code of a broker that refused the
-worker or could not be reached; the log says which."""
-EXIT_STOP_TIMED_OUT = 3
-EXIT_SENDS_FAILED = 4
-
-
 def refdata_ok(settings: Settings) -> bool:
     """Loads the reference data once before anything else, logging each error on its own line,
     so bad data stops the worker at once, with or without a broker."""
@@ -172,6 +164,14 @@ def refdata_ok(settings: Settings) -> bool:
 def _log_refdata_errors(exc: RefdataError) -> None:
     for line in exc.errors:
         log.error("cannot start: reference data: %s", line)
+
+
+EXIT_BAD_REFDATA = 2
+"""Reference data failed its checks, which run first, before the broker is contacted (one log
+line per error, naming file, line and column). Also the code of a broker that refused the
+worker or could not be reached; the log says which."""
+EXIT_STOP_TIMED_OUT = 3
+EXIT_SENDS_FAILED = 4
 
 
 def exit_now(code: int) -> NoReturn:
@@ -218,9 +218,9 @@ def run_worker(settings: Settings) -> int:
     from streams.logs import logging_config, setup
 
     setup(settings.log_level, settings.log_format)
-    loop = use_event_loop(settings.event_loop)
     if not refdata_ok(settings):
         return EXIT_BAD_REFDATA
+    loop = use_event_loop(settings.event_loop)
     try:
         wait_for_broker(settings)
     except (BrokerTLSError, BrokerAuthError, ConnectionError) as exc:
