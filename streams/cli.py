@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from streams.refdata import PayerPolicy, ReferenceData
 
 T = TypeVar("T")
+EXIT_BAD_REFDATA_CLI = 1
+"""`refdata check`, `refdata show` and `validate` on reference data that fails its checks."""
 REASONS = [r.value for r in DeadLetterReason]
 
 
@@ -50,13 +52,16 @@ def _open_out(path: str | None, default: IO[bytes] | None) -> Iterator[IO[bytes]
 
 
 def _reference_data(override: Path | None) -> ReferenceData:
-    """Loaded reference data; a bad file is a one-line error naming the key at fault."""
+    """Loaded reference data; each error is one line on stderr naming file, line and column,
+    then exit 1 (EXIT_BAD_REFDATA_CLI)."""
     from streams import refdata
 
     try:
         return refdata.load(override)
     except refdata.RefdataError as exc:
-        raise click.ClickException(str(exc)) from exc
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.exceptions.Exit(EXIT_BAD_REFDATA_CLI) from exc
 
 
 def _exit_on_signal(*_: Any) -> None:
@@ -276,7 +281,7 @@ def edits(markdown: bool, category: str | None) -> None:
 
 @cli.group()
 def refdata() -> None:
-    """Reference data: show what is loaded, import the current CMS quarter."""
+    """Reference data: show, check and stamp it, import the current CMS quarter."""
 
 
 def _refdata_dir(into: str | None) -> Path:
@@ -303,13 +308,17 @@ def _report_import(kind: str, result: Any, into: Path) -> None:
 
 
 def _import(kind: str, importer: str, file: Path, into: str | None, version: str | None) -> None:
-    from streams.refdata import importers
+    from streams.refdata import RefdataError, importers
 
     target = _refdata_dir(into)
     try:
         result = getattr(importers, importer)(file, target, version)
     except importers.RefdataImportError as exc:
         raise click.ClickException(str(exc)) from exc
+    except RefdataError as exc:
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{target} fails its checks; fix it before importing") from exc
     _report_import(kind, result, target)
 
 
@@ -336,6 +345,43 @@ def import_mue_cmd(file: Path, into: str | None, version: str | None) -> None:
     _import("MUE", "import_mue", file, into, version)
 
 
+@refdata.command("check")
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+def refdata_check(directory: Path | None) -> None:
+    """Check a reference data folder (default J9262_REFDATA_DIR, else the bundled data) as a
+    worker would at start-up: exit 0 with `ok: ...`, or 1 with one line per error."""
+    override = directory or _settings().refdata_dir
+    data = _reference_data(override)
+    from streams import refdata as ref
+
+    local = [n for n in ref.FILES if ref.resolve_file(n, override).parent != ref.BUNDLED]
+    origin = f"{', '.join(local)} from {override}" if local else "all files bundled"
+    click.echo(
+        f"ok: version {data.version} ({origin}); {len(data.hcpcs)} HCPCS codes, "
+        f"{len(data.ndcs)} NDCs, {len(data.diagnoses)} diagnoses, {len(data.modifiers)} "
+        f"modifiers, {len(data.mue)} MUE rows, {len(data.drugs)} drugs, "
+        f"{len(data.policies.plan_types)} plan types, {len(data.policies.payers)} payers"
+    )
+
+
+@refdata.command("stamp")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--version", "version", default=None, help="Version to stamp on verdicts.")
+def refdata_stamp(directory: Path, version: str | None) -> None:
+    """Write DIRECTORY's manifest.yaml: each reference file's sha256, after a reviewed edit.
+
+    Keeps the version (unless --version), the sources and the comment of the manifest there.
+    """
+    from streams import refdata as ref
+
+    if not directory.is_dir():
+        raise click.ClickException(f"{directory}: reference data folder does not exist")
+    stamped = ref.stamp(directory, version)
+    click.echo(f"stamped {directory / 'manifest.yaml'}: version {stamped}")
+    _reference_data(directory)
+    click.echo(f"ok: {directory} passes its checks")
+
+
 @refdata.command("show")
 @click.option("--dir", "directory", default=None, help="Override directory to show.")
 def refdata_show(directory: str | None) -> None:
@@ -346,16 +392,7 @@ def refdata_show(directory: str | None) -> None:
     override = Path(directory) if directory else _settings().refdata_dir
     data = _reference_data(override)
     click.echo(f"reference data version {data.version}")
-    for name in (
-        "manifest.yaml",
-        "hcpcs.csv",
-        "ndc.csv",
-        "icd10.csv",
-        "modifiers.csv",
-        "mue.csv",
-        "drugs.yaml",
-        "payer_policies.yaml",
-    ):
+    for name in ("manifest.yaml", *ref.FILES):
         origin = "override" if ref.resolve_file(name, override).parent != ref.BUNDLED else "bundled"
         click.echo(f"  {name:<20} {origin:<8} {data.sources.get(name, '')}")
     click.echo(

@@ -15,6 +15,7 @@ from aiokafka import errors
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.conn import create_conn
 
+from streams import refdata
 from streams.clients import ensure_topics
 from streams.refdata import RefdataError
 from streams.settings import Settings
@@ -149,6 +150,26 @@ def _create_missing_topics(settings: Settings) -> None:
         log.warning("could not create missing topics (%s); using what exists", exc)
 
 
+def refdata_ok(settings: Settings) -> bool:
+    """Loads the reference data once before anything else, logging each error on its own line,
+    so bad data stops the worker at once, with or without a broker."""
+    try:
+        refdata.load(settings.refdata_dir)
+    except RefdataError as exc:
+        _log_refdata_errors(exc)
+        return False
+    return True
+
+
+def _log_refdata_errors(exc: RefdataError) -> None:
+    for line in exc.errors:
+        log.error("cannot start: reference data: %s", line)
+
+
+EXIT_BAD_REFDATA = 2
+"""Reference data failed its checks, which run first, before the broker is contacted (one log
+line per error, naming file, line and column). Also the code of a broker that refused the
+worker or could not be reached; the log says which."""
 EXIT_STOP_TIMED_OUT = 3
 EXIT_SENDS_FAILED = 4
 EXIT_CODEC_MISSING = 5
@@ -226,6 +247,8 @@ def run_worker(settings: Settings) -> int:
     from streams.logs import logging_config, setup
 
     setup(settings.log_level, settings.log_format)
+    if not refdata_ok(settings):
+        return EXIT_BAD_REFDATA
     loop = use_event_loop(settings.event_loop)
     unable = check_codecs(settings)
     if unable is not None:
@@ -240,9 +263,9 @@ def run_worker(settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         app = create_app(settings)
-    except RefdataError as exc:
-        log.error("cannot start: %s", exc)
-        return 2
+    except RefdataError as exc:  # changed while the broker was awaited
+        _log_refdata_errors(exc)
+        return EXIT_BAD_REFDATA
     worker = Worker(
         app,
         loglevel=settings.log_level,

@@ -67,10 +67,14 @@ def test_bad_reference_data_is_a_one_line_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "payer_policies.yaml").write_text("plan_types: {}\npayers: {}\n")
+    refdata.stamp(tmp_path)
     monkeypatch.setenv("J9262_REFDATA_DIR", str(tmp_path))
     result = CliRunner().invoke(cli, ["validate", "-"], input=encode(event("s")) + b"\n")
     assert result.exit_code == 1
-    assert "payer_policies.yaml, plan type other" in result.output
+    assert result.output.endswith(
+        "payer_policies.yaml:1: key 'plan_types': plan type 'other' "
+        "is missing: it is the default of every plan type\n"
+    )
     assert "Traceback" not in result.output
 
 

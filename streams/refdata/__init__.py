@@ -7,18 +7,36 @@ current CMS quarter without touching the rest.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from streams.refdata.folder import BUNDLED, FILES, Folder, resolve_file, stamp
+from streams.refdata.schema import (
+    AdministrationRow,
+    DrugSpec,
+    HcpcsRow,
+    Icd10Row,
+    ModifierRow,
+    MueRow,
+    NdcRow,
+    PolicyFile,
+    RefdataError,
+    icd10_key,
+)
 
-BUNDLED = Path(str(resources.files(__package__).joinpath("data")))
+__all__ = [
+    "BUNDLED",
+    "FILES",
+    "RefdataError",
+    "ReferenceData",
+    "icd10_key",
+    "load",
+    "resolve_file",
+    "stamp",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +78,6 @@ class NdcProduct:
         if self.package_mg and self.package_ml:
             return self.package_mg / self.package_ml
         return None
-
-
-def icd10_key(code: str) -> str:
-    """Diagnosis codes arrive with or without the dot: compare them without it."""
-    return code.replace(".", "").strip().upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,27 +130,6 @@ class PayerPolicy:
     timely_filing_days: int = 0
     """0 when not checked; policy files written before the limit existed leave it out."""
 
-    def __post_init__(self) -> None:
-        """Types checked here: a YAML `ninety` or `yes please` would otherwise fail
-        every line that reads it."""
-        flags = ("prior_auth_required", "white_bag_required", "drug_excluded")
-        for name in (*flags, "ndc_required", "atypical_cml_covered"):
-            _expect(self, name, isinstance(getattr(self, name), bool), "true or false")
-        for name in ("step_therapy_min_tkis", "timely_filing_days"):
-            value = getattr(self, name)
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            _expect(self, name, ok, "a whole number, 0 or more")
-        known = self.ndc_missing_severity in ("error", "warning", "info")
-        _expect(self, "ndc_missing_severity", known, "error, warning or info")
-
-
-def _expect(policy: PayerPolicy, name: str, ok: bool, wanted: str) -> None:
-    if not ok:
-        raise ValueError(
-            f"payer_policies.yaml, {policy.basis}: {name} is {getattr(policy, name)!r}, "
-            f"expected {wanted}"
-        )
-
 
 @dataclass(frozen=True)
 class PayerPolicies:
@@ -147,7 +139,7 @@ class PayerPolicies:
         default_factory=dict, init=False, repr=False, compare=False
     )
     """Each policy built once, by (payer_id with an override or "", plan type): every
-    line asks, and building one checks its terms."""
+    line asks. The terms were checked against the schema when the file was loaded."""
 
     def for_payer(self, payer_id: str, plan_type: str) -> PayerPolicy:
         key = (payer_id if payer_id in self.payers else "", plan_type)
@@ -165,16 +157,9 @@ class PayerPolicies:
             basis = f"payer {payer_id} policy"
         try:
             return PayerPolicy(basis=basis, **terms)
-        except TypeError as exc:  # a key missing or unknown
+        except TypeError as exc:  # only when built by hand: a loaded file has every term
             where = f"payer {payer_id}" if payer_id else f"plan type {plan_type}"
             raise ValueError(f"payer_policies.yaml, {where}: {exc}") from None
-
-    def check(self) -> None:
-        """Build every policy once, so a bad file stops the worker at start-up with
-        the key at fault, not every line later with an internal error."""
-        for plan in {*self.plan_types, "other"}:
-            for payer_id in ["", *self.payers]:
-                self.for_payer(payer_id, plan)
 
 
 @dataclass(frozen=True)
@@ -231,113 +216,57 @@ class ReferenceData:
         )
 
 
-def resolve_file(name: str, override: Path | None) -> Path:
-    """The override directory's copy of a file when it has one, else the bundled file."""
-    if override is not None and (override / name).is_file():
-        return override / name
-    return BUNDLED / name
-
-
-def _rows(path: Path) -> Iterator[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)
-
-
-def _opt_float(value: str) -> float | None:
-    return float(value) if value.strip() else None
-
-
-def _opt_date(value: str) -> date | None:
-    return date.fromisoformat(value) if value.strip() else None
-
-
-def _yaml(name: str, override: Path | None) -> Any:
-    return yaml.safe_load(resolve_file(name, override).read_text(encoding="utf-8"))
-
-
-def _drug(name: str, spec: dict[str, Any]) -> Drug:
-    fields = {k: v for k, v in spec.items() if k in Drug.__dataclass_fields__}
-    return Drug(name=name, **fields)
-
-
-class RefdataError(ValueError):
-    """A reference file is missing, unreadable or malformed: raised when loading, so a
-    worker stops at start-up instead of failing every line."""
-
-
 def load(override: Path | None = None) -> ReferenceData:
-    """Every reference file, bundled or overridden; RefdataError on a malformed file."""
-    try:
-        return _load(override)
-    except (ValueError, KeyError, TypeError, OSError, yaml.YAMLError) as exc:
-        where = override or "the bundled data"
-        raise RefdataError(f"reference data in {where}: {type(exc).__name__}: {exc}") from exc
+    """Every reference file, bundled or overridden, checked against its schema and the manifest.
 
-
-def _load(override: Path | None) -> ReferenceData:
-    manifest: dict[str, Any] = _yaml("manifest.yaml", override)
-    policies: dict[str, Any] = _yaml("payer_policies.yaml", override)
-    hcpcs = {
-        r["code"]: HcpcsCode(
-            code=r["code"],
-            descriptor=r["descriptor"],
-            billing_unit_mg=_opt_float(r["billing_unit_mg"]),
-            drug=r["drug"],
-            container=r["container"],
-            role=r["role"],
-            effective_date=_opt_date(r["effective_date"]),
-            termination_date=_opt_date(r["termination_date"]),
-            replaced_by=r["replaced_by"] or None,
-        )
-        for r in _rows(resolve_file("hcpcs.csv", override))
-    }
-    ndcs = {
-        r["ndc11"]: NdcProduct(
-            ndc11=r["ndc11"],
-            drug=r["drug"],
-            labeler=r["labeler"],
-            hcpcs=r["hcpcs"],
-            package_description=r["package_description"],
-            package_mg=_opt_float(r["package_mg"]),
-            package_ml=_opt_float(r["package_ml"]),
-            billing_units_per_package=_opt_float(r["billing_units_per_package"]),
-            single_dose=r["single_dose"].strip().lower() == "true",
-            status=r["status"],
-        )
-        for r in _rows(resolve_file("ndc.csv", override))
-    }
-    data = ReferenceData(
-        version=str(manifest["version"]),
-        hcpcs=hcpcs,
-        ndcs=ndcs,
+    RefdataError lists every problem found (up to a limit per file), each naming the file,
+    the line and the column; a missing override folder is one too, never a silent fallback.
+    """
+    folder = Folder(override)
+    hcpcs = folder.rows("hcpcs.csv", HcpcsRow)
+    ndcs = folder.rows("ndc.csv", NdcRow)
+    diagnoses = folder.rows("icd10.csv", Icd10Row)
+    modifiers = folder.rows("modifiers.csv", ModifierRow)
+    mue = folder.rows("mue.csv", MueRow)
+    administration = folder.rows("administration.csv", AdministrationRow)
+    drugs = folder.entries("drugs.yaml", DrugSpec)
+    policies = folder.document("payer_policies.yaml", PolicyFile)
+    codes = {row.code for _, row in hcpcs}
+    hcpcs_report = folder.report(folder.path("hcpcs.csv"))
+    for line, row in hcpcs if not hcpcs_report.errors else []:  # else codes lack the bad rows
+        if row.replaced_by is not None and row.replaced_by not in codes:
+            hcpcs_report.add(
+                line, f"column 'replaced_by': {row.replaced_by!r} is not a code of hcpcs.csv"
+            )
+    folder.raise_errors()
+    assert policies is not None  # else raise_errors raised
+    return ReferenceData(
+        version=folder.version,
+        hcpcs={row.code: HcpcsCode(**row.model_dump(exclude={"source"})) for _, row in hcpcs},
+        ndcs={row.ndc11: NdcProduct(**row.model_dump(exclude={"source"})) for _, row in ndcs},
         diagnoses={
-            icd10_key(r["code"]): Diagnosis(r["code"], r["description"], r["support"])
-            for r in _rows(resolve_file("icd10.csv", override))
+            row.key(): Diagnosis(row.code, row.description, row.support) for _, row in diagnoses
         },
         modifiers={
-            r["modifier"]: Modifier(
-                r["modifier"], r["kind"], r["description"], _opt_date(r["effective_date"])
-            )
-            for r in _rows(resolve_file("modifiers.csv", override))
+            row.modifier: Modifier(row.modifier, row.kind, row.description, row.effective_date)
+            for _, row in modifiers
         },
-        mue={
-            r["code"]: Mue(
-                r["code"],
-                float(r["mue"]),
-                int(r["mai"]) if r["mai"].strip() else None,
-                r["rationale"],
-                r["basis"],
-            )
-            for r in _rows(resolve_file("mue.csv", override))
-        },
-        drugs={name: _drug(name, spec) for name, spec in _yaml("drugs.yaml", override).items()},
-        administration={
-            r["code"]: r["route"] for r in _rows(resolve_file("administration.csv", override))
-        },
+        mue={row.code: Mue(row.code, row.mue, row.mai, row.rationale, row.basis) for _, row in mue},
+        drugs={name: _drug(name, spec) for name, spec in drugs.items()},
+        administration={row.code: row.route.value for _, row in administration},
         policies=PayerPolicies(
-            plan_types=policies.get("plan_types") or {}, payers=policies.get("payers") or {}
+            plan_types={
+                plan.value: terms.model_dump() for plan, terms in policies.plan_types.items()
+            },
+            payers={
+                payer: terms.model_dump(exclude_none=True)
+                for payer, terms in policies.payers.items()
+            },
         ),
-        sources=dict(manifest.get("files", {})),
+        sources=folder.sources,
     )
-    data.policies.check()
-    return data
+
+
+def _drug(name: str, spec: DrugSpec) -> Drug:
+    facts = spec.model_dump(exclude={"source", "max_single_dose_status", "route"})
+    return Drug(name=name, route=spec.route.value if spec.route else None, **facts)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import ValidationError
 
-from streams.refdata import load, resolve_file
+from streams.refdata import ReferenceData, load, resolve_file, stamp
 from streams.refdata.ndc import normalize_ndc
+from streams.refdata.schema import MueRow, NdcRow, Row, describe
 
 NDC_COLUMNS = [
     "ndc11",
@@ -80,16 +81,26 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _current(into: Path) -> ReferenceData:
+    """The data the import starts from: the bundled data for a new or empty folder, else the
+    folder's, which must pass its checks (RefdataError) so that the import's stamp does not
+    bless a file nobody stamped."""
+    return load(into) if any(not p.name.startswith(".") for p in into.iterdir()) else load()
+
+
 def _update_manifest(into: Path, filename: str, source: str, tag: str, version: str | None) -> str:
-    manifest_path = into / "manifest.yaml"
-    manifest: dict[str, Any] = yaml.safe_load(resolve_file("manifest.yaml", into).read_text())
-    base = str(manifest["version"])
-    kind = tag.split("-", 1)[0]
-    parts = [p for p in base.split("+") if not p.startswith(kind + "-")]
-    manifest["version"] = version or "+".join([*parts, tag])
-    manifest.setdefault("files", {})[filename] = source
-    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return str(manifest["version"])
+    """Stamps the folder: the new version, the file's source, every file's sha256."""
+    return stamp(into, version, {filename: source}, tag)
+
+
+def _problem(model: type[Row], row: dict[str, Any]) -> str | None:
+    """Why an imported row breaks the file's schema, or None: a row the loader would refuse
+    is skipped with the reason instead of written."""
+    try:
+        model.model_validate({k: "" if v is None else str(v) for k, v in row.items()})
+    except ValidationError as exc:
+        return "; ".join(f"{e['loc'][0]} {describe(e)}" for e in exc.errors())
+    return None
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
@@ -119,7 +130,7 @@ def import_crosswalk(path: Path, into: Path, version: str | None = None) -> Impo
         "qty": _column(header, "PKG QTY"),
         "units_pkg": _column(header, "BILLUNITSPKG"),
     }
-    ref = load(into)
+    ref = _current(into)
     previous = {r["ndc11"]: r for r in _existing_rows("ndc.csv", into)}
     imported: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
@@ -136,7 +147,7 @@ def import_crosswalk(path: Path, into: Path, version: str | None = None) -> Impo
         hcpcs = ref.hcpcs.get(code)
         unit_mg = hcpcs.billing_unit_mg if hcpcs else _dosage_mg(row[col["dosage"]])
         before = previous.get(ndc.ndc11, {})
-        imported[ndc.ndc11] = {
+        candidate = {
             "ndc11": ndc.ndc11,
             "drug": hcpcs.drug if hcpcs else row[col["drug"]].strip().lower(),
             "labeler": row[col["labeler"]].strip(),
@@ -151,6 +162,10 @@ def import_crosswalk(path: Path, into: Path, version: str | None = None) -> Impo
             "status": "verified",
             "source": source,
         }
+        if problem := _problem(NdcRow, candidate):
+            skipped.append(f"row {number}: {problem}")
+            continue
+        imported[ndc.ndc11] = candidate
     if not imported:
         raise RefdataImportError(f"{path.name}: no usable rows")
     covered = {r["hcpcs"] for r in imported.values()}
@@ -173,6 +188,7 @@ def import_mue(path: Path, into: Path, version: str | None = None) -> ImportResu
     _header, rows = _rows_after_header(
         path, lambda r: len(r) >= 4 and ("hcpcs" in r[0].lower() or "cpt" in r[0].lower())
     )
+    _current(into)  # refuses a folder that fails its checks before adding to it
     source = f"CMS MUE table {path.name}"
     imported: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
@@ -185,7 +201,7 @@ def import_mue(path: Path, into: Path, version: str | None = None) -> ImportResu
             skipped.append(f"row {number}: MUE value {row[1]!r} is not a number")
             continue
         code = row[0].strip().upper()
-        imported[code] = {
+        candidate = {
             "code": code,
             "mue": value,
             "mai": mai.group(1) if mai else "",
@@ -193,6 +209,10 @@ def import_mue(path: Path, into: Path, version: str | None = None) -> ImportResu
             "basis": "cms",
             "source": source,
         }
+        if problem := _problem(MueRow, candidate):
+            skipped.append(f"row {number}: {problem}")
+            continue
+        imported[code] = candidate
     if not imported:
         raise RefdataImportError(f"{path.name}: no usable rows")
     kept = [r for r in _existing_rows("mue.csv", into) if r["code"] not in imported]

@@ -341,9 +341,12 @@ def test_a_bad_payer_policy_file_stops_the_worker_at_start_up(
     text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
     bad = text.replace("timely_filing_days: 90", "timely_filing_days: ninety", 1)
     (refdir / "payer_policies.yaml").write_text(bad)
+    refdata.stamp(refdir)
     stderr = refused_start(with_changes(settings, refdata_dir=refdir))
     assert "cannot start: reference data" in stderr
-    assert "commercial plan-type default: timely_filing_days is 'ninety'" in stderr
+    assert "key 'plan_types.commercial.timely_filing_days': 'ninety' is not a whole number" in (
+        stderr
+    )
 
 
 def test_kill_9_mid_run_then_a_new_worker_answers_everything(

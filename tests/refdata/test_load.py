@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -35,13 +33,22 @@ def test_product_lookup_falls_back_to_labeler_and_product() -> None:
     assert ref.ndc("99999999999") is None
 
 
+def test_the_bundled_data_passes_its_schema_and_manifest() -> None:
+    """Also fails when a bundled file is edited without `j9262 refdata stamp`."""
+    ref = refdata.load()
+    assert set(ref.sources) == set(refdata.FILES)
+
+
 def test_override_directory_replaces_single_files(tmp_path: Path) -> None:
-    shutil.copy(refdata.BUNDLED / "manifest.yaml", tmp_path / "manifest.yaml")
-    text = (tmp_path / "manifest.yaml").read_text().replace("2026Q4-bundled", "2027Q1-site")
-    (tmp_path / "manifest.yaml").write_text(text)
+    mue = (refdata.BUNDLED / "mue.csv").read_text().replace("J9262,700,", "J9262,600,")
+    (tmp_path / "mue.csv").write_text(mue)
+    assert refdata.stamp(tmp_path, "2027Q1-site") == "2027Q1-site"
     ref = refdata.load(tmp_path)
     assert ref.version == "2027Q1-site"
-    assert "J9262" in ref.hcpcs
+    assert ref.mue["J9262"].units == 600
+    assert "J9262" in ref.hcpcs  # hcpcs.csv: bundled
+    assert ref.sources["mue.csv"].startswith("local file, ")
+    assert ref.sources["hcpcs.csv"].startswith("CMS HCPCS Level II")
 
 
 def test_a_site_policy_file_without_timely_filing_limits_still_loads(tmp_path: Path) -> None:
@@ -49,6 +56,7 @@ def test_a_site_policy_file_without_timely_filing_limits_still_loads(tmp_path: P
     text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
     kept = [ln for ln in text.splitlines() if not ln.strip().startswith("timely_filing_days")]
     (tmp_path / "payer_policies.yaml").write_text("\n".join(kept) + "\n")
+    refdata.stamp(tmp_path)
     policies = refdata.load(tmp_path).policies
     assert policies.for_payer("MCR-JE", "medicare").timely_filing_days == 0
     bundled = refdata.load().policies
@@ -61,25 +69,47 @@ def test_a_site_policy_file_without_timely_filing_limits_still_loads(tmp_path: P
     [
         (
             ("timely_filing_days: 90", "timely_filing_days: ninety"),
-            "timely_filing_days is 'ninety'",
+            "key 'plan_types.commercial.timely_filing_days': 'ninety' is not a whole number",
         ),
-        (("timely_filing_days: 90", "timely_filing_days: -1"), "a whole number, 0 or more"),
-        (("drug_excluded: false", "drug_excluded: maybe"), "drug_excluded is 'maybe'"),
-        (("ndc_missing_severity: error", "ndc_missing_severity: fatal"), "error, warning or info"),
-        (("drug_excluded: true", "drug_exclude: true"), "payer EXAMPLE-EXCLUDES: "),
+        (
+            ("timely_filing_days: 90", "timely_filing_days: -1"),
+            "key 'plan_types.commercial.timely_filing_days': -1 is below 0",
+        ),
+        (
+            ("drug_excluded: false", "drug_excluded: maybe"),
+            "key 'plan_types.medicare.drug_excluded': 'maybe' is not true or false",
+        ),
+        (
+            ("ndc_missing_severity: error", "ndc_missing_severity: fatal"),
+            "key 'plan_types.medicare.ndc_missing_severity': 'fatal' is not one of "
+            "'error', 'warning' or 'info'",
+        ),
+        (
+            ("drug_excluded: true", "drug_exclude: true"),
+            "key 'payers.EXAMPLE-EXCLUDES.drug_exclude': is not a known key",
+        ),
+        (
+            ("  commercial:", "  comercial:"),
+            "key 'plan_types.comercial': 'comercial' is not one of 'medicare', "
+            "'medicare_advantage', 'medicaid', 'commercial' or 'other'",
+        ),
     ],
 )
-def test_a_bad_policy_file_is_refused_when_loaded(
+def test_a_bad_policy_file_is_refused_naming_the_line_and_key(
     tmp_path: Path, change: tuple[str, str], message: str
 ) -> None:
     text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
     assert change[0] in text
+    line = text[: text.index(change[0])].count("\n") + 1
     (tmp_path / "payer_policies.yaml").write_text(text.replace(change[0], change[1], 1))
-    with pytest.raises(ValueError, match=re.escape(message)):
+    refdata.stamp(tmp_path)
+    with pytest.raises(refdata.RefdataError) as caught:
         refdata.load(tmp_path)
+    assert caught.value.errors == [f"{tmp_path / 'payer_policies.yaml'}:{line}: {message}"]
 
 
 def test_a_policy_file_without_plan_types_is_refused(tmp_path: Path) -> None:
     (tmp_path / "payer_policies.yaml").write_text("plan_types: {}\npayers: {}\n")
-    with pytest.raises(ValueError, match="plan type other"):
+    refdata.stamp(tmp_path)
+    with pytest.raises(refdata.RefdataError, match="plan type 'other' is missing"):
         refdata.load(tmp_path)

@@ -82,6 +82,7 @@ def test_discontinued_product_warns_after_the_date_a_user_sets(tmp_path: Path) -
     (tmp_path / "drugs.yaml").write_text(
         drugs.replace("discontinued_date: null", "discontinued_date: 2026-01-01", 1)
     )
+    refdata.stamp(tmp_path)
     validator = Validator(refdata.load(tmp_path))
     after = validator.validate(make_event(line={"service_date": "2026-03-01"}))
     before = validator.validate(make_event(line={"service_date": "2025-12-31"}))
