@@ -53,6 +53,22 @@ class Settings(BaseSettings):
         description="How the other workers reach this one (http://host:port) for claim "
         "lookups; the bind address and port when unset.",
     )
+    web_token: SecretStr | None = Field(
+        None,
+        min_length=1,
+        description="Bearer token the claim lookup API (/claims/...) requires; unset: no "
+        "authentication, so keep the web port reachable only from trusted networks. "
+        "/metrics, /livez and /readyz never ask for it.",
+    )
+    broker_unreachable_s: float = Field(
+        10,
+        gt=0,
+        description="/readyz answers 503 and worker_ready is 0 once the broker has not "
+        "answered for this long.",
+    )
+    broker_probe_interval_s: float = Field(
+        2, gt=0, description="How often the worker asks the broker for its metadata."
+    )
 
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."
@@ -129,6 +145,12 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    log_repeat_interval_s: float = Field(
+        60,
+        gt=0,
+        description="A warning or error the Kafka and Faust libraries repeat is logged once "
+        "per this interval, with the count of the repeats held back.",
+    )
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
@@ -138,6 +160,14 @@ class Settings(BaseSettings):
             raise ValueError("SASL needs J9262_SASL_USERNAME and J9262_SASL_PASSWORD")
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise ValueError("J9262_SSL_CERTFILE and J9262_SSL_KEYFILE go together")
+        return self
+
+    @model_validator(mode="after")
+    def _check_probe(self) -> Settings:
+        if self.broker_probe_interval_s >= self.broker_unreachable_s:
+            raise ValueError(
+                "J9262_BROKER_PROBE_INTERVAL_S must be shorter than J9262_BROKER_UNREACHABLE_S"
+            )
         return self
 
     @property
