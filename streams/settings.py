@@ -76,10 +76,12 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, ge=1, description="Events validated per batch.")
     batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
     producer_request_timeout_s: float = Field(
-        30.0,
+        120.0,
         gt=0,
-        description="Longest wait for the broker's answer to a producer request before "
-        "retrying. Faust's default of 20 minutes let one lost answer stall a worker.",
+        description="Longest wait for the broker's answer to a producer request, and the "
+        "longest a record waits for a broker that does not answer before its send fails "
+        "(the worker then exits without committing): broker outages shorter than this "
+        "are ridden out. Faust's default of 20 minutes let one lost answer stall a worker.",
     )
     fetch_max_wait_ms: int = Field(
         10,
