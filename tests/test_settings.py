@@ -52,3 +52,16 @@ def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("J9262_PROCESSING_GUARANTEE", "maybe_once")
     with pytest.raises(ValidationError, match="processing_guarantee"):
         Settings(_env_file=None)
+
+
+def test_web_token_is_secret_and_not_empty() -> None:
+    s = Settings(_env_file=None, web_token="abc")
+    assert s.web_token is not None and "abc" not in repr(s)
+    assert Settings(_env_file=None).web_token is None
+    with pytest.raises(ValidationError, match="web_token"):
+        Settings(_env_file=None, web_token="")
+
+
+def test_the_broker_probe_runs_more_often_than_the_unready_threshold() -> None:
+    with pytest.raises(ValidationError, match="J9262_BROKER_PROBE_INTERVAL_S must be shorter"):
+        Settings(_env_file=None, broker_probe_interval_s=10, broker_unreachable_s=10)
