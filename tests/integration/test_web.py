@@ -4,7 +4,6 @@ only with the token."""
 from __future__ import annotations
 
 import asyncio
-import time
 import urllib.error
 import urllib.request
 from email.message import Message
@@ -16,6 +15,7 @@ from streams.broker import free_port
 from streams.samples import ADMIN_96401, claim
 from streams.settings import Settings
 from tests.integration.conftest import Workers, publish_and_wait, read_until
+from tests.integration.test_stateful_stream import wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -31,18 +31,6 @@ def request(url: str, token: str | None = None) -> tuple[int, Message, bytes]:
         return err.code, err.headers, err.read()
 
 
-def wait_ready(port: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if request(f"http://127.0.0.1:{port}/readyz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"the worker on port {port} never became ready")
-
-
 def test_no_table_views_and_claims_only_with_the_token(
     settings: Settings, workers: Workers
 ) -> None:
@@ -52,7 +40,7 @@ def test_no_table_views_and_claims_only_with_the_token(
     for port in ports:
         workers.start(web_token=TOKEN, web_port=port)
     for port in ports:
-        wait_ready(port)
+        wait_ready(settings, timeout=90, port=port)
     lines = claim("web-token", {}, ADMIN_96401)
     publish_and_wait(settings, lines)
     claim_id = lines[0]["claim"]["claim_id"]
