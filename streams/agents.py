@@ -301,11 +301,9 @@ def attach(
 
     @app.timer(interval=settings.metrics_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def sample_gauges() -> None:
-        """Lag and uncommitted records per assigned input partition, table sizes,
-        readiness."""
-        recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+        """Lag and uncommitted records per assigned input partition, table sizes.
+        (Readiness is read at each scrape: `streams.web.readiness`.)"""
         actives = app.assignor.assigned_actives()
-        metrics.ready.set(1 if recovered and actives and not app.rebalancing else 0)
         inputs = {
             topics.lines.get_topic_name(),
             topics.patient_lines.get_topic_name(),

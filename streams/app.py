@@ -6,11 +6,12 @@ from typing import cast
 
 import faust
 from faust.auth import SASLCredentials, SSLCredentials
+from faust.web import Web
 
 from streams import transport
 from streams.outbox import Outbox, Topic
 from streams.settings import Settings
-from streams.worker import exit_after
+from streams.worker import BrokerWatch, exit_after
 
 
 def _credentials(settings: Settings) -> SASLCredentials | SSLCredentials | None:
@@ -39,6 +40,13 @@ class App(faust.App):
         if self.shutdown_timeout_s is not None:
             exit_after(self.shutdown_timeout_s)
         await super().on_stop()
+
+    def _new_web(self) -> Web:
+        """Faust's server without its own views (`streams.web.PortWeb`). Faust has
+        no setting for the web driver's class, only this private factory."""
+        from streams.web import PortWeb
+
+        return PortWeb(self)
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -73,6 +81,12 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         canonical_url=settings.web_url or f"http://{settings.web_host}:{settings.web_port}",
         web_in_thread=False,
+        # Faust's own views, on by default, off (streams.web serves what is needed):
+        web_tables_enabled=False,  # /table/...: table contents, patient data
+        web_router_enabled=False,  # /router/...: which worker holds which key
+        web_stats_enabled=False,  # / and /assignment/: sensor counters, partitions
+        web_graph_enabled=False,  # /graph/: the service tree
+        web_metrics_enabled=False,  # /performance/: throughput, lag, tables
         worker_redirect_stdouts=False,
         autodiscover=False,
         Topic=Topic,
@@ -96,5 +110,7 @@ def create_app(settings: Settings) -> faust.App:
         validator=validator,
         metrics=metrics,
     )
-    web.attach(app, declared, metrics)
+    watch = BrokerWatch(settings)
+    app.task(watch.run)
+    web.attach(app, declared, metrics, watch, settings.web_token)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import threading
 import traceback
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,51 @@ def withheld(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where} (its text withheld: it may quote claim data)\n{frames}"
 
 
-def logging_config(level: str, fmt: str) -> dict[str, Any]:
+QUIETED = ("aiokafka", "faust", "mode", "streams.transport")
+"""Loggers of the Kafka and Faust libraries (and this project's subclasses of Faust's
+services, which log under their own module's name)."""
+
+
+class RepeatFilter(logging.Filter):
+    """Lets a warning or error of the Kafka and Faust libraries through once per
+    interval; the next one let through tells how many like it were held back.
+
+    With the broker gone, aiokafka logs every failed connect, metadata update, fetch
+    and coordinator lookup, about 100 lines a second, each saying the same thing.
+    Records are alike when logger and message template (`record.msg`, before its
+    arguments are filled in) match, so a changing node id or port still counts as a
+    repeat. The count only adds a number to the message: no record content.
+    """
+
+    def __init__(self, interval_s: float = 60.0, loggers: tuple[str, ...] = QUIETED) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self.loggers = loggers
+        self._lock = threading.Lock()  # Faust's consumer logs from its own thread
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def _quieted(self, name: str) -> bool:
+        return any(name == n or name.startswith(n + ".") for n in self.loggers)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not self._quieted(record.name):
+            return True
+        key = (record.name, str(record.msg))
+        with self._lock:
+            started, held = self._windows.get(key, (float("-inf"), 0))
+            if record.created - started < self.interval_s:
+                self._windows[key] = (started, held + 1)
+                return False
+            self._windows[key] = (record.created, 0)
+        if held:
+            record.msg = (
+                f"{record.msg} [{held} more like this in the last "
+                f"{record.created - started:.0f} s not logged]"
+            )
+        return True
+
+
+def logging_config(level: str, fmt: str, repeat_interval_s: float = 60.0) -> dict[str, Any]:
     """A dictConfig for the worker and the command line."""
     formatter: dict[str, Any] = (
         {"()": JsonFormatter}
@@ -54,10 +99,12 @@ def logging_config(level: str, fmt: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
+        "filters": {"repeats": {"()": RepeatFilter, "interval_s": repeat_interval_s}},
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
+                "filters": ["repeats"],
                 "stream": "ext://sys.stderr",
             }
         },
@@ -68,5 +115,5 @@ def logging_config(level: str, fmt: str) -> dict[str, Any]:
     }
 
 
-def setup(level: str, fmt: str) -> None:
-    logging.config.dictConfig(logging_config(level, fmt))
+def setup(level: str, fmt: str, repeat_interval_s: float = 60.0) -> None:
+    logging.config.dictConfig(logging_config(level, fmt, repeat_interval_s))

@@ -288,7 +288,8 @@ class Metrics:
         )
         self.ready = Gauge(
             f"{PREFIX}_worker_ready",
-            "1 when partitions are assigned and tables recovered.",
+            "1 when partitions are assigned, tables recovered and the broker answered "
+            "within broker_unreachable_s; read at each scrape.",
             registry=r,
         )
         self.build = Info(f"{PREFIX}_build", "Versions of this worker.", registry=r)

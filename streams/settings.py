@@ -53,6 +53,22 @@ class Settings(BaseSettings):
         description="How the other workers reach this one (http://host:port) for claim "
         "lookups; the bind address and port when unset.",
     )
+    web_token: SecretStr | None = Field(
+        None,
+        min_length=1,
+        description="Bearer token the claim lookup API (/claims/...) requires; unset: no "
+        "authentication, so keep the web port reachable only from trusted networks. "
+        "/metrics, /livez and /readyz never ask for it.",
+    )
+    broker_unreachable_s: float = Field(
+        10,
+        gt=0,
+        description="/readyz answers 503 and worker_ready is 0 once the broker has not "
+        "answered for this long.",
+    )
+    broker_probe_interval_s: float = Field(
+        2, gt=0, description="How often the worker asks the broker for its metadata."
+    )
 
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
         "none",
@@ -72,10 +88,12 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, ge=1, description="Events validated per batch.")
     batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
     producer_request_timeout_s: float = Field(
-        30.0,
+        120.0,
         gt=0,
-        description="Longest wait for the broker's answer to a producer request before "
-        "retrying. Faust's default of 20 minutes let one lost answer stall a worker.",
+        description="Longest wait for the broker's answer to a producer request, and the "
+        "longest a record waits for a broker that does not answer before its send fails "
+        "(the worker then exits without committing): broker outages shorter than this "
+        "are ridden out. Faust's default of 20 minutes let one lost answer stall a worker.",
     )
     fetch_max_wait_ms: int = Field(
         10,
@@ -141,6 +159,12 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    log_repeat_interval_s: float = Field(
+        60,
+        gt=0,
+        description="A warning or error the Kafka and Faust libraries repeat is logged once "
+        "per this interval, with the count of the repeats held back.",
+    )
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
@@ -150,6 +174,14 @@ class Settings(BaseSettings):
             raise ValueError("SASL needs J9262_SASL_USERNAME and J9262_SASL_PASSWORD")
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise ValueError("J9262_SSL_CERTFILE and J9262_SSL_KEYFILE go together")
+        return self
+
+    @model_validator(mode="after")
+    def _check_probe(self) -> Settings:
+        if self.broker_probe_interval_s >= self.broker_unreachable_s:
+            raise ValueError(
+                "J9262_BROKER_PROBE_INTERVAL_S must be shorter than J9262_BROKER_UNREACHABLE_S"
+            )
         return self
 
     @property

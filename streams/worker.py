@@ -13,7 +13,8 @@ from typing import NoReturn
 
 from aiokafka import errors
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.conn import create_conn
+from aiokafka.conn import AIOKafkaConnection, create_conn
+from aiokafka.protocol.metadata import MetadataRequest
 
 from streams import refdata
 from streams.clients import ensure_topics
@@ -170,6 +171,91 @@ EXIT_BAD_REFDATA = 2
 """Reference data failed its checks, which run first, before the broker is contacted (one log
 line per error, naming file, line and column). Also the code of a broker that refused the
 worker or could not be reached; the log says which."""
+
+
+class BrokerWatch:
+    """Whether the broker answers: a metadata request for no topics every
+    `broker_probe_interval_s`, on a connection of its own.
+
+    Why a request of its own: a paused or cut-off broker (a stopped process, a
+    network partition) leaves the worker's connections open and silent. The consumer
+    then logs nothing and its requests time out only after a minute or more; a
+    broker that is down refuses connections, which aiokafka logs but reports nowhere
+    a probe can read without reaching into the consumer's thread or the client's
+    private state. One small request with a deadline catches both, on the worker's
+    event loop. A metadata request for no topics is the cheapest request every
+    Kafka-protocol broker answers, and it changes nothing there.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.last_answer = time.monotonic()  # the worker starts only once the broker answered
+        self._conn: AIOKafkaConnection | None = None
+        self._silent_logged = False
+
+    def silent_for(self) -> float:
+        """Seconds since the broker last answered (0 while probes get answers)."""
+        return max(time.monotonic() - self.last_answer, 0.0)
+
+    def reachable(self) -> bool:
+        return self.silent_for() < self.settings.broker_unreachable_s
+
+    async def _connect(self) -> AIOKafkaConnection:
+        timeout_ms = int(self.settings.broker_unreachable_s * 1000)
+        for server in self.settings.bootstrap_servers:
+            host, _, port = server.rpartition(":")
+            try:
+                return await create_conn(
+                    host,
+                    int(port),
+                    request_timeout_ms=timeout_ms,
+                    **self.settings.aiokafka_security(),
+                )
+            except (OSError, errors.KafkaError, TimeoutError):
+                continue
+        raise errors.KafkaConnectionError("no bootstrap server accepted a connection")
+
+    async def probe(self) -> bool:
+        """One metadata request; True when the broker answered it."""
+        try:
+            if self._conn is None or not self._conn.connected():
+                self._conn = await self._connect()
+            await asyncio.wait_for(
+                self._conn.send(MetadataRequest([])), self.settings.broker_unreachable_s
+            )
+        except (OSError, errors.KafkaError, TimeoutError):
+            self.close()
+            if not self.reachable() and not self._silent_logged:
+                self._silent_logged = True
+                log.warning(
+                    "broker %s has not answered for %.0f s: not ready",
+                    self.settings.broker_url,
+                    self.silent_for(),
+                )
+            return False
+        if self._silent_logged:
+            self._silent_logged = False
+            log.info(
+                "broker %s answers again after %.0f s", self.settings.broker_url, self.silent_for()
+            )
+        self.last_answer = time.monotonic()
+        return True
+
+    async def run(self) -> None:
+        """Probes until cancelled (the app's stop cancels its tasks)."""
+        try:
+            while True:
+                await self.probe()
+                await asyncio.sleep(self.settings.broker_probe_interval_s)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
 EXIT_STOP_TIMED_OUT = 3
 EXIT_SENDS_FAILED = 4
 EXIT_CODEC_MISSING = 5
@@ -246,7 +332,7 @@ def run_worker(settings: Settings) -> int:
     from streams.app import create_app
     from streams.logs import logging_config, setup
 
-    setup(settings.log_level, settings.log_format)
+    setup(settings.log_level, settings.log_format, settings.log_repeat_interval_s)
     if not refdata_ok(settings):
         return EXIT_BAD_REFDATA
     loop = use_event_loop(settings.event_loop)
@@ -269,7 +355,9 @@ def run_worker(settings: Settings) -> int:
     worker = Worker(
         app,
         loglevel=settings.log_level,
-        logging_config=logging_config(settings.log_level, settings.log_format),
+        logging_config=logging_config(
+            settings.log_level, settings.log_format, settings.log_repeat_interval_s
+        ),
         quiet=True,
         redirect_stdouts=False,
         workdir=str(settings.data_dir),

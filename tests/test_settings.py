@@ -71,3 +71,16 @@ def test_trace_headers_and_compression_settings(monkeypatch: pytest.MonkeyPatch)
     assert Settings(_env_file=None, trace_headers="").trace_header_names == frozenset()
     with pytest.raises(ValidationError, match="compression"):
         Settings(_env_file=None, compression="brotli")
+
+
+def test_web_token_is_secret_and_not_empty() -> None:
+    s = Settings(_env_file=None, web_token="abc")
+    assert s.web_token is not None and "abc" not in repr(s)
+    assert Settings(_env_file=None).web_token is None
+    with pytest.raises(ValidationError, match="web_token"):
+        Settings(_env_file=None, web_token="")
+
+
+def test_the_broker_probe_runs_more_often_than_the_unready_threshold() -> None:
+    with pytest.raises(ValidationError, match="J9262_BROKER_PROBE_INTERVAL_S must be shorter"):
+        Settings(_env_file=None, broker_probe_interval_s=10, broker_unreachable_s=10)
