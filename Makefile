@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck schemas docs bench bench-quick clean help
+.PHONY: demo test lint typecheck schemas docs bench bench-quick clean help lock
 
 help:
 	@echo "make demo   - run the validator on the embedded broker with sample claims"
@@ -56,3 +56,8 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .j9262-data
+
+# The container image's pinned, hashed dependencies (tests/deploy/test_lock.py checks them).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-find-links --allow-unsafe \
+	  --extra=rocksdb --generate-hashes --strip-extras -o deploy/requirements.lock pyproject.toml
