@@ -43,21 +43,27 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams import refdata
-from streams.agents import DeadlineIndex
-from streams.broker import EmbeddedBroker, free_port
-from streams.claims import ClaimState
-from streams.clients import committed_offsets, ensure_topics, follow, publish, scrape_metrics
-from streams.decoding import decode
-from streams.demo import start_worker, stop_process, worker_env
-from streams.events import ClaimLineEvent
-from streams.offline import run as validate_offline
+from streams.cli.demo import start_worker, stop_process, worker_env
+from streams.contract.decoding import decode
+from streams.contract.models import ClaimLineEvent
+from streams.offline.runner import run as validate_offline
 from streams.refdata.importers import import_crosswalk
 from streams.samples import demo_sample, encode, event
 from streams.settings import Settings, isolated
-from streams.stateful import ClaimMessage, add_to_claim
-from streams.tables import ModelTable
-from streams.topics import CLAIM_LINES, PATIENT_LINES, internal_name
-from streams.verdicts import Validator
+from streams.stream.agents import DeadlineIndex
+from streams.stream.kafka.clients import (
+    committed_offsets,
+    ensure_topics,
+    follow,
+    publish,
+    scrape_metrics,
+)
+from streams.stream.kafka.embedded import EmbeddedBroker, free_port
+from streams.stream.tables import ModelTable
+from streams.stream.topics import CLAIM_LINES, PATIENT_LINES, internal_name
+from streams.validation.answer import ClaimMessage, add_to_claim
+from streams.validation.rollup import ClaimState
+from streams.validation.validator import Validator
 
 
 def mix(count: int, *, now: bool = False, tag: str = "") -> list[bytes]:

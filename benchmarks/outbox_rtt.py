@@ -20,10 +20,10 @@ import threading
 import time
 from pathlib import Path
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.clients import ensure_topics, producer_for
-from streams.outbox import Outbox
 from streams.settings import Settings, isolated
+from streams.stream.kafka.batched_producer import Outbox
+from streams.stream.kafka.clients import ensure_topics, producer_for
+from streams.stream.kafka.embedded import EmbeddedBroker, free_port
 
 RECORDS = 20_000
 TOPICS = ("rtt-a", "rtt-b", "rtt-c")

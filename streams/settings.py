@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     )
     batched_sends: bool = Field(
         True,
-        description="Send outputs and changelog writes in batches (streams.outbox) "
-        "instead of one by one through Faust; not under exactly_once.",
+        description="Send outputs and changelog writes in batches "
+        "(streams.stream.kafka.batched_producer) instead of one by one through Faust; "
+        "not under exactly_once.",
     )
     store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
     data_dir: Path = Field(Path(".j9262-data"), description="Faust's data directory.")

@@ -11,12 +11,12 @@ import orjson
 import pytest
 
 from streams import refdata
-from streams.claims import ClaimLine, ClaimState
-from streams.events import ClaimLineEvent
-from streams.offline import Summary, run
+from streams.contract.models import ClaimLineEvent
+from streams.offline.runner import Summary, run
 from streams.refdata import ReferenceData
 from streams.samples import event
-from streams.verdicts import Validator
+from streams.validation.rollup import ClaimLine, ClaimState
+from streams.validation.validator import Validator
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.rules import CATALOG
-from streams.rules.history import CODES as HISTORY_CODES
 from streams.samples import CARBO_450, GAZYVA, OPDIVO_100, PAYERS, event
+from streams.validation.rules import CATALOG
+from streams.validation.rules.history import CODES as HISTORY_CODES
 
 OPDIVO_240 = "00003-3734-13"
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams import refdata
-from streams.events import DeadLetter, LineVerdict
-from streams.offline import results
+from streams.contract.models import DeadLetter, LineVerdict
+from streams.offline.runner import results
 from streams.samples import encode
-from streams.verdicts import Validator
+from streams.validation.validator import Validator
 from tests.conftest import validate_offline
 from tests.fuzz import mutated_records, valid_events
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from streams.cli import cli
-from streams.rules import CATALOG
+from streams.cli.main import cli
 from streams.samples import encode
+from streams.validation.rules import CATALOG
 from tests.golden import CASES, NOT_IN_GOLDEN, Case
 
 

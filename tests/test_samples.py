@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from streams.demo import sample_records
-from streams.events import Category, ClaimVerdict, LineVerdict
-from streams.offline import run
+from streams.cli.demo import sample_records
+from streams.contract.models import Category, ClaimVerdict, LineVerdict
+from streams.offline.runner import run
 from streams.samples import SAMPLE_PATH, demo_sample
-from streams.verdicts import Validator
+from streams.validation.validator import Validator
 
 
 def test_bundled_file_matches_the_builder() -> None:

@@ -36,7 +36,7 @@ from streams.adapters.model import (
     Reversal,
 )
 from streams.adapters.x12 import adapt_x12
-from streams.events import EVENT_SCHEMA, DeadLetterReason
+from streams.contract.models import EVENT_SCHEMA, DeadLetterReason
 
 __all__ = [
     "Adapted",

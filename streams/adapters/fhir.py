@@ -29,7 +29,7 @@ from streams.adapters.model import (
     iso_date,
     pseudonym,
 )
-from streams.events import DeadLetterReason
+from streams.contract.models import DeadLetterReason
 
 NDC_SYSTEM = "http://hl7.org/fhir/sid/ndc"
 HCPCS_SYSTEMS = (

@@ -18,7 +18,7 @@ import fastavro
 import orjson
 
 from streams.adapters.model import Adapted, Collector, Format, Options, finish
-from streams.events import DeadLetterReason
+from streams.contract.models import DeadLetterReason
 
 CONFLUENT_MAGIC = 0
 

@@ -36,7 +36,7 @@ from streams.adapters.model import (
     iso_datetime,
     pseudonym,
 )
-from streams.events import DeadLetterReason
+from streams.contract.models import DeadLetterReason
 
 #: Where each event field comes from in a DFT^P03 by default (HL7 v2.5 positions).
 DEFAULT_PROFILE: dict[str, Any] = {

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from streams.events import EVENT_SCHEMA, ClaimLineEvent, DeadLetterReason
+from streams.contract.models import EVENT_SCHEMA, ClaimLineEvent, DeadLetterReason
 
 Event = dict[str, Any]
 #: Turns a Confluent schema id into the Avro writer schema (parsed JSON or its text).

@@ -33,7 +33,7 @@ from streams.adapters.model import (
     plan_from_x12,
     pseudonym,
 )
-from streams.events import DeadLetterReason
+from streams.contract.models import DeadLetterReason
 
 #: Errata versions pyx12 ships no map for, read with the map of the version they amend.
 _ALIASES = {

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from streams.events import PlanType, Route
+from streams.contract.models import PlanType, Route
 
 MAX_ERRORS_PER_FILE = 20
 """Past this many, a file's errors are counted, not listed: a wrong file gives one per row."""

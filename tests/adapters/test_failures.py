@@ -9,7 +9,7 @@ import pytest
 
 from streams.adapters import Format, Options, adapt, load_profile
 from streams.adapters.hl7v2 import ProfileError
-from streams.events import DeadLetterReason
+from streams.contract.models import DeadLetterReason
 from streams.samples import event
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from streams.adapters import Adapted, Format, Framing, adapt
-from streams.events import ClaimLineEvent
+from streams.contract.models import ClaimLineEvent
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

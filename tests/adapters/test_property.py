@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.adapters import adapt
-from streams.events import ClaimLineEvent
+from streams.contract.models import ClaimLineEvent
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = [p.read_bytes() for p in sorted(FIXTURES.glob("j9262-*"))]

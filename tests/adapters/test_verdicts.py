@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from streams.adapters import adapt
-from streams.events import ClaimLineEvent
-from streams.verdicts import Validator
+from streams.contract.models import ClaimLineEvent
+from streams.validation.validator import Validator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

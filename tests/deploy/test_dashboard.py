@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.metrics import Metrics
+from streams.ops.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "j9262.json"

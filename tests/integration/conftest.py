@@ -14,11 +14,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.clients import ensure_topics, follow, publish
-from streams.demo import start_worker, stop_process, worker_env
+from streams.cli.demo import start_worker, stop_process, worker_env
 from streams.samples import encode
 from streams.settings import Settings, isolated
+from streams.stream.kafka.clients import ensure_topics, follow, publish
+from streams.stream.kafka.embedded import EmbeddedBroker, free_port
 
 pytestmark = pytest.mark.integration
 

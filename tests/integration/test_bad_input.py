@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from hypothesis.strategies import SearchStrategy
 
-from streams.clients import ensure_topics, follow, publish, scrape_metrics
 from streams.samples import encode, event
 from streams.settings import Settings
+from streams.stream.kafka.clients import ensure_topics, follow, publish, scrape_metrics
 from tests.fuzz import mutated_records, valid_events
 from tests.integration.conftest import Workers, publish_and_wait, read_until
 
@@ -184,7 +184,7 @@ def test_no_phi_in_debug_logs_or_metric_labels(
     worker.send_signal(signal.SIGTERM)
     worker.wait(30)
     log = workers.log()
-    assert "DEBUG [streams.agents] event_id=" in log  # debug logging really was on
+    assert "DEBUG [streams.stream.agents] event_id=" in log  # debug logging really was on
     for secret in ("SECRET", "63459-0177-14", "63459017714"):
         assert secret not in log, f"{secret} appears in the worker log"
         assert secret not in metrics_text, f"{secret} appears in the metrics"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import free_port, wait_for_port
-from streams.decoding import decode
-from streams.demo import sample_records, worker_env
-from streams.events import ClaimLineEvent
+from streams.cli.demo import sample_records, worker_env
+from streams.contract.decoding import decode
+from streams.contract.models import ClaimLineEvent
 from streams.samples import encode, event
 from streams.settings import Settings
+from streams.stream.kafka.embedded import free_port, wait_for_port
 from tests.integration.conftest import Workers
 
 pytestmark = pytest.mark.integration

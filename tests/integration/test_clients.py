@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from streams.clients import follow
 from streams.settings import Settings
+from streams.stream.kafka.clients import follow
 from tests.integration.conftest import publish_with_a_jump
 
 pytestmark = pytest.mark.integration

@@ -20,12 +20,12 @@ from aiokafka.errors import UnsupportedCodecError
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer
 from confluent_kafka import TopicPartition as RdTopicPartition
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.clients import Record, ensure_topics, follow, publish
-from streams.demo import start_worker, worker_env
+from streams.cli.demo import start_worker, worker_env
 from streams.samples import demo_sample
 from streams.settings import Settings, isolated
-from streams.worker import EXIT_CODEC_MISSING
+from streams.stream.exits import EXIT_CODEC_MISSING
+from streams.stream.kafka.clients import Record, ensure_topics, follow, publish
+from streams.stream.kafka.embedded import EmbeddedBroker, free_port
 from tests.integration.conftest import TEST_SESSION_TIMEOUT_S, Workers, with_changes
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from streams.clients import publish
-from streams.demo import collect
+from streams.cli.demo import collect
 from streams.samples import encode
 from streams.settings import Settings
+from streams.stream.kafka.clients import publish
 from tests.golden import CASES
 from tests.integration.conftest import Workers
 

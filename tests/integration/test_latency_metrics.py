@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.utils import floatToGoString
 
-from streams.clients import Samples, scrape_metrics
-from streams.metrics import DAY, EVENT_AGE_BUCKETS, PROCESSING_BUCKETS
+from streams.ops.metrics import DAY, EVENT_AGE_BUCKETS, PROCESSING_BUCKETS
 from streams.samples import claim
 from streams.settings import Settings
+from streams.stream.kafka.clients import Samples, scrape_metrics
 from tests.integration.conftest import Workers, publish_and_wait
 
 pytestmark = pytest.mark.integration

@@ -10,10 +10,10 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
-from streams.broker import EmbeddedBroker
-from streams.clients import ensure_topics, producer_for, reader_for
-from streams.outbox import Outbox
 from streams.settings import Settings, isolated
+from streams.stream.kafka.batched_producer import Outbox
+from streams.stream.kafka.clients import ensure_topics, producer_for, reader_for
+from streams.stream.kafka.embedded import EmbeddedBroker
 
 
 async def read_all(settings: Settings, topic: str, count: int) -> list[tuple[int, int, object]]:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import free_port, wait_for_port
 from streams.samples import event
 from streams.settings import Settings
+from streams.stream.kafka.embedded import free_port, wait_for_port
 from tests.integration.conftest import Workers, publish_and_wait
 
 pytestmark = pytest.mark.integration

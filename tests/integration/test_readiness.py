@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker
-from streams.clients import ensure_topics, publish
-from streams.demo import start_worker, stop_process, worker_env
+from streams.cli.demo import start_worker, stop_process, worker_env
 from streams.samples import encode, event
 from streams.settings import Settings
+from streams.stream.kafka.clients import ensure_topics, publish
+from streams.stream.kafka.embedded import EmbeddedBroker
 from tests.integration.test_reliability import (
     assert_all_answered,
     log_of,

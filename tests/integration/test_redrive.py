@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.clients import Record, follow, publish
-from streams.decoding import Rejection, dead_letter, source_of
-from streams.demo import worker_env
-from streams.events import DeadLetter, DeadLetterReason
-from streams.redrive import HEADER, redrive
+from streams.cli.demo import worker_env
+from streams.contract.decoding import Rejection, dead_letter, source_of
+from streams.contract.models import DeadLetter, DeadLetterReason
 from streams.samples import encode, event
 from streams.settings import Settings
+from streams.stream.kafka.clients import Record, follow, publish
+from streams.stream.redrive import HEADER, redrive
 from tests.integration.conftest import Workers, every_event, read_until
 
 pytestmark = pytest.mark.integration

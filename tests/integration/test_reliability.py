@@ -19,13 +19,13 @@ import pytest
 import trustme
 
 from streams import refdata
-from streams.broker import EmbeddedBroker, free_port
-from streams.clients import committed_offsets, ensure_topics, follow, publish
-from streams.demo import start_worker, worker_env
+from streams.cli.demo import start_worker, worker_env
 from streams.samples import encode, event
 from streams.settings import Settings
-from streams.topics import PATIENT_LINES, internal_name
-from streams.worker import EXIT_SENDS_FAILED
+from streams.stream.exits import EXIT_SENDS_FAILED
+from streams.stream.kafka.clients import committed_offsets, ensure_topics, follow, publish
+from streams.stream.kafka.embedded import EmbeddedBroker, free_port
+from streams.stream.topics import PATIENT_LINES, internal_name
 from tests.integration.conftest import (
     TEST_SESSION_TIMEOUT_S,
     Workers,

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from streams.broker import free_port
-from streams.clients import publish
 from streams.samples import ADMIN_96401, claim, encode, event
 from streams.settings import Settings
+from streams.stream.kafka.clients import publish
+from streams.stream.kafka.embedded import free_port
 from tests.integration.conftest import Workers, publish_and_wait, read_until
 
 pytestmark = pytest.mark.integration

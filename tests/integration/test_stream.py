@@ -17,13 +17,19 @@ import pytest
 from aiokafka import TopicPartition
 
 from streams import refdata
-from streams.clients import Samples, committed_offsets, publish, reader_for, scrape_metrics
-from streams.demo import collect
-from streams.events import DeadLetter, LineVerdict
-from streams.offline import results
+from streams.cli.demo import collect
+from streams.contract.models import DeadLetter, LineVerdict
+from streams.offline.runner import results
 from streams.samples import GAZYVA, OPDIVO_100, encode, event
 from streams.settings import Settings
-from streams.verdicts import Validator
+from streams.stream.kafka.clients import (
+    Samples,
+    committed_offsets,
+    publish,
+    reader_for,
+    scrape_metrics,
+)
+from streams.validation.validator import Validator
 from tests.integration.conftest import (
     Workers,
     every_event,

@@ -11,9 +11,9 @@ from email.message import Message
 import orjson
 import pytest
 
-from streams.broker import free_port
 from streams.samples import ADMIN_96401, claim
 from streams.settings import Settings
+from streams.stream.kafka.embedded import free_port
 from tests.integration.conftest import Workers, publish_and_wait, read_until
 from tests.integration.test_stateful_stream import wait_ready
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from streams import refdata
-from streams.cli import EXIT_BAD_REFDATA_CLI
-from streams.worker import EXIT_BAD_REFDATA
+from streams.cli.main import EXIT_BAD_REFDATA_CLI
+from streams.stream.exits import EXIT_BAD_REFDATA
 
 BAD_ROWS = ("J9299,-3,3,Clinical,cms,CMS MUE table", "J99,480,3,Clinical,cms,CMS MUE table")
 BAD_ERRORS = [

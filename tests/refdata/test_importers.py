@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from streams import refdata
-from streams.cli import cli
+from streams.cli.main import cli
 from streams.refdata.importers import RefdataImportError, import_crosswalk, import_mue
-from streams.verdicts import Validator
+from streams.validation.validator import Validator
 from tests.conftest import codes, make_event
 
 CROSSWALK = """\

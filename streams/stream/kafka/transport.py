@@ -1,0 +1,449 @@
+"""Faust's aiokafka transport, with changelog high watermarks taken from a fetch.
+
+Table recovery reads each changelog partition up to the end offset ListOffsets
+reports. The embedded broker (Tansu) answers with the last record batch's base
+offset + 1, short of the true end whenever that batch holds several records,
+so a restarted worker would recover stale table values. The high watermark in
+a fetch response is right on every broker: this consumer asks both and keeps
+the larger. On Kafka they agree; the cost is one fetch per partition at recovery.
+
+Faust also fixes the consumer's fetch wait at 1.5 s. Kafka answers a fetch as
+soon as records arrive, so the wait costs nothing there; Tansu holds an empty
+fetch for the whole wait, which put up to 1.5 s on every hop. The worker's
+consumer takes `app.fetch_max_wait_ms` instead (the `fetch_max_wait_ms` setting).
+
+It also guards the at-least-once guarantee around commits and rebalances
+(see `Consumer`).
+
+Registered as the `j9262` transport scheme; `streams.stream.app` uses it for the
+consumer and the producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any, cast
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import UnsupportedCodecError
+from aiokafka.structs import RecordMetadata
+from faust.transport.drivers import TRANSPORTS
+from faust.transport.drivers import aiokafka as driver
+from faust.types import TP
+
+from streams.stream.exits import (
+    CODEC_INSTALL_HINT,
+    EXIT_CODEC_MISSING,
+    EXIT_SENDS_FAILED,
+    exit_now,
+)
+from streams.stream.kafka.batched_producer import Outbox
+
+SCHEME = "j9262"
+PROBE_TIMEOUT_S = 10.0
+REREAD_GRACE_S = 10.0
+REREAD_PATIENCE_S = 30.0
+"""How long a re-read may take to reach the agent before the same record is sought
+again: behind a backlog the agent first works through what it already holds."""
+FAUST_FETCH_MAX_WAIT_MS = 1500
+
+
+class ConsumerThread(driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: driver.Transport) -> AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = getattr(
+            self.app, "fetch_max_wait_ms", FAUST_FETCH_MAX_WAIT_MS
+        )
+        return consumer
+
+    async def getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        try:
+            return await super().getmany(active_partitions, timeout)
+        except UnsupportedCodecError as exc:
+            # The batch's records cannot even be told apart, so none can be dead-lettered;
+            # Faust would log a traceback and crash, and the next worker would do the same.
+            self.log.critical(
+                "cannot read a compressed record batch (%s); %s. Exiting (code %d) "
+                "without committing: the batch is read again after the fix",
+                exc,
+                CODEC_INSTALL_HINT,
+                EXIT_CODEC_MISSING,
+            )
+            exit_now(EXIT_CODEC_MISSING)
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        reported: dict[TP, int] = dict(await super()._highwaters(partitions))
+        probe = {
+            TopicPartition(tp.topic, tp.partition): tp
+            for tp, end in reported.items()
+            if end and end > 0
+        }
+        if not probe:
+            return reported
+        client = self._create_client_consumer(cast(driver.Transport, self.transport))
+        await client.start()
+        try:
+            client.assign(list(probe))
+            for tp, faust_tp in probe.items():
+                client.seek(tp, reported[faust_tp] - 1)
+            pending = set(probe)
+            deadline = time.monotonic() + PROBE_TIMEOUT_S
+            while pending and time.monotonic() < deadline:
+                await client.getmany(*pending, timeout_ms=200)
+                for tp in list(pending):
+                    highwater = client.highwater(tp)
+                    if highwater is not None:
+                        reported[probe[tp]] = max(reported[probe[tp]], highwater)
+                        pending.discard(tp)
+        finally:
+            await client.stop()
+        return reported
+
+
+class Producer(driver.Producer):
+    """Counts the records that failed to send, which Faust only logs, and can wait
+    for every record queued so far (`settle`), through Faust's buffer or the
+    app's outbox (`streams.stream.kafka.batched_producer`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._failed_sends = 0
+        self.handing_over: set[asyncio.Future[None]] = set()
+        self._settled = False
+
+    @property
+    def outbox(self) -> Outbox | None:
+        return cast("Outbox | None", getattr(self.app, "outbox", None))
+
+    @property
+    def failed_sends(self) -> int:
+        """Records refused or never sent, by Faust's path or the outbox."""
+        return self._failed_sends + (self.outbox.failed if self.outbox else 0)
+
+    def kafka_producer(self) -> AIOKafkaProducer:
+        """The aiokafka producer, once the worker has started it."""
+        return self._ensure_producer()
+
+    async def flush(self) -> None:
+        """Faust flushes before each commit until its buffer stays empty for 0.1 s,
+        which a worker with a backlog never sees: commits came 20-30 s apart. Inside
+        `settled()` the records the commit covers are already answered, so it
+        returns at once; at shutdown it drains everything as before."""
+        if not self._settled:
+            if self.outbox is not None:
+                await self.outbox.settle()
+            await super().flush()
+
+    @contextlib.asynccontextmanager
+    async def settled(self) -> AsyncIterator[None]:
+        await self.settle()
+        self._settled = True
+        try:
+            yield
+        finally:
+            self._settled = False
+
+    async def send(  # noqa: PLR0917 (Faust's signature)
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        handed_over = asyncio.get_running_loop().create_future()
+        self.handing_over.add(handed_over)
+        try:
+            delivery = await super().send(
+                topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
+            )
+        except Exception:
+            self._failed_sends += 1
+            raise
+        finally:
+            self.handing_over.discard(handed_over)
+            handed_over.set_result(None)
+        cast("asyncio.Future[RecordMetadata]", delivery).add_done_callback(self._on_delivery)
+        return delivery
+
+    def _on_delivery(self, delivery: asyncio.Future[RecordMetadata]) -> None:
+        if not delivery.cancelled() and delivery.exception() is not None:
+            self._failed_sends += 1
+
+    async def settle(self) -> None:
+        """Returns once every record queued before the call was answered or failed.
+
+        Records queued meanwhile are not waited for, so a busy worker still commits.
+        """
+        queued: list[asyncio.Future[Any]] = [
+            *self.buffer.pending._queue,  # type: ignore[attr-defined]
+            *self.handing_over,
+        ]
+        if queued:
+            await asyncio.wait(queued)
+        if self.outbox is not None:
+            await self.outbox.settle()
+        await self._ensure_producer().flush()
+        await asyncio.sleep(0)
+
+
+class Consumer(driver.Consumer):
+    """Commits only offsets whose events were processed and whose outputs all
+    reached the broker.
+
+    Outputs: before a commit, Faust's flush gives up after 0.1 s without
+    progress and commits anyway, and a record that then fails to send is only
+    logged: either way the commit could pass events whose verdicts were never
+    written. This consumer waits for every record queued before the commit, and
+    only for those (`Producer.settled`), so a busy worker commits every
+    `commit_interval_s` instead of every 20-30 s; if
+    any record has failed to send since the worker started, it exits without
+    committing, so the next worker reads those events again.
+
+    Processing: around a rebalance Faust can drop records as already read
+    (its read offsets trail its seeks), take the next record for a gap in the
+    log, and commit past the dropped ones (its head-of-queue check lets a
+    one-offset gap through, faust-streaming issue 606). So this consumer notes
+    every record the fetcher hands out; a commit never passes one that was
+    fetched but not acknowledged, and a partition with such a record is read
+    again from there. Offsets that never arrive (transaction markers) do not
+    hold commits back, and records handed out again below that point are
+    ignored. Until the re-read's first record arrives, records of batches
+    fetched before its seek are dropped: Faust would take them as read and then
+    drop the re-read as already read.
+
+    Jumps: the first time a partition's offsets jump, it is fetched once more
+    from the first offset missing (`_past_a_jump`), for the embedded broker.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fetched: defaultdict[TP, set[int]] = defaultdict(set)
+        self._reread: dict[TP, int] = {}
+        self._rereading: dict[TP, tuple[int, float]] = {}
+        """Per partition being read again: the offset sought, and when."""
+        self._floor: dict[TP, int] = {}
+        """Per partition, the offset below which every record was processed; Faust's
+        own record of its commits is dropped at each revocation."""
+        self._jump: dict[TP, tuple[int, int, float]] = {}
+        """Per partition read again over a jump in its offsets: the first offset
+        missing, the offset of the record past the jump, and when."""
+        self._jump_checked: dict[TP, int] = {}
+        self._sought: dict[TP, tuple[int, float]] = {}
+        """Per partition read again: the offset sought, and when, until it is processed."""
+
+    def committed_offset(self, tp: TP) -> int | None:
+        """The offset this worker last committed for `tp`, or read at assignment."""
+        return self._committed_offset.get(tp)
+
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        floor = self._floor
+        async for tp, message in super().getmany(timeout):
+            if tp in self._rereading and self._fetched_before_reread(tp, message.offset):
+                continue
+            if not acks_enabled_for(message.topic):
+                yield tp, message
+                continue
+            if await self._past_a_jump(tp, message.offset):
+                continue
+            if message.offset >= floor.get(tp, 0):
+                self._fetched[tp].add(message.offset)
+            yield tp, message
+
+    async def _past_a_jump(self, tp: TP, offset: int) -> bool:
+        """True for a record to drop: the first past a jump in the partition's offsets,
+        or one fetched before the partition was read again from the jump.
+
+        The embedded broker can serve a record batch before an earlier one that
+        another producer is still storing (README, "The embedded broker"); a
+        consumer that moves past the jump never reads the earlier batch. So the
+        first time a jump is seen, the partition is fetched again from the first
+        offset missing. The second fetch starts between that offset and the record
+        past the jump; records beyond it come from before the seek and come again.
+        On Kafka a jump is real (transaction markers, compaction): the second fetch
+        shows the same record past it, which is then taken.
+        """
+        pending = self._jump.get(tp)
+        if pending is not None:
+            start, past, since = pending
+            if offset > past and time.monotonic() - since <= REREAD_GRACE_S:
+                return True
+            del self._jump[tp]
+            if offset > past:
+                self.log.error(
+                    "%s: fetched again from offset %d, the first record came at %d",
+                    tp,
+                    start,
+                    offset,
+                )
+            elif offset < past:
+                self.log.warning(
+                    "%s: offsets %d-%d were missing from one fetch and came on the next",
+                    tp,
+                    start,
+                    past - 1,
+                )
+            return False
+        last = self._read_offset.get(tp)
+        if last is None or offset <= last + 1 or self._jump_checked.get(tp) == last + 1:
+            return False
+        self._jump_checked[tp] = last + 1
+        self._jump[tp] = (last + 1, offset, time.monotonic())
+        await self.seek(tp, last + 1)
+        self._read_offset[tp] = last  # Faust's: the last record handed to the agents
+        return True
+
+    def _reread_under_way(self, tp: TP, first: int) -> bool:
+        """True while the partition is being read again from `first`.
+
+        The agent processes the records it already held before the re-read's, so
+        behind a backlog `first` stays unprocessed for several commits. Seeking it
+        again at each would start the re-read over, again and again, repeating
+        verdicts until the backlog drained.
+        """
+        sought = self._sought.get(tp)
+        if sought is None:
+            return False
+        offset, since = sought
+        if offset == first and time.monotonic() - since <= REREAD_PATIENCE_S:
+            return True
+        del self._sought[tp]
+        return False
+
+    def _fetched_before_reread(self, tp: TP, offset: int) -> bool:
+        """True for records of a batch fetched before the re-read's seek.
+
+        The re-read starts at a record that was handed out before, so it will come;
+        if it has not within REREAD_GRACE_S, stop waiting rather than stall.
+        """
+        start, since = self._rereading[tp]
+        if offset == start or time.monotonic() - since > REREAD_GRACE_S:
+            del self._rereading[tp]
+            return False
+        return True
+
+    def _new_offset(self, tp: TP) -> int | None:
+        acked = set(self._acked_index[tp])  # Faust trims the index to what it commits
+        gap = self._gap[tp]
+        for done in [o for o in acked if gap.overlaps_point(o)] if gap else ():
+            gap.chop(done, done + 1)  # else Faust's fill repeats them and commits crawl
+        offset = super()._new_offset(tp)
+        if offset is None:
+            return None
+        floor = self._floor.get(tp, 0)
+        skipped = [o for o in self._fetched[tp] if floor <= o < offset and o not in acked]
+        if skipped:
+            first = min(skipped)
+            if not self._reread_under_way(tp, first):
+                self._reread[tp] = first
+            offset = first if first > floor else None
+        if offset is not None:
+            self._floor[tp] = offset
+            self._fetched[tp] = {o for o in self._fetched[tp] if o >= offset}
+        return offset
+
+    async def perform_seek(self) -> None:
+        """After a rebalance each partition is read again from its committed offset.
+
+        Faust sets its read offsets only after the seek, and drops as already
+        read any record fetched meanwhile below the old ones: none are kept.
+        """
+        self._fetched.clear()
+        self._reread.clear()
+        self._rereading.clear()
+        self._sought.clear()
+        self._jump.clear()
+        self._jump_checked.clear()
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        for tp in [tp for tp in self._read_offset if acks_enabled_for(tp.topic)]:
+            self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
+        await super().perform_seek()
+        self._floor = {tp: o for tp, o in self._committed_offset.items() if o is not None}
+        # aiokafka seeks only to a committed offset above 0. A partition without one
+        # keeps the position its prefetch reached, past records handed out while the
+        # tables recovered and dropped by Faust: with no later record to ack, nothing
+        # would ever read them again. Such a partition starts over from its beginning.
+        unsought = [
+            TopicPartition(tp.topic, tp.partition)
+            for tp in self.assignment()
+            if acks_enabled_for(tp.topic) and not self._committed_offset.get(tp)
+        ]
+        if unsought:
+            await self._thread.seek_to_beginning(*unsought)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Commits what is done first: Faust forgets the acknowledgements of `revoked`."""
+        await self.commit()
+        for tp in revoked:
+            self._reread.pop(tp, None)
+            self._rereading.pop(tp, None)
+            self._sought.pop(tp, None)
+            self._jump.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
+
+    async def _read_skipped_again(self) -> None:
+        assigned = self.assignment()
+        for tp, offset in list(self._reread.items()):
+            del self._reread[tp]
+            if tp not in assigned:
+                continue
+            self.log.warning(
+                "%s: records from offset %d were fetched but not processed; reading them again",
+                tp,
+                offset,
+            )
+            self._fetched[tp] = {o for o in self._fetched[tp] if o < offset}
+            acked = self._acked_index[tp]
+            self._acked[tp] = [o for o in self._acked[tp] if o < offset]
+            acked.difference_update({o for o in acked if o >= offset})
+            self._read_offset[tp] = None
+            self._rereading[tp] = (offset, time.monotonic())
+            self._sought[tp] = self._rereading[tp]
+            self._jump.pop(tp, None)
+            await self.seek(tp, offset)
+
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        producer = self.app.producer
+        if not isinstance(producer, Producer):
+            return await super()._commit_offsets(offsets, start_new_transaction)
+        async with producer.settled():
+            if producer.failed_sends:
+                self.log.critical(
+                    "%d output records failed to send; exiting without committing "
+                    "so that their events are read again",
+                    producer.failed_sends,
+                )
+                exit_now(EXIT_SENDS_FAILED)
+            return await super()._commit_offsets(offsets, start_new_transaction)
+
+    async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
+        committed = await super()._commit_tps(tps, start_new_transaction)
+        if self._reread and not self.app.rebalancing:
+            await self._read_skipped_again()
+        return committed
+
+
+class Transport(driver.Transport):
+    Consumer = Consumer
+    Producer = Producer
+
+
+def urls(bootstrap_servers: list[str]) -> list[str]:
+    return [f"{SCHEME}://{server}" for server in bootstrap_servers]
+
+
+def register() -> None:
+    TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")

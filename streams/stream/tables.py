@@ -1,0 +1,97 @@
+"""The worker's changelog-backed tables: patient histories and claims in progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import faust
+from faust.types import TableT
+from pydantic import BaseModel
+
+from streams.settings import Settings
+from streams.validation.history import PatientHistory
+from streams.validation.rollup import ClaimState
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ModelTable(MutableMapping[str, M], Generic[M]):
+    """A table whose values stay the JSON its changelog carries; models exist only
+    while a line is handled.
+
+    A claim is kept for days after its verdict. As models, each claim and history
+    line is a handful of objects the garbage collector walks on every full
+    collection, and those pauses grew with the table; as bytes they are one
+    object it never looks at.
+    """
+
+    def __init__(self, table: MutableMapping[str, bytes], model: type[M]) -> None:
+        self.table = table
+        self.model = model
+
+    def __getitem__(self, key: str) -> M:
+        return self.model.model_validate_json(self.table[key])
+
+    def __setitem__(self, key: str, value: M) -> None:
+        self.table[key] = value.__pydantic_serializer__.to_json(value, by_alias=True)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.table
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+@dataclass(frozen=True)
+class Tables:
+    histories: ModelTable[PatientHistory]
+    claims: ModelTable[ClaimState]
+
+
+def declare(app: faust.App, settings: Settings) -> Tables:
+    """Keys are str on the wire as raw UTF-8, like the topics' keys. Each table is
+    written on the partition of the line being handled: histories on the patient's,
+    claims on their patient's too (a claim's lines share a patient)."""
+
+    def table(name: str, help_: str) -> TableT[str, bytes]:
+        changelog = app.topic(
+            f"{settings.app_id}-{name}-changelog",
+            key_type=str,
+            key_serializer="raw",
+            value_type=bytes,
+            value_serializer="raw",
+            partitions=settings.topic_partitions,
+            compacting=True,
+            deleting=False,
+            internal=True,
+        )
+        faust_table: TableT[str, bytes] = app.Table(
+            name,
+            partitions=settings.topic_partitions,
+            key_type=str,
+            value_type=bytes,
+            changelog_topic=changelog,
+            help=help_,
+        )
+        # Faust derives a table's serializers from its types (str -> json); the store,
+        # created on first use, must encode like the changelog.
+        faust_table.key_serializer = "raw"  # type: ignore[attr-defined]
+        faust_table.value_serializer = "raw"  # type: ignore[attr-defined]
+        return faust_table
+
+    return Tables(
+        histories=ModelTable(
+            table("patient-history", "Recent J9262-family lines by patient"), PatientHistory
+        ),
+        claims=ModelTable(
+            table("claims", "Claims in progress and their latest verdict"), ClaimState
+        ),
+    )

@@ -1,0 +1,106 @@
+"""Stateful steps over a mapping store: a Faust table in the stream, a dict offline.
+
+The patient and claim agents, and `j9262 validate`, call these same functions,
+so they keep the same state and give the same verdicts for lines in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from datetime import datetime
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel
+
+from streams.contract.models import ClaimLineEvent, ClaimType, ClaimVerdict, LineVerdict, PlanType
+from streams.validation.history import PatientHistory
+from streams.validation.rollup import ClaimLine, ClaimState
+from streams.validation.validator import Validator
+
+
+def validate_for_patient(
+    validator: Validator,
+    event: ClaimLineEvent,
+    histories: MutableMapping[str, PatientHistory],
+    duplicate_window_days: int,
+) -> LineVerdict:
+    """Validate a J9262-family line against its patient's history, then record it."""
+    patient = event.claim.patient.patient_id
+    before = histories.get(patient) or PatientHistory()
+    verdict, after = validator.validate_with_history(event, before, duplicate_window_days)
+    if after is not before:
+        histories[patient] = after
+    return verdict
+
+
+class ClaimMessage(BaseModel):
+    """What the claim agent reads: a line and its verdict, or a deadline tick."""
+
+    kind: Literal["line", "deadline"]
+    claim_id: str
+    claim_type: ClaimType | None = None
+    plan_type: PlanType | None = None
+    total_lines: int | None = None
+    line: ClaimLine | None = None
+
+    @classmethod
+    def for_line(
+        cls, event: ClaimLineEvent, verdict: LineVerdict, verdict_json: str | None = None
+    ) -> ClaimMessage:
+        return cls(
+            kind="line",
+            claim_id=event.claim.claim_id,
+            claim_type=event.claim.claim_type,
+            plan_type=event.claim.payer.plan_type,
+            total_lines=event.claim.total_lines,
+            line=ClaimLine.of(event, verdict, verdict_json),
+        )
+
+
+class ClaimUpdate(NamedTuple):
+    """A claim's state as now stored (None for a deadline of a claim not held), and
+    the ClaimVerdict if one is now due."""
+
+    state: ClaimState | None
+    verdict: ClaimVerdict | None = None
+
+    @property
+    def verdict_json(self) -> str | None:
+        """The due verdict as the state keeps it: the outputs send this text rather
+        than serialize the verdict again."""
+        return None if self.verdict is None or self.state is None else self.state.verdict_json
+
+
+def add_to_claim(
+    validator: Validator,
+    claims: MutableMapping[str, ClaimState],
+    message: ClaimMessage,
+    now: datetime,
+    wait_s: float,
+    *,
+    partition: int | None = None,
+) -> ClaimUpdate:
+    """Record a line (or a deadline) in its claim's state."""
+    state = claims.get(message.claim_id)
+    if message.kind == "line":
+        assert message.line is not None and message.claim_type and message.plan_type
+        if state is None:
+            state = ClaimState(
+                claim_id=message.claim_id,
+                claim_type=message.claim_type,
+                plan_type=message.plan_type,
+                total_lines=message.total_lines,
+                lines={message.line.line_number: message.line},
+                first_seen=now,
+                partition=partition,
+            )
+        else:
+            state = state.with_line(message.line, message.total_lines)
+    if state is None or not state.due(now, wait_s):
+        if state is not None:
+            claims[message.claim_id] = state
+        return ClaimUpdate(state)
+    verdict = validator.claim_verdict(state)
+    state = state.with_verdict(verdict)
+    claims[message.claim_id] = state
+    return ClaimUpdate(state, verdict)

@@ -1,0 +1,132 @@
+"""A patient's recent J9262-family lines: the plain data the cross-line rules read.
+
+The stream keeps one `PatientHistory` per patient in a changelog-backed Faust
+table; `j9262 validate` keeps them in a dict. Either way the same functions
+update it, so both see the same history for lines in the same order.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from streams.contract.models import ClaimLineEvent, Finding
+
+CYCLE_DAYS = 28
+SERVICE_DATE_GRACE_DAYS = 1
+"""A service date may run one day past the UTC date the event was sent: a
+hospital's local date can be ahead of UTC's."""
+
+
+def latest_service_day(sent: datetime) -> date:
+    """The last service date a line sent at `sent` can truthfully carry: services are
+    billed after they are given, so a later date is a typo (2062 for 2026)."""
+    day = sent.date().toordinal() + SERVICE_DATE_GRACE_DAYS
+    return date.fromordinal(min(day, date.max.toordinal()))  # 9999-12-31 has no next day
+
+
+class HistoryLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    claim_id: str
+    line_number: int
+    hcpcs: str
+    units: float
+    modifiers: tuple[str, ...]
+    event_time: datetime
+
+    @property
+    def waste(self) -> bool:
+        return "JW" in self.modifiers
+
+    @classmethod
+    def of(cls, event: ClaimLineEvent) -> HistoryLine:
+        line = event.line
+        return cls(
+            event_id=event.event_id,
+            claim_id=event.claim.claim_id,
+            line_number=line.line_number,
+            hcpcs=line.hcpcs,
+            units=float(line.units),
+            modifiers=tuple(sorted(line.modifiers)),
+            event_time=event.event_time,
+        )
+
+
+class PatientHistory(BaseModel):
+    """Lines by service date (ISO), and the history findings each event was given.
+
+    Keeping the findings makes a redelivered event (same event_id) get the very
+    verdict it got the first time, whatever arrived in between.
+    """
+
+    lines: dict[str, list[HistoryLine]] = {}
+    findings: dict[str, list[Finding]] = {}
+
+    def on(self, day: date) -> list[HistoryLine]:
+        return self.lines.get(day.isoformat(), [])
+
+    def dosing_days(self, codes: frozenset[str]) -> set[date]:
+        days = set()
+        for day, lines in self.lines.items():
+            for ln in lines:
+                if ln.hcpcs in codes and not ln.waste:
+                    days.add(date.fromisoformat(day))
+                    break
+        return days
+
+    def record(
+        self, event: ClaimLineEvent, findings: list[Finding], retention_days: int
+    ) -> PatientHistory:
+        """A new history with this line added and lines past retention dropped.
+
+        A line dated after it was sent (a mistyped year) is not kept: retention
+        counts back from the latest date held, so one such line would push out
+        every real one and blind the cross-line edits for years. Each line is
+        judged by its own event_time when it comes, so the order lines arrive in
+        does not matter.
+        """
+        lines = dict(self.lines)  # the lists are shared: neither history changes them
+        if event.line.service_date <= latest_service_day(event.event_time):
+            key = event.line.service_date.isoformat()
+            lines[key] = [*lines.get(key, ()), HistoryLine.of(event)]
+        if lines:
+            # ISO dates sort as strings; a date near 0001-01-01 minus the retention
+            # is off the calendar.
+            latest = date.fromisoformat(max(lines)).toordinal()
+            cutoff = date.fromordinal(max(latest - retention_days, 1)).isoformat()
+            lines = {day: ls for day, ls in lines.items() if day >= cutoff}
+        live = {ln.event_id for ls in lines.values() for ln in ls}
+        known = {k: v for k, v in self.findings.items() if k in live}
+        known[event.event_id] = findings
+        # Built from checked parts: validating them again would cost a pass over
+        # every line the patient has, at every line.
+        return PatientHistory.model_construct(lines=lines, findings=known)
+
+
+def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tuple[int, date]:
+    """The most dosing days in any `length`-day window that contains `day`, and its start.
+
+    Windows are tried from the one starting on `day` backwards; the first with the
+    highest count wins. Counted by bisection: the stream runs it for each dosing day
+    of a patient near the label's limit.
+    """
+    today = day.toordinal()
+    near = sorted(o for o in (d.toordinal() - today for d in days) if -length < o < length)
+    best, best_start = 0, day
+    for offset in range(length):
+        count = bisect_right(near, length - 1 - offset) - bisect_left(near, -offset)
+        if count > best:
+            best, best_start = count, day - timedelta(days=offset)
+    return best, best_start
+
+
+class HistoryContext(BaseModel):
+    """What the cross-line rules get: the history before this line, and the window
+    within which a repeat counts as a duplicate."""
+
+    model_config = ConfigDict(frozen=True)
+    history: PatientHistory
+    duplicate_window: timedelta

@@ -1,0 +1,50 @@
+"""Dosing edits for J9262: the label's BSA-based daily maximum and the route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from streams.contract.models import Finding, Route
+from streams.validation.rules.catalog import finding
+from streams.validation.rules.engine import LineContext, rule
+from streams.validation.rules.units import fmt
+
+
+@rule
+def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
+    facts, line = ctx.facts, ctx.line
+    drug = facts.drug
+    if not facts.omacetaxine or drug is None or "JW" in line.modifiers:
+        return
+    if line.route is not None and drug.route and line.route.value != drug.route:
+        yield finding(
+            "DOSING_ROUTE",
+            f"route {line.route.value} reported; {drug.name} is given {drug.route} only",
+            field="line.route",
+            suggestion=f"Report route {Route(drug.route).value}",
+        )
+    if facts.bsa_m2 is None:
+        yield finding(
+            "DOSING_BSA_UNKNOWN",
+            "neither BSA nor height and weight are reported, so the dose cannot be checked "
+            f"against {fmt(drug.dose_mg_per_m2 or 0)} mg/m2",
+            field="claim.patient",
+            suggestion="Report bsa_m2, or height_cm and weight_kg",
+        )
+        return
+    limit = facts.max_daily_units
+    if limit is None or facts.billed is None or not facts.billed.billing_unit_mg:
+        return
+    units = float(line.units)
+    if units > limit * (1 + drug.dose_tolerance):
+        unit_mg = facts.billed.billing_unit_mg
+        yield finding(
+            "DOSING_ABOVE_LABEL_MAX",
+            f"{fmt(units)} units ({fmt(units * unit_mg)} mg) exceed the label maximum of "
+            f"{fmt(round(limit))} units ({fmt(limit * unit_mg)} mg) a day for BSA "
+            f"{facts.bsa_m2:.2f} m2 ({drug.max_administrations_per_day} x "
+            f"{fmt(drug.dose_mg_per_m2 or 0)} mg/m2) by more than "
+            f"{fmt(drug.dose_tolerance * 100)}%",
+            field="line.units",
+            suggestion="Check the dose calculation; bill discarded drug on a JW line",
+        )

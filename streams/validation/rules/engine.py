@@ -1,0 +1,50 @@
+"""What a rule is and how rules run: the registry the rule modules add to.
+
+Kept apart from the package's `__init__`, which imports every rule module, so a
+rule module imports this and nothing imports back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from streams.contract.models import Claim, ClaimLineEvent, Finding, Line
+
+if TYPE_CHECKING:
+    from streams.refdata import ReferenceData
+    from streams.validation.enrichment import Facts
+    from streams.validation.history import HistoryContext
+
+RULESET_VERSION = "2026.11.1"
+
+
+@dataclass(frozen=True, slots=True)
+class LineContext:
+    event: ClaimLineEvent
+    facts: Facts
+    refdata: ReferenceData
+    history: HistoryContext | None = None
+
+    @property
+    def line(self) -> Line:
+        return self.event.line
+
+    @property
+    def claim(self) -> Claim:
+        return self.event.claim
+
+
+Rule = Callable[[LineContext], Iterable[Finding]]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+def evaluate(ctx: LineContext) -> list[Finding]:
+    """Run every rule; the result order is rule order, then emission order."""
+    return [f for r in RULES for f in r(ctx)]

@@ -1,0 +1,133 @@
+"""Cross-line edits over a patient's history: duplicates, cycles, daily totals.
+
+They run only when the caller passes a history (the stream's patient agent, or
+`j9262 validate`); a redelivered event gets the findings it got the first time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from streams.contract.models import Finding
+from streams.validation.history import CYCLE_DAYS, HistoryLine, busiest_window
+from streams.validation.rules.catalog import finding
+from streams.validation.rules.engine import LineContext, rule
+from streams.validation.rules.units import fmt
+
+OMACETAXINE_CODES = frozenset({"J9262", "C9297"})
+#: The codes this module emits: the findings a patient's history keeps per event.
+CODES = frozenset(
+    {
+        "DUPLICATE_LINE",
+        "DOSING_ADMINISTRATIONS_PER_DAY",
+        "DOSING_DAILY_ABOVE_LABEL_MAX",
+        "UNITS_DAILY_MUE",
+        "DOSING_CYCLE_DAYS",
+    }
+)
+
+
+def _same_billing(a: HistoryLine, b: HistoryLine) -> bool:
+    return (a.hcpcs, a.units, a.modifiers) == (b.hcpcs, b.units, b.modifiers)
+
+
+@rule
+def cross_line(ctx: LineContext) -> Iterator[Finding]:
+    if ctx.history is None or ctx.facts.billed is None:
+        return
+    history = ctx.history.history
+    cached = history.findings.get(ctx.event.event_id)
+    if cached is not None:
+        yield from cached
+        return
+    this = HistoryLine.of(ctx.event)
+    day = ctx.line.service_date
+    earlier = [ln for ln in history.on(day) if ln.event_id != this.event_id]
+
+    for other in earlier:
+        if _same_billing(this, other) and (
+            abs(this.event_time - other.event_time) <= ctx.history.duplicate_window
+        ):
+            where = "this claim" if other.claim_id == this.claim_id else f"claim {other.claim_id}"
+            yield finding(
+                "DUPLICATE_LINE",
+                f"{this.hcpcs} {fmt(this.units)} units"
+                f"{' ' + ' '.join(this.modifiers) if this.modifiers else ''} on {day} was "
+                f"already billed on line {other.line_number} of {where}",
+                field="line",
+                suggestion="Remove the repeated line; bill two administrations of one day on "
+                "one line with the day's total units",
+            )
+            return
+    if not ctx.facts.omacetaxine:
+        return
+    yield from _daily_totals(ctx, this, earlier)
+    if not this.waste:
+        yield from _cycle_days(ctx)
+
+
+def _daily_totals(
+    ctx: LineContext, this: HistoryLine, earlier: list[HistoryLine]
+) -> Iterator[Finding]:
+    same_drug = [ln for ln in earlier if ln.hcpcs in OMACETAXINE_CODES]
+    day = ctx.line.service_date
+    if not this.waste:
+        administrations = sum(1 for ln in same_drug if not ln.waste) + 1
+        limit = ctx.facts.drug.max_administrations_per_day if ctx.facts.drug else None
+        if limit and administrations > limit:
+            yield finding(
+                "DOSING_ADMINISTRATIONS_PER_DAY",
+                f"{administrations} administrations of {this.hcpcs} billed for {day}; the "
+                f"label gives at most {limit} a day",
+                field="line.service_date",
+                suggestion="Check the dates of service; combine a day's doses on one line",
+            )
+        max_daily = ctx.facts.max_daily_units
+        drug = ctx.facts.drug
+        dose_units = sum(ln.units for ln in same_drug if not ln.waste) + this.units
+        if (
+            max_daily is not None
+            and drug is not None
+            and dose_units > max_daily * (1 + drug.dose_tolerance)
+            and this.units <= max_daily * (1 + drug.dose_tolerance)
+        ):
+            yield finding(
+                "DOSING_DAILY_ABOVE_LABEL_MAX",
+                f"{fmt(dose_units)} units administered on {day} across lines exceed the "
+                f"label maximum of {fmt(round(max_daily))} a day for BSA "
+                f"{ctx.facts.bsa_m2:.2f} m2 by more than {fmt(drug.dose_tolerance * 100)}%",
+                field="line.units",
+                suggestion="Check each administration's units; bill discarded drug on JW lines",
+            )
+    mue = ctx.refdata.mue.get(this.hcpcs)
+    total = sum(ln.units for ln in same_drug) + this.units
+    if mue is not None and total > mue.units >= this.units:
+        yield finding(
+            "UNITS_DAILY_MUE",
+            f"{fmt(total)} {this.hcpcs} units billed for {day} across lines and claims "
+            f"exceed the per-day MUE of {fmt(mue.units)}",
+            field="line.units",
+            suggestion="Check the other lines of this date; appeal with records if the dose "
+            "was really given",
+        )
+
+
+def _cycle_days(ctx: LineContext) -> Iterator[Finding]:
+    history = ctx.history
+    drug = ctx.facts.drug
+    assert history is not None
+    limit = drug.max_dosing_days_per_28 if drug else None
+    days = history.history.dosing_days(OMACETAXINE_CODES)
+    if not limit or ctx.line.service_date in days or len(days) < limit:
+        return
+    count, start = busiest_window(days | {ctx.line.service_date}, ctx.line.service_date)
+    if count > limit:
+        end = date.fromordinal(min(start.toordinal() + CYCLE_DAYS - 1, date.max.toordinal()))
+        yield finding(
+            "DOSING_CYCLE_DAYS",
+            f"{count} dosing days in the {CYCLE_DAYS} days {start} to {end}; the label "
+            f"doses at most {limit} days of a {CYCLE_DAYS}-day cycle (7 in maintenance)",
+            field="line.service_date",
+            suggestion="Check the service dates against the cycle's administration record",
+        )

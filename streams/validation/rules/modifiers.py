@@ -1,0 +1,114 @@
+"""Modifier edits: waste (JW/JZ), 340B (JG/TB), distinct-service and unknown modifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from streams.contract.models import Finding, PlanType
+from streams.validation.rules.catalog import finding
+from streams.validation.rules.engine import LineContext, rule
+from streams.validation.rules.units import fmt, units_in_doubt
+
+JZ_REQUIRED_FROM = date(2023, 7, 1)
+
+
+@rule
+def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
+    facts, line, claim = ctx.facts, ctx.line, ctx.claim
+    billed = facts.billed
+    if billed is None:
+        return
+    mods = set(line.modifiers)
+    units = float(line.units)
+    if {"JW", "JZ"} <= mods:
+        yield finding(
+            "MODIFIER_JW_JZ_BOTH",
+            "JW (amount discarded) and JZ (nothing discarded) are both on this line",
+            field="line.modifiers",
+            suggestion="Keep JZ if nothing was discarded; otherwise bill the waste on a JW line",
+        )
+    if mods & {"JW", "JZ"} and billed.multi_dose and facts.ndc_conflict is None:
+        yield finding(
+            "MODIFIER_WASTE_MULTI_DOSE",
+            f"{'/'.join(sorted(mods & {'JW', 'JZ'}))} on {billed.code} ({billed.drug}), "
+            "a multi-dose container drug",
+            field="line.modifiers",
+            suggestion="Remove JW/JZ from multi-dose drug lines",
+        )
+    if "JW" in mods and units < 1:
+        yield finding(
+            "MODIFIER_JW_UNITS",
+            f"JW line reports {fmt(units)} discarded units; at least 1 is required",
+            field="line.units",
+        )
+    if (
+        facts.omacetaxine
+        and claim.payer.plan_type is PlanType.MEDICARE
+        and line.service_date >= JZ_REQUIRED_FROM
+        and claim.total_lines in (None, 1)
+        and not mods & {"JW", "JZ"}
+    ):
+        yield finding(
+            "MODIFIER_JZ_JW_REQUIRED",
+            f"Medicare {billed.code} line of {line.service_date}, the only line of its claim, "
+            "carries neither JZ nor JW",
+            field="line.modifiers",
+            suggestion="Add JZ if no drug was discarded, or bill the discarded units on a JW line",
+        )
+    vial = _vial_units(ctx)
+    if (
+        "JZ" in mods
+        and "JW" not in mods
+        and not billed.multi_dose
+        and vial
+        and units % vial
+        and not units_in_doubt(ctx)
+    ):
+        left = vial - units % vial
+        yield finding(
+            "MODIFIER_JZ_PARTIAL_VIAL",
+            f"JZ with {fmt(units)} units leaves {fmt(left)} units of a {fmt(vial)}-unit vial "
+            "unaccounted; the remainder may have served the next dose",
+            field="line.modifiers",
+            suggestion="Document that the remainder was used for the next dose (within the "
+            "reconstituted solution's storage time); otherwise bill it on a JW line",
+        )
+
+
+def _vial_units(ctx: LineContext) -> float | None:
+    product, drug = ctx.facts.product, ctx.facts.drug
+    if product is not None and ctx.facts.ndc_conflict is None and product.single_dose:
+        return product.billing_units_per_package
+    return drug.vial_units if drug is not None else None
+
+
+@rule
+def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
+    if ctx.facts.billed is None:
+        return
+    mods = ctx.line.modifiers
+    catalog = ctx.refdata.modifiers
+    if {"JG", "TB"} <= set(mods):
+        yield finding(
+            "MODIFIER_JG_TB_BOTH",
+            "JG and TB (340B-acquired drug) are both on this line",
+            field="line.modifiers",
+            suggestion="Keep TB for the hospital types CMS lists, JG otherwise",
+        )
+    for mod in mods:
+        known = catalog.get(mod)
+        if known is None:
+            yield finding(
+                "MODIFIER_UNKNOWN",
+                f"modifier {mod} is not a recognised drug-line modifier",
+                field="line.modifiers",
+                suggestion=f"Check {mod} against the HCPCS modifier list",
+            )
+        elif known.kind == "distinct":
+            yield finding(
+                "MODIFIER_DISTINCT_ON_DRUG",
+                f"modifier {mod} ({known.description}) on drug line {ctx.line.hcpcs}",
+                field="line.modifiers",
+                suggestion=f"Remove {mod} unless the payer asked for it",
+            )

@@ -1,0 +1,101 @@
+"""Payer-policy edits: timely filing; for J9262 prior authorization, step therapy,
+white bagging, exclusion.
+
+The terms come from `payer_policies.yaml` (plan-type defaults, per-payer overrides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from streams.contract.models import (
+    Documentation,
+    DrugSource,
+    Finding,
+    PriorAuthorization,
+    PriorAuthStatus,
+)
+from streams.validation.rules.catalog import finding
+from streams.validation.rules.documentation import tki_history_met
+from streams.validation.rules.engine import LineContext, rule
+
+
+def _authorization(pa: PriorAuthorization) -> str:
+    return f"prior authorization {pa.number}" if pa.number else "prior authorization"
+
+
+@rule
+def timely_filing(ctx: LineContext) -> Iterator[Finding]:
+    policy, line = ctx.facts.policy, ctx.line
+    if not policy.timely_filing_days:
+        return
+    sent = ctx.event.event_time.date()
+    elapsed = sent.toordinal() - line.service_date.toordinal()
+    if elapsed > policy.timely_filing_days:
+        yield finding(
+            "PAYER_TIMELY_FILING",
+            f"Service date {line.service_date} is {elapsed} days before the line was sent "
+            f"({sent}); the {policy.basis} allows {policy.timely_filing_days}",
+            field="line.service_date",
+            suggestion="Check the service date; if it is right, file with proof of timely "
+            "filing or an exception the payer accepts",
+        )
+
+
+@rule
+def payer_policy(ctx: LineContext) -> Iterator[Finding]:
+    if not ctx.facts.omacetaxine or "JW" in ctx.line.modifiers:
+        return
+    policy, claim = ctx.facts.policy, ctx.claim
+    if policy.drug_excluded:
+        yield finding(
+            "PAYER_DRUG_EXCLUDED",
+            f"J9262 is excluded under the {policy.basis}",
+            field="claim.payer",
+            suggestion="Request an exception or bill the patient's other coverage",
+        )
+    if policy.prior_auth_required:
+        pa = claim.prior_authorization
+        if pa is None:
+            yield finding(
+                "PAYER_PA_MISSING",
+                f"the {policy.basis} requires prior authorization for J9262; none is reported",
+                field="claim.prior_authorization",
+                suggestion="Obtain prior authorization and report its number",
+            )
+        elif pa.status is PriorAuthStatus.DENIED:
+            yield finding(
+                "PAYER_PA_DENIED",
+                f"{_authorization(pa)} was denied",
+                field="claim.prior_authorization.status",
+            )
+        elif pa.status is PriorAuthStatus.PENDING:
+            yield finding(
+                "PAYER_PA_PENDING",
+                f"{_authorization(pa)} is pending",
+                field="claim.prior_authorization.status",
+                suggestion="Hold the line until the authorization is approved",
+            )
+    minimum = policy.step_therapy_min_tkis
+    doc = ctx.event.documentation or Documentation()
+    if minimum and not tki_history_met(doc, minimum):
+        yield finding(
+            "PAYER_STEP_THERAPY",
+            f"the {policy.basis} requires {minimum} failed or not tolerated TKIs first; "
+            f"{len(doc.prior_tkis)} documented"
+            + (
+                ""
+                if doc.tki_resistance_or_intolerance
+                else ", resistance or intolerance not attested"
+            ),
+            field="documentation.prior_tkis",
+            suggestion="Document the prior TKIs and why they were stopped, or request an exception",
+        )
+    if policy.white_bag_required and ctx.line.drug_source is DrugSource.BUY_AND_BILL:
+        yield finding(
+            "PAYER_WHITE_BAG",
+            f"the {policy.basis} requires white bagging; the drug was bought and billed",
+            field="line.drug_source",
+            suggestion="Obtain J9262 from the payer's specialty pharmacy and bill the "
+            "administration only",
+        )

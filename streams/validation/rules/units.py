@@ -1,0 +1,168 @@
+"""Unit edits: billed units against the NDC quantity, the administered dose and the MUE."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from streams.contract.models import Finding, NdcUnit
+from streams.validation.rules.catalog import finding
+from streams.validation.rules.engine import LineContext, rule
+
+
+def fmt(value: float) -> str:
+    """3.5 -> '3.5', 350.0 -> '350', 9800 -> '9,800'."""
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+def reference_mg(ctx: LineContext) -> float | None:
+    """The drug amount the units should express: the NDC quantity, else the administered mg.
+
+    None when the NDC names another code's drug: the amount is then not in this code's unit.
+    """
+    if ctx.facts.ndc_conflict is not None:
+        return None
+    if ctx.facts.ndc_mg is not None:
+        return ctx.facts.ndc_mg
+    if ctx.line.administered_mg is not None and "JW" not in ctx.line.modifiers:
+        return float(ctx.line.administered_mg)
+    return None
+
+
+def billed_in_mg(ctx: LineContext) -> bool:
+    """Units equal to the milligrams, for a code whose unit is not 1 mg: the 100x mistake."""
+    billed, mg = ctx.facts.billed, reference_mg(ctx)
+    return (
+        billed is not None
+        and billed.billing_unit_mg not in (None, 1)
+        and mg is not None
+        and mg > 0
+        and math.isclose(float(ctx.line.units), mg, rel_tol=0.01)
+    )
+
+
+def ndc_units_problem(ctx: LineContext) -> Finding | None:
+    """The one finding that explains units at odds with the NDC quantity, if any.
+
+    Billing in mg (the 100x mistake) and one unit per vial are named as such; other
+    gaps are a plain mismatch. Other unit rules stand down when this explains the line.
+    """
+    line, facts = ctx.line, ctx.facts
+    billed = facts.billed
+    if billed is None or not billed.billing_unit_mg:
+        return None
+    units = float(line.units)
+    if billed_in_mg(ctx):
+        mg = reference_mg(ctx) or 0.0
+        right = mg / billed.billing_unit_mg
+        return finding(
+            "UNITS_NDC_SCALE",
+            f"{fmt(units)} units billed for {fmt(mg)} mg; {billed.code} is billed per "
+            f"{fmt(billed.billing_unit_mg)} mg: bill {fmt(right)}",
+            field="line.units",
+            suggestion=f"Bill {fmt(right)} units",
+        )
+    product, ndc = facts.product, line.ndc
+    if (
+        product is None
+        or facts.ndc_conflict is not None
+        or "JW" in line.modifiers
+        or facts.ndc_mg is None
+        or facts.expected_units is None
+        or ndc is None
+        or ndc.quantity is None
+    ):
+        return None
+    per_package = product.billing_units_per_package
+    quantity = float(ndc.quantity)
+    if ndc.unit is NdcUnit.UN and per_package and per_package > 1 and units == quantity:
+        return finding(
+            "UNITS_PER_VIAL",
+            f"{fmt(units)} unit(s) billed for {fmt(quantity)} vial(s); each vial is "
+            f"{fmt(per_package)} {billed.code} units: bill up to {fmt(quantity * per_package)}",
+            field="line.units",
+            suggestion=f"Bill the units given: up to {fmt(facts.expected_units)} for "
+            f"{fmt(quantity)} full vial(s)",
+        )
+    if ndc.unit is NdcUnit.UN and per_package:
+        low, high = (quantity - 1) * per_package, quantity * per_package
+        if low < units <= high:
+            return None
+        return finding(
+            "UNITS_NDC_MISMATCH",
+            f"{fmt(units)} units billed, but {fmt(quantity)} vial(s) of {fmt(per_package)} "
+            f"units supply more than {fmt(low)} and at most {fmt(high)}",
+            field="line.units",
+            suggestion="Bill the units given from the reported vials, or correct the NDC quantity",
+        )
+    if abs(units - facts.expected_units) < 1:
+        return None
+    return finding(
+        "UNITS_NDC_MISMATCH",
+        f"{fmt(units)} units billed, but NDC quantity {fmt(quantity)} "
+        f"{ndc.unit.value if ndc.unit else ''} is {fmt(facts.ndc_mg)} mg = "
+        f"{fmt(facts.expected_units)} {billed.code} units",
+        field="line.units",
+        suggestion=f"Bill {fmt(facts.expected_units)} units or correct the NDC quantity",
+    )
+
+
+def units_in_doubt(ctx: LineContext) -> bool:
+    """The code or the units are already reported wrong: checks built on them would only
+    repeat that."""
+    return ctx.facts.ndc_conflict is not None or ndc_units_problem(ctx) is not None
+
+
+@rule
+def units_fit_ndc_quantity(ctx: LineContext) -> Iterator[Finding]:
+    problem = ndc_units_problem(ctx)
+    if problem is not None:
+        yield problem
+
+
+@rule
+def units_match_administered_dose(ctx: LineContext) -> Iterator[Finding]:
+    line, billed = ctx.line, ctx.facts.billed
+    if (
+        billed is None
+        or not billed.billing_unit_mg
+        or line.administered_mg is None
+        or "JW" in line.modifiers
+        or units_in_doubt(ctx)
+    ):
+        return
+    expected = float(line.administered_mg) / billed.billing_unit_mg
+    if abs(float(line.units) - expected) >= 1:
+        yield finding(
+            "UNITS_DOSE_MISMATCH",
+            f"{fmt(float(line.units))} units billed, but {fmt(float(line.administered_mg))} mg "
+            f"administered is {fmt(expected)} {billed.code} units",
+            field="line.units",
+            suggestion=f"Bill {fmt(math.ceil(expected - 1e-9))} units; bill any discarded "
+            "amount on a JW line",
+        )
+
+
+@rule
+def units_whole_and_within_mue(ctx: LineContext) -> Iterator[Finding]:
+    line, billed = ctx.line, ctx.facts.billed
+    if billed is None:
+        return
+    units = float(line.units)
+    if not units.is_integer() and not billed_in_mg(ctx):
+        yield finding(
+            "UNITS_FRACTIONAL",
+            f"{fmt(units)} units is not a whole number of {billed.code} billing units",
+            field="line.units",
+            suggestion=f"Bill {fmt(math.ceil(units))} units if the dose needs rounding up",
+        )
+    mue = ctx.refdata.mue.get(billed.code)
+    if mue is not None and units > mue.units:
+        basis = "label-derived default" if mue.basis == "label_derived" else "CMS MUE"
+        yield finding(
+            "UNITS_ABOVE_MUE",
+            f"{fmt(units)} units exceed the {billed.code} per-day MUE of {fmt(mue.units)} "
+            f"({basis}, MAI {mue.mai})",
+            field="line.units",
+            suggestion=f"Bill at most {fmt(mue.units)} units for the day, or appeal with records",
+        )

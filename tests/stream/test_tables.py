@@ -1,0 +1,62 @@
+"""Table values as their changelog JSON: what the store keeps and what the agents see."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import MutableMapping
+
+from streams.stream.tables import ModelTable
+from streams.validation.rollup import ClaimState
+from streams.validation.validator import Validator
+from tests.conftest import claim_with_line, make_event
+
+
+def claim_state(validator: Validator, name: str) -> ClaimState:
+    return claim_with_line(validator, make_event(name, claim={"total_lines": 2}))
+
+
+def test_values_are_kept_as_the_changelog_json(validator: Validator) -> None:
+    """The bytes the ModelCodec wrote before: existing changelogs still recover."""
+    raw: dict[str, bytes] = {}
+    claims = ModelTable(raw, ClaimState)
+    state = claim_state(validator, "kept")
+    claims[state.claim_id] = state
+    assert raw == {state.claim_id: state.model_dump_json(by_alias=True).encode()}
+    assert claims[state.claim_id] == state
+    assert claims[state.claim_id] is not claims[state.claim_id]
+
+
+def test_it_reads_and_writes_like_a_mapping(validator: Validator) -> None:
+    claims = ModelTable({}, ClaimState)
+    assert claims.get("absent") is None
+    first, second = claim_state(validator, "a"), claim_state(validator, "b")
+    claims[first.claim_id] = first
+    claims[second.claim_id] = second
+    assert (len(claims), list(claims)) == (2, [first.claim_id, second.claim_id])
+    del claims[first.claim_id]
+    assert first.claim_id not in claims
+    claims.table["unparsed"] = b"not a claim"
+    assert "unparsed" in claims  # membership reads no value
+    del claims["unparsed"]
+    assert list(claims.values()) == [second]
+
+
+def test_held_states_give_the_collector_nothing_to_walk(validator: Validator) -> None:
+    """A full collection's pause grows with the objects it tracks; days of claims as
+    models were most of them."""
+
+    def tracked_after_holding(store: MutableMapping[str, ClaimState], count: int) -> int:
+        gc.collect()
+        before = len(gc.get_objects())
+        for i in range(count):
+            state = claim_state(validator, f"held-{i}")
+            store[state.claim_id] = state
+        del state
+        gc.collect()
+        return len(gc.get_objects()) - before
+
+    as_models: dict[str, ClaimState] = {}
+    assert tracked_after_holding(as_models, 300) >= 300 * 3
+    as_bytes: dict[str, bytes] = {}
+    assert tracked_after_holding(ModelTable(as_bytes, ClaimState), 300) < 10
+    assert len(as_bytes) == 300

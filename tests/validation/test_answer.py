@@ -1,0 +1,252 @@
+"""Cross-line and claim-level checks through `j9262 validate` (dicts for tables)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from streams.samples import ADMIN_96401, claim, encode, event
+from streams.validation.validator import Validator
+from tests.conftest import validate_offline
+
+PATIENT = {"patient": {"patient_id": "P-cycle"}}
+
+
+def validate(
+    validator: Validator, docs: list[dict[str, Any]], window: int = 90
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    ran = validate_offline(validator, [encode(d) for d in docs], window=window)
+    return ran.verdicts, ran.claim_verdicts
+
+
+def codes(verdict: dict[str, Any]) -> list[str]:
+    return [f["code"] for f in verdict["findings"]]
+
+
+def dosing_day(n: int, start: date = date(2026, 11, 1), **line: Any) -> dict[str, Any]:
+    """A line sent on the evening of its service day."""
+    day = (start + timedelta(days=n)).isoformat()
+    return event(
+        f"cycle-{n}-{start}",
+        claim=PATIENT,
+        line={"service_date": day, **line},
+        event_time=f"{day}T22:00:00Z",
+    )
+
+
+def test_fifteenth_dosing_day_in_28_is_flagged_and_fourteenth_not(validator: Validator) -> None:
+    verdicts, _ = validate(validator, [dosing_day(n) for n in range(15)])
+    assert [codes(v) for v in verdicts[:14]] == [[]] * 14
+    assert codes(verdicts[14]) == ["DOSING_CYCLE_DAYS"]
+    assert verdicts[14]["disposition"] == "warn"
+    assert verdicts[14]["findings"][0]["message"].startswith(
+        "15 dosing days in the 28 days 2026-11-01 to 2026-11-28"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "window"),
+    [
+        (date.min, "0001-01-01 to 0001-01-28"),
+        (date.max - timedelta(days=14), "9999-12-17 to 9999-12-31"),
+    ],
+)
+def test_dosing_days_at_either_end_of_the_calendar(
+    validator: Validator, start: date, window: str
+) -> None:
+    """The history's retention and the cycle's window stay inside the calendar: such
+    dates were once an OverflowError, and every line an internal-error dead letter."""
+    verdicts, _ = validate(validator, [dosing_day(n, start) for n in range(15)])
+    assert [codes(v) for v in verdicts] == [[]] * 14 + [["DOSING_CYCLE_DAYS"]]
+    assert f"15 dosing days in the 28 days {window}" in verdicts[14]["findings"][0]["message"]
+
+
+def test_a_mistyped_year_neither_passes_nor_hides_the_cycle(validator: Validator) -> None:
+    typo = dosing_day(7)
+    typo["line"]["service_date"] = "2062-11-08"
+    typo["event_id"] = "typo-2062"
+    docs = [dosing_day(n) for n in range(7)] + [typo] + [dosing_day(n) for n in range(7, 15)]
+    verdicts, _ = validate(validator, docs)
+    assert codes(verdicts[7]) == ["SERVICE_DATE_IN_FUTURE"]
+    assert codes(verdicts[-1]) == ["DOSING_CYCLE_DAYS"]
+
+
+def test_a_new_cycle_after_the_rest_days_is_not_flagged(validator: Validator) -> None:
+    first = [dosing_day(n) for n in range(14)]
+    second = [dosing_day(n) for n in range(28, 42)]
+    verdicts, _ = validate(validator, first + second)
+    assert all(codes(v) == [] for v in verdicts)
+
+
+def test_two_claims_that_duplicate_each_other(validator: Validator) -> None:
+    a = event("dup-a", claim=PATIENT)
+    b = event("dup-b", claim=PATIENT)
+    verdicts, _ = validate(validator, [a, b])
+    assert codes(verdicts[0]) == []
+    assert codes(verdicts[1]) == ["DUPLICATE_LINE"]
+    assert verdicts[1]["disposition"] == "fail"
+    assert f"line 1 of claim {a['claim']['claim_id']}" in verdicts[1]["findings"][0]["message"]
+
+
+def test_a_repeat_outside_the_window_is_not_a_duplicate(validator: Validator) -> None:
+    a = event("late-a", claim=PATIENT, event_time="2026-11-20T10:00:00Z")
+    b = event("late-b", claim=PATIENT, event_time="2027-01-20T10:00:00Z")
+    verdicts, _ = validate(validator, [a, b], window=30)
+    assert "DUPLICATE_LINE" not in codes(verdicts[1])
+    # Billed again for the same date, its units still count toward that day's dose.
+    assert codes(verdicts[1]) == ["DOSING_DAILY_ABOVE_LABEL_MAX"]
+
+
+def test_a_redelivered_event_gets_the_identical_verdict(validator: Validator) -> None:
+    first = dosing_day(0)
+    later = [dosing_day(n) for n in range(1, 15)]
+    verdicts, _ = validate(validator, [first, *later, first])
+    again = verdicts[-1]
+    assert codes(again) == []
+    assert {k: v for k, v in again.items() if k != "validated_at"} == {
+        k: v for k, v in verdicts[0].items() if k != "validated_at"
+    }
+
+
+def test_more_than_two_administrations_in_a_day(validator: Validator) -> None:
+    docs = [
+        event(
+            f"admin-{i}",
+            claim={"patient": {"patient_id": "P-3x", "bsa_m2": 2.8}},
+            line={"units": units, "administered_mg": units / 100},
+        )
+        for i, units in enumerate((150, 160, 170))
+    ]
+    verdicts, _ = validate(validator, docs)
+    assert [codes(v) for v in verdicts] == [
+        ["MODIFIER_JZ_PARTIAL_VIAL"],
+        ["MODIFIER_JZ_PARTIAL_VIAL"],
+        ["MODIFIER_JZ_PARTIAL_VIAL", "DOSING_ADMINISTRATIONS_PER_DAY"],
+    ]
+    assert verdicts[2]["disposition"] == "fail"
+
+
+def test_a_days_units_across_claims_against_label_and_mue(validator: Validator) -> None:
+    patient = {"patient": {"patient_id": "P-day", "bsa_m2": 1.8}}  # label max 450 a day
+    morning = event("am", claim=patient, line={"units": 250, "administered_mg": 2.5})
+    evening = event("pm", claim=patient, line={"units": 260, "administered_mg": 2.6})
+    waste = event(
+        "pm-jw",
+        claim=patient | {"total_lines": 2},
+        line={"modifiers": ["JW"], "units": 220},
+        documentation={"waste_record": True},
+    )
+    verdicts, _ = validate(validator, [morning, evening, waste])
+    assert codes(verdicts[1]) == ["MODIFIER_JZ_PARTIAL_VIAL", "DOSING_DAILY_ABOVE_LABEL_MAX"]
+    assert "UNITS_DAILY_MUE" in codes(verdicts[2])
+    assert "730 J9262 units billed for 2026-11-20" in verdicts[2]["findings"][0]["message"]
+
+
+def test_history_forgets_dates_past_retention(validator: Validator) -> None:
+    from streams.contract.models import ClaimLineEvent
+    from streams.samples import event as ev
+    from streams.validation.history import PatientHistory
+
+    history = PatientHistory()
+    for n, day in enumerate(("2026-01-01", "2026-03-01", "2026-06-01")):
+        e = ClaimLineEvent.model_validate(ev(f"r{n}", line={"service_date": day}))
+        history = history.record(e, [], retention_days=92)
+    assert sorted(history.lines) == ["2026-03-01", "2026-06-01"]
+    assert len(history.findings) == 2
+
+
+# --- claim roll-up ------------------------------------------------------------------
+
+
+def claim_verdict(validator: Validator, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    _, claims = validate(validator, docs)
+    assert len(claims) == 1
+    return claims[0]
+
+
+def test_clean_claim_of_drug_and_administration(validator: Validator) -> None:
+    cv = claim_verdict(validator, claim("clean-pair", {}, ADMIN_96401))
+    assert (cv["disposition"], cv["complete"], cv["findings"]) == ("pass", True, [])
+    assert [(ln["line_number"], ln["disposition"]) for ln in cv["lines"]] == [
+        (1, "pass"),
+        (2, "out_of_scope"),
+    ]
+
+
+def test_jw_line_without_its_administered_line(validator: Validator) -> None:
+    cv = claim_verdict(
+        validator,
+        claim(
+            "jw-alone",
+            {"modifiers": ["JW"], "units": 100},
+            ADMIN_96401,
+            documentation={"waste_record": True},
+        ),
+    )
+    assert codes(cv) == ["CLAIM_JW_WITHOUT_ADMIN"]
+    assert cv["disposition"] == "fail"
+
+
+def test_medicare_line_without_jz_or_a_jw_line(validator: Validator) -> None:
+    cv = claim_verdict(validator, claim("no-jz", {"modifiers": []}, ADMIN_96401))
+    assert codes(cv) == ["CLAIM_JZ_JW_MISSING"]
+
+
+def test_administered_plus_discarded_units_not_whole_vials(validator: Validator) -> None:
+    cv = claim_verdict(
+        validator,
+        claim(
+            "vials",
+            {"modifiers": [], "units": 250, "administered_mg": 2.5},
+            {"modifiers": ["JW"], "units": 50},
+            ADMIN_96401,
+            documentation={"waste_record": True},
+        ),
+    )
+    assert codes(cv) == ["CLAIM_VIAL_TOTAL"]
+    assert "250 administered + 50 discarded units" in cv["findings"][0]["message"]
+
+
+def test_iv_administration_code_beside_j9262(validator: Validator) -> None:
+    iv = ADMIN_96401 | {"hcpcs": "96413"}
+    cv = claim_verdict(validator, claim("iv", {}, iv))
+    assert codes(cv) == ["CLAIM_IV_ADMIN_CODE"]
+
+
+def test_no_administration_code_on_a_professional_claim(validator: Validator) -> None:
+    cv = claim_verdict(validator, claim("no-admin", {}))
+    assert codes(cv) == ["CLAIM_NO_ADMIN_CODE"]
+    assert cv["disposition"] == "warn"
+    institutional = claim("inst", {}, claim={"claim_type": "institutional"})
+    assert codes(claim_verdict(validator, institutional)) == []
+
+
+def test_claim_missing_a_line_is_incomplete(validator: Validator) -> None:
+    docs = claim("partial", {}, ADMIN_96401, {"hcpcs": "J1100", "ndc": None, "modifiers": []})
+    cv = claim_verdict(validator, docs[:2])
+    assert (cv["complete"], cv["total_lines"], codes(cv)) == (False, 3, ["CLAIM_INCOMPLETE"])
+
+
+def test_a_due_claim_verdict_is_sent_as_the_text_its_state_keeps(validator: Validator) -> None:
+    from datetime import UTC, datetime
+
+    from streams.contract.decoding import decode
+    from streams.contract.models import ClaimLineEvent, ClaimVerdict
+    from streams.validation.answer import ClaimMessage, add_to_claim
+    from streams.validation.rollup import ClaimState
+
+    claims: dict[str, ClaimState] = {}
+    now = datetime.now(UTC)
+    updates = []
+    for doc in claim("sent-once", {}, ADMIN_96401):
+        line = decode(encode(doc), 1 << 20)
+        assert isinstance(line, ClaimLineEvent)
+        message = ClaimMessage.for_line(line, validator.validate(line))
+        updates.append(add_to_claim(validator, claims, message, now, 300))
+    waiting, done = updates
+    assert (waiting.verdict, waiting.verdict_json) == (None, None)
+    assert done.verdict is not None and done.state is not None
+    assert done.verdict_json == done.verdict.model_dump_json() == done.state.verdict_json
+    assert ClaimVerdict.model_validate_json(done.verdict_json).lines[1].line_number == 2

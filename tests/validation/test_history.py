@@ -1,0 +1,117 @@
+"""The cycle window search, against its definition counted day by day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.contract.models import ClaimLineEvent
+from streams.samples import event
+from streams.validation.history import (
+    CYCLE_DAYS,
+    PatientHistory,
+    busiest_window,
+    latest_service_day,
+)
+
+DAY = date(2026, 11, 15)
+
+
+def by_definition(days: set[date], day: date) -> tuple[int, date]:
+    best, best_start = 0, day
+    for offset in range(CYCLE_DAYS):
+        if day.toordinal() - offset < 1:
+            break  # no window starts before 0001-01-01
+        start = day - timedelta(days=offset)
+        end = start + timedelta(days=CYCLE_DAYS - 1)
+        count = sum(1 for d in days if start <= d <= end)
+        if count > best:
+            best, best_start = count, start
+    return best, best_start
+
+
+@settings(max_examples=500)
+@given(st.sets(st.integers(-35, 35), max_size=30))
+def test_busiest_window_matches_the_definition(offsets: set[int]) -> None:
+    days = {DAY + timedelta(days=o) for o in offsets} | {DAY}
+    assert busiest_window(days, DAY) == by_definition(days, DAY)
+
+
+@settings(max_examples=200)
+@given(st.sets(st.integers(1, 60), max_size=30), st.integers(1, 60))
+def test_windows_at_the_start_of_the_calendar(ordinals: set[int], today: int) -> None:
+    day = date.fromordinal(today)
+    days = {date.fromordinal(o) for o in ordinals} | {day}
+    assert busiest_window(days, day) == by_definition(days, day)
+
+
+def test_a_day_just_outside_every_window_is_not_counted() -> None:
+    days = {DAY - timedelta(days=1), DAY, DAY + timedelta(days=CYCLE_DAYS - 1)}
+    assert busiest_window(days, DAY) == (2, DAY)
+
+
+def test_busiest_window_reports_the_latest_start_among_equals() -> None:
+    days = {DAY + timedelta(days=o) for o in range(15)}
+    assert busiest_window(days, DAY) == (15, DAY)
+    assert busiest_window(days, DAY + timedelta(days=14)) == (15, DAY)
+
+
+def line_on(day: str, sent: str, name: str) -> ClaimLineEvent:
+    return ClaimLineEvent.model_validate(
+        event(name, line={"service_date": day}, event_time=f"{sent}T15:00:00Z")
+    )
+
+
+def test_a_line_dated_in_the_future_does_not_push_the_real_ones_out() -> None:
+    """Retention once counted back from the latest service date held, so one year
+    typed as 2062 dropped every real line and blinded the cross-line edits."""
+    history = PatientHistory()
+    for n in range(10):
+        day = (date(2026, 11, 1) + timedelta(days=n)).isoformat()
+        history = history.record(line_on(day, day, f"real-{n}"), [], retention_days=91)
+    typo = line_on("2062-11-11", "2026-11-11", "typo")
+    history = history.record(typo, [], 91)
+    assert "2062-11-11" not in history.lines and len(history.lines) == 10
+    assert typo.event_id in history.findings  # a redelivery right away: the same verdict
+    history = history.record(line_on("2026-11-12", "2026-11-12", "next"), [], 91)
+    assert typo.event_id not in history.findings
+    assert len(history.lines) == 11 and min(history.lines) == "2026-11-01"
+
+
+def test_lines_arriving_out_of_order_are_all_kept() -> None:
+    """Each line is judged by its own event_time, not by the one being recorded."""
+    history = PatientHistory()
+    for n in (9, 3, 7, 0, 5):
+        day = (date(2026, 11, 1) + timedelta(days=n)).isoformat()
+        history = history.record(line_on(day, day, f"late-{n}"), [], retention_days=91)
+    assert len(history.lines) == 5
+
+
+def test_a_service_date_a_day_ahead_of_utc_is_plausible() -> None:
+    sent_late = line_on("2026-11-21", "2026-11-20", "east-of-utc")
+    assert latest_service_day(sent_late.event_time) == date(2026, 11, 21)
+    assert latest_service_day(line_on("9999-12-31", "9999-12-31", "last").event_time) == date.max
+
+
+def test_recording_leaves_the_earlier_history_as_it_was() -> None:
+    """Histories share their day lists; a redelivered event is judged on the history
+    it first met, so recording must build new lists, not append to shared ones."""
+    day = "2026-11-10"
+    first = PatientHistory().record(line_on(day, day, "share-1"), [], 91)
+    second = first.record(line_on(day, day, "share-2"), [], 91)
+    assert [len(h.lines[day]) for h in (first, second)] == [1, 2]
+    assert list(first.findings) == [line_on(day, day, "share-1").event_id]
+
+
+def test_retention_counts_back_from_the_latest_day_held() -> None:
+    history = PatientHistory()
+    for day in ("2026-01-01", "2026-03-01", "2026-04-01"):
+        history = history.record(line_on(day, day, f"keep-{day}"), [], retention_days=31)
+    assert sorted(history.lines) == ["2026-03-01", "2026-04-01"]
+    assert len(history.findings) == 2
+    early = PatientHistory().record(line_on("0001-01-02", "0001-01-02", "early"), [], 91)
+    assert list(early.lines) == ["0001-01-02"]
+    stored = PatientHistory.model_validate_json(history.model_dump_json())
+    assert stored == history
