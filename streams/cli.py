@@ -489,7 +489,11 @@ def schemas_export(directory: str) -> None:
     """Write the JSON Schema of each contract model to DIR."""
     from streams.schemas import export
 
-    for path in export(Path(directory)):
+    try:
+        written = export(Path(directory))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write schemas to {directory!r}: {exc}") from None
+    for path in written:
         click.echo(f"wrote {path}")
 
 

@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from streams.events import (
     LineVerdict,
 )
 from streams.history import PatientHistory
+from streams.spill import SpillMap
 from streams.stateful import ClaimMessage, add_to_claim, validate_for_patient
 from streams.verdicts import Validator
 
@@ -50,9 +51,13 @@ def results(
     source_name: str,
     max_bytes: int,
     duplicate_window_days: int = 90,
+    *,
+    histories: MutableMapping[str, PatientHistory] | None = None,
 ) -> Iterator[tuple[ClaimLineEvent | None, LineVerdict | DeadLetter]]:
-    """One verdict (with its event) or dead letter per non-blank line, in input order."""
-    histories: dict[str, PatientHistory] = {}
+    """One verdict (with its event) or dead letter per non-blank line, in input order;
+    `histories` holds the patients' histories (a dict when not given)."""
+    if histories is None:
+        histories = {}
     for number, raw in enumerate(lines, start=1):
         record = raw.rstrip(b"\r\n")
         if not record.strip():
@@ -94,6 +99,10 @@ def _fewer_collections() -> Iterator[None]:
         if ours:
             gc.unfreeze()
 
+
+STATE_BUDGET = 20_000
+"""Patient-history lines `run` holds in memory (about 1.5 kB each); open claims get
+half as many lines, finished claim ids twice as many entries. More waits on disk."""
 
 LINE_FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = (
@@ -186,6 +195,7 @@ def run(
     duplicate_window_days: int = 90,
     line_format: str = "jsonl",
     report: ReportSink | None = None,
+    state_budget: int = STATE_BUDGET,
 ) -> Summary:
     """Validate `lines` in order and write each output as it comes.
 
@@ -194,11 +204,56 @@ def run(
     a repeated line does not roll the claim up twice, as in the stream), the lines
     a claim keeps for its roll-up hold no copy of their verdict, and a patient's
     history keeps only the lines within the duplicate window. What remains grows
-    with the number of patients and of claims, not of lines.
+    with the number of patients and of claims, not of lines: so histories, open
+    claims and finished claim ids beyond `state_budget` (about that many lines'
+    worth) wait on disk (streams.spill), as the stream's tables do in RocksDB.
     """
+    with (
+        SpillMap[PatientHistory](state_budget, _history_weight) as histories,
+        SpillMap[ClaimState](max(state_budget // 2, 1), _claim_weight) as claims,
+        SpillMap[bool](state_budget * 2) as done,
+    ):
+        return _run(
+            validator,
+            results(
+                validator,
+                lines,
+                source_name,
+                max_bytes,
+                duplicate_window_days,
+                histories=histories,
+            ),
+            out=out,
+            dead_out=dead_out,
+            claims_out=claims_out,
+            line_format=line_format,
+            report=report,
+            claims=claims,
+            done=done,
+        )
+
+
+def _history_weight(history: PatientHistory) -> int:
+    return 1 + sum(len(lines) for lines in history.lines.values())
+
+
+def _claim_weight(state: ClaimState) -> int:
+    return 1 + len(state.lines)
+
+
+def _run(
+    validator: Validator,
+    verdicts: Iterable[tuple[ClaimLineEvent | None, LineVerdict | DeadLetter]],
+    *,
+    out: IO[bytes],
+    dead_out: IO[bytes] | None,
+    claims_out: IO[bytes] | None,
+    line_format: str,
+    report: ReportSink | None,
+    claims: MutableMapping[str, ClaimState],
+    done: MutableMapping[str, bool],
+) -> Summary:
     summary = Summary()
-    claims: dict[str, ClaimState] = {}
-    done: set[str] = set()
     now = datetime.now(UTC)
     rows = csv.writer(_Text(out), lineterminator="\n") if line_format == "csv" else None
     if rows is not None:
@@ -216,9 +271,9 @@ def run(
             report.add_claim(update.verdict)
         if update.verdict.complete:
             del claims[message.claim_id]
-            done.add(message.claim_id)
+            done[message.claim_id] = True
 
-    for event, item in results(validator, lines, source_name, max_bytes, duplicate_window_days):
+    for event, item in verdicts:
         summary.lines += 1
         if isinstance(item, DeadLetter):
             summary.dead_letters += 1
@@ -241,8 +296,8 @@ def run(
         if event is not None and roll_up and event.claim.claim_id not in done:
             # The roll-up reads a line's verdict id and disposition only: no copy of its text.
             write_claim(ClaimMessage.for_line(event, item, ""), math.inf)
-    for claim_id, state in list(claims.items()):
-        if state.verdict_json is None:
+    for claim_id in claims:
+        if claims[claim_id].verdict_json is None:
             write_claim(ClaimMessage(kind="deadline", claim_id=claim_id), 0)
     return summary
 
