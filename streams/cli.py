@@ -259,8 +259,11 @@ def validate(  # noqa: PLR0917 - one parameter per option
                     files["--report"].write(summary_report.render(label).encode())
     except offline.Misuse as exc:
         raise click.ClickException(str(exc)) from None
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        raise click.ClickException("standard output closed early; files not written") from None
     except OSError as exc:
-        raise click.ClickException(f"validate stopped, no output written: {exc}") from None
+        raise click.ClickException(f"validate stopped, no file written: {exc}") from None
     if quiet:
         return
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_disposition.items()))
@@ -508,6 +511,9 @@ def main() -> None:
     try:
         code = cli.main(prog_name="j9262", standalone_mode=False)
     except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `j9262`: the help, as click does
+            exc.show()
+            sys.exit(exc.exit_code)
         hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
