@@ -22,6 +22,17 @@ $(TOOLS):
 	fi
 	@mkdir -p $(VENV) && touch $@
 
+CHROMIUM := $(VENV)/.chromium
+
+# Debian's chromium, for the test that renders `j9262 validate --report` in a browser.
+$(CHROMIUM):
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing Debian's chromium package for the report test"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -39,7 +50,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck $(TOOLS)
+test: lint typecheck $(TOOLS) $(CHROMIUM)
 	$(BIN)/pytest -q
 
 schemas: $(STAMP)
@@ -54,6 +65,7 @@ bench-quick: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/j9262 edits --markdown > docs/edits.md
+	$(BIN)/j9262 settings --markdown > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .j9262-data

@@ -23,6 +23,7 @@ import asyncio
 import base64
 import contextlib
 import io
+import itertools
 import json
 import os
 import platform
@@ -68,23 +69,29 @@ from streams.validation.validator import Validator
 
 def mix(count: int, *, now: bool = False, tag: str = "") -> list[bytes]:
     """The demo sample's kinds of lines, made unique per copy; malformed ones kept as is."""
+    return list(itertools.islice(iter_mix(now=now, tag=tag), count))
+
+
+def iter_mix(*, now: bool = False, tag: str = "", patients: int = 2000) -> Iterator[bytes]:
+    """`mix`, endless and one line at a time, for files larger than memory;
+    `patients` copies of each patient id of the sample (times 7)."""
     base = demo_sample()
-    out: list[bytes] = []
-    copy = 0
-    while len(out) < count:
+    position = 0
+    for copy in itertools.count():
         for raw in base:
+            position += 1
             try:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                out.append(raw)
+                yield raw
                 continue
             if not isinstance(doc, dict) or "claim" not in doc:
-                out.append(raw)
+                yield raw
                 continue
             doc["event_id"] = f"{tag}{doc.get('event_id')}-{copy}"
             claim = doc["claim"]
             claim["claim_id"] = f"{tag}{claim.get('claim_id')}-{copy}"
-            claim.get("patient", {})["patient_id"] = f"P-{copy % 2000}-{len(out) % 7}"
+            claim.get("patient", {})["patient_id"] = f"P-{copy % patients}-{(position - 1) % 7}"
             if now:
                 stamped = datetime.now(UTC)
                 sent = datetime.fromisoformat(doc["event_time"]).date()
@@ -94,9 +101,7 @@ def mix(count: int, *, now: bool = False, tag: str = "") -> list[bytes]:
                         served = date.fromisoformat(line["service_date"])
                         line["service_date"] = (served + (stamped.date() - sent)).isoformat()
                 doc["event_time"] = stamped.isoformat()
-            out.append(orjson.dumps(doc))
-        copy += 1
-    return out[:count]
+            yield orjson.dumps(doc)
 
 
 def long_histories(patients: int, days: int = 90) -> list[bytes]:

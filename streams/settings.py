@@ -9,10 +9,15 @@ from __future__ import annotations
 import ssl
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SETTINGS_EXIT_CODE = 2
+"""Every command exits with this code when a J9262_* setting is invalid."""
+
+_BROKER_URL_FORMAT = "use kafka://host:port, several separated by ';'"
 
 
 class Settings(BaseSettings):
@@ -20,18 +25,30 @@ class Settings(BaseSettings):
         env_prefix="J9262_", env_file=".env", extra="ignore", frozen=True
     )
 
-    app_id: str = Field("j9262-validator", description="Faust app id = Kafka consumer group.")
+    app_id: str = Field(
+        "j9262-validator",
+        description="Faust app id, which is the Kafka consumer group: workers with the same "
+        "id share the partitions.",
+    )
     broker_url: str = Field(
         "kafka://127.0.0.1:9092",
         description="Bootstrap servers: kafka://host:port, several separated by ';'.",
     )
 
-    topic_lines: str = "claims.lines.v1"
-    topic_verdicts: str = "claims.verdicts.v1"
-    topic_claim_verdicts: str = "claims.claim-verdicts.v1"
-    topic_dead_letters: str = "claims.lines.dlq.v1"
+    topic_lines: str = Field("claims.lines.v1", description="Input topic of claim-line events.")
+    topic_verdicts: str = Field("claims.verdicts.v1", description="Output topic of line verdicts.")
+    topic_claim_verdicts: str = Field(
+        "claims.claim-verdicts.v1", description="Output topic of claim verdicts."
+    )
+    topic_dead_letters: str = Field(
+        "claims.lines.dlq.v1",
+        description="Dead-letter topic: records that could not be validated, with the reason "
+        "and the original bytes.",
+    )
     topic_partitions: int = Field(4, ge=1, description="Partitions for topics the app creates.")
-    topic_replication_factor: int = Field(1, ge=1)
+    topic_replication_factor: int = Field(
+        1, ge=1, description="Replication factor for topics the app creates; 3 on a cluster."
+    )
 
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         "at_least_once",
@@ -43,12 +60,22 @@ class Settings(BaseSettings):
         "(streams.stream.kafka.batched_producer) instead of one by one through Faust; "
         "not under exactly_once.",
     )
-    store: str = Field("memory://", description="Table store: memory:// or rocksdb://.")
-    data_dir: Path = Field(Path(".j9262-data"), description="Faust's data directory.")
+    store: str = Field(
+        "memory://",
+        description="Table store: memory:// or rocksdb:// (the `rocksdb` extra; state then "
+        "lives under J9262_DATA_DIR, on a volume) for production.",
+    )
+    data_dir: Path = Field(
+        Path(".j9262-data"), description="Faust's data directory (RocksDB tables)."
+    )
 
-    web_enabled: bool = True
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(6066, ge=0, le=65535)
+    web_enabled: bool = Field(
+        True, description="Serve /metrics, /livez, /readyz and the claim lookup API."
+    )
+    web_host: str = Field("127.0.0.1", description="Address the worker's web server binds.")
+    web_port: int = Field(
+        6066, ge=0, le=65535, description="Port of the worker's web server (0: a free one)."
+    )
     web_url: str | None = Field(
         None,
         description="How the other workers reach this one (http://host:port) for claim "
@@ -101,14 +128,19 @@ class Settings(BaseSettings):
         ge=0,
         description="Longest a fetch waits for records. Kafka answers as soon as records "
         "arrive, so 500 costs no latency there; the embedded broker holds every empty "
-        "fetch this long, so keep it low on it.",
+        "fetch this long, so keep it low on it; use 500 on Kafka.",
     )
-    commit_interval_s: float = Field(1.0, gt=0)
+    commit_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="How often processed offsets are committed, once the verdicts they "
+        "cover are answered; a crash repeats about this much work.",
+    )
     rebalance_timeout_s: float = Field(
         4.0,
         gt=0,
         description="How long the group coordinator waits for members to rejoin in a "
-        "rebalance; raise it on real Kafka.",
+        "rebalance; use 30-60 on Kafka.",
     )
     session_timeout_s: float = Field(
         10.0,
@@ -124,9 +156,12 @@ class Settings(BaseSettings):
         45,
         gt=0,
         description="After SIGTERM, exit anyway once this long has passed (events not yet "
-        "committed are redelivered). Keep it under the pod's termination grace period.",
+        "committed are redelivered; exit code 3). Keep it under the pod's termination grace "
+        "period.",
     )
-    heartbeat_interval_s: float = Field(1.0, gt=0)
+    heartbeat_interval_s: float = Field(
+        1.0, gt=0, description="How often a worker tells the group coordinator it is alive."
+    )
 
     duplicate_window_days: int = Field(
         90, ge=1, description="A repeat billed within this many days is a duplicate."
@@ -140,17 +175,31 @@ class Settings(BaseSettings):
         7 * 86_400, gt=0, description="How long a claim stays queryable after its verdict."
     )
 
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    ssl_cafile: Path | None = None
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
-    ssl_check_hostname: bool = True
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How clients connect to the brokers."
+    )
+    ssl_cafile: Path | None = Field(
+        None, description="CA bundle that signed the brokers' certificates (SSL, SASL_SSL)."
+    )
+    ssl_certfile: Path | None = Field(
+        None, description="Client certificate for mutual TLS; needs J9262_SSL_KEYFILE."
+    )
+    ssl_keyfile: Path | None = Field(None, description="Private key of J9262_SSL_CERTFILE.")
+    ssl_check_hostname: bool = Field(
+        True, description="Check that a broker's certificate names the host connected to."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism (SASL_PLAINTEXT, SASL_SSL)."
+    )
+    sasl_username: str | None = Field(None, description="SASL user; SASL needs it.")
+    sasl_password: SecretStr | None = Field(
+        None, description="SASL password; SASL needs it. Never printed."
+    )
 
     refdata_dir: Path | None = Field(
-        None, description="Reference data overrides; unset uses the bundled files."
+        None,
+        description="Directory whose files replace the bundled reference data "
+        "(`j9262 refdata import` fills it); unset uses the bundled files.",
     )
 
     event_loop: Literal["uvloop", "asyncio"] = Field(
@@ -158,14 +207,49 @@ class Settings(BaseSettings):
         description="The worker's event loop: uvloop (libuv, in C) or Python's own. Most of "
         "a worker's CPU goes to the loop, Faust and the client; uvloop takes less of it.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe log level written."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object per line."
+    )
     log_repeat_interval_s: float = Field(
         60,
         gt=0,
         description="A warning or error the Kafka and Faust libraries repeat is logged once "
         "per this interval, with the count of the repeats held back.",
     )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str) -> str:
+        """Faust and aiokafka take kafka://host:port (or host:port); an http:// URL or an
+        empty one would only fail later, deep in the client."""
+        parts = [p.strip() for p in value.replace(",", ";").split(";")]
+        if not any(parts):
+            raise ValueError(_BROKER_URL_FORMAT)
+        for part in parts:
+            scheme, _, address = part.rpartition("://")
+            host, _, port = address.rpartition(":")
+            if scheme not in ("", "kafka") or not host or not port.isdigit():
+                raise ValueError(_BROKER_URL_FORMAT)
+            if not 0 < int(port) < 65536:
+                raise ValueError(_BROKER_URL_FORMAT)
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _check_store(cls, value: str) -> str:
+        if not value.startswith(("memory://", "rocksdb://")):
+            raise ValueError("use memory:// or rocksdb://")
+        return value
+
+    @field_validator("web_url")
+    @classmethod
+    def _check_web_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("use http://host:port or https://host:port")
+        return value
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
@@ -255,3 +339,80 @@ def isolated(broker_url: str, run: str, data_dir: Path, web_port: int, **extra: 
         rebalance_timeout_s=2,
         **extra,
     )
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a Settings field."""
+    return f"{Settings.model_config.get('env_prefix', '')}{field.upper()}"
+
+
+def _is_secret(field: str) -> bool:
+    info = Settings.model_fields.get(field)
+    return info is not None and "SecretStr" in repr(info.annotation)
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One line for a rejected Settings: each bad variable, its value (secrets hidden)
+    and what is allowed, so a misconfigured deploy reads as such, not as a traceback."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        msg = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:
+            problems.append(msg)
+            continue
+        field = str(error["loc"][0])
+        value = "(hidden)" if _is_secret(field) else repr(error.get("input"))
+        if len(value) > 80:
+            value = value[:77] + "..."
+        problems.append(f"{env_name(field)}={value} is not allowed: {msg[:1].lower()}{msg[1:]}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def _type_name(annotation: Any) -> str:
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in get_args(annotation))
+    if args and len(args) < len(get_args(annotation)):  # X | None
+        return _type_name(args[0]) if len(args) == 1 else " or ".join(map(_type_name, args))
+    names = {str: "text", int: "integer", float: "number", bool: "true/false", Path: "path"}
+    if annotation is SecretStr:
+        return "secret text"
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _default_text(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    return f"`{value}`"
+
+
+def render_markdown() -> str:
+    """docs/configuration.md: every setting from the model, so the reference cannot
+    drift from the code (`make docs` writes it; a test compares)."""
+    out = [
+        "# Configuration",
+        "",
+        "<!-- Generated from streams/settings.py by `j9262 settings --markdown` "
+        "(`make docs`); do not edit. -->",
+        "",
+        "Every setting is an environment variable with the prefix `J9262_` (or a line of a",
+        "`.env` file in the working directory). The defaults run against the embedded broker",
+        "on 127.0.0.1. An invalid value stops any `j9262` command with one line naming the",
+        f"variable, its value and what is allowed, and exit code {SETTINGS_EXIT_CODE}.",
+        "",
+        "| Variable | Type | Default | Description |",
+        "|---|---|---|---|",
+    ]
+    for name, info in Settings.model_fields.items():
+        limits = [
+            f"{label} {getattr(m, attr)}"
+            for m in info.metadata
+            for attr, label in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"))
+            if getattr(m, attr, None) is not None
+        ]
+        kind = _type_name(info.annotation) + (f" ({', '.join(limits)})" if limits else "")
+        text = (info.description or "").replace("|", "\\|")
+        out.append(f"| `{env_name(name)}` | {kind} | {_default_text(info.default)} | {text} |")
+    return "\n".join(out) + "\n"

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from streams.contract.models import DeadLetterReason
-from streams.settings import Settings
+from streams.settings import SETTINGS_EXIT_CODE, Settings, settings_error
 
 if TYPE_CHECKING:
     from streams.refdata import PayerPolicy, ReferenceData
@@ -25,11 +26,18 @@ EXIT_BAD_REFDATA_CLI = 1
 REASONS = [r.value for r in DeadLetterReason]
 
 
+class SettingsError(click.ClickException):
+    exit_code = SETTINGS_EXIT_CODE
+
+
 def _settings() -> Settings:
+    """The settings from the environment; a bad value is one line naming its variable."""
+    from pydantic import ValidationError
+
     try:
         return Settings()
-    except Exception as exc:  # pydantic's ValidationError names the bad variable
-        raise click.ClickException(f"invalid J9262_* settings: {exc}") from exc
+    except ValidationError as exc:
+        raise SettingsError(settings_error(exc)) from None
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -40,15 +48,6 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except (KafkaError, RuntimeError) as exc:
         raise click.ClickException(f"{exc} (J9262_BROKER_URL={_settings().broker_url})") from exc
-
-
-@contextlib.contextmanager
-def _open_out(path: str | None, default: IO[bytes] | None) -> Iterator[IO[bytes] | None]:
-    if path is None or path == "-":
-        yield default
-        return
-    with open(path, "wb") as fh:
-        yield fh
 
 
 def _reference_data(override: Path | None) -> ReferenceData:
@@ -205,39 +204,80 @@ def redrive(
 
 
 @cli.command()
-@click.argument("input", type=click.File("rb"))
+@click.argument("input", metavar="INPUT")
 @click.option("--output", "-o", default=None, help="Line verdicts (default: stdout).")
-@click.option("--dead-letters", default=None, help="Write dead letters here.")
-@click.option("--claim-verdicts", default=None, help="Write claim verdicts here.")
-def validate(
-    input: IO[bytes], output: str | None, dead_letters: str | None, claim_verdicts: str | None
+@click.option("--dead-letters", default=None, help="Write dead letters here (JSON Lines).")
+@click.option("--claim-verdicts", default=None, help="Write claim verdicts here (JSON Lines).")
+@click.option(
+    "--format",
+    "line_format",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="Line verdicts as JSON Lines, or CSV with one row per line (columns in the README).",
+)
+@click.option("--report", default=None, help="Write an HTML summary for a billing team here.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary line.")
+def validate(  # noqa: PLR0917 - one parameter per option
+    input: str,
+    output: str | None,
+    dead_letters: str | None,
+    claim_verdicts: str | None,
+    line_format: str,
+    report: str | None,
+    quiet: bool,
 ) -> None:
     """Validate a JSON Lines file of events offline ('-' for stdin), with the stream's rules.
 
-    Exits 0 when the file was processed, whatever the verdicts say.
+    Outputs are written to a temporary file beside each one and renamed into place
+    when the run ends, so a failed run leaves them as they were; an output that is
+    the input is refused. Exits 0 when the file was processed, whatever the verdicts say.
     """
-    from streams.offline.runner import run
+    from streams.offline import runner as offline
+    from streams.offline.report import Report
     from streams.validation.validator import Validator
 
     settings = _settings()
-    validator = Validator(_reference_data(settings.refdata_dir))
-    path = getattr(input, "name", "<stdin>")
-    name = "-" if path in ("-", "<stdin>") else f"file:{Path(path).name}"
-    with (
-        _open_out(output, sys.stdout.buffer) as out,
-        _open_out(dead_letters, None) as dead,
-        _open_out(claim_verdicts, None) as claims,
-    ):
-        assert out is not None
-        summary = run(
-            validator,
-            input,
-            source_name=name,
-            max_bytes=settings.max_message_bytes,
-            out=out,
-            dead_out=dead,
-            claims_out=claims,
-        )
+    try:
+        with offline.open_input(input) as source:
+            targets = offline.plan_outputs(
+                source,
+                input,
+                {
+                    "--output": output,
+                    "--dead-letters": dead_letters,
+                    "--claim-verdicts": claim_verdicts,
+                    "--report": report,
+                },
+            )
+            validator = Validator(_reference_data(settings.refdata_dir))
+            name = "-" if input == "-" else f"file:{Path(input).name}"
+            summary_report = Report() if report else None
+            with offline.atomic_outputs(targets) as files, _progress(source, quiet) as lines:
+                summary = offline.run(
+                    validator,
+                    lines,
+                    source_name=name,
+                    max_bytes=settings.max_message_bytes,
+                    out=files["--output"] or sys.stdout.buffer,
+                    dead_out=files["--dead-letters"],
+                    claims_out=files["--claim-verdicts"],
+                    duplicate_window_days=settings.duplicate_window_days,
+                    line_format=line_format,
+                    report=summary_report,
+                )
+                if summary_report is not None and files["--report"] is not None:
+                    label = "standard input" if input == "-" else Path(input).name
+                    files["--report"].write(summary_report.render(label).encode())
+    except offline.Misuse as exc:
+        raise click.ClickException(str(exc)) from None
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        raise click.ClickException("standard output closed early; files not written") from None
+    except OSError as exc:
+        raise click.ClickException(f"validate stopped, no file written: {exc}") from None
+    if quiet:
+        return
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_disposition.items()))
     click.echo(
         f"{summary.lines} line(s): {summary.verdicts} verdict(s) ({counts or 'none'}), "
@@ -245,6 +285,47 @@ def validate(
         + (f", {summary.claims} claim verdict(s)" if claim_verdicts else ""),
         err=True,
     )
+
+
+@contextlib.contextmanager
+def _progress(source: IO[bytes], quiet: bool) -> Iterator[Iterable[bytes]]:
+    """The input's lines, with a progress bar on stderr when it is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield source
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    try:
+        total: int | None = os.fstat(source.fileno()).st_size or None
+    except (OSError, ValueError):
+        total = None
+    with Progress(
+        TextColumn("validating"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("validate", total=total)
+
+        def lines() -> Iterator[bytes]:
+            read = 0
+            for number, line in enumerate(source, start=1):
+                read += len(line)
+                if number % 1000 == 0:
+                    progress.update(task, completed=read)
+                yield line
+            progress.update(task, completed=read)
+
+        yield lines()
 
 
 @cli.command()
@@ -277,6 +358,19 @@ def edits(markdown: bool, category: str | None) -> None:
         if category is None or e.category == category:
             table.add_row(e.code, e.category, e.severity, e.why, e.fix)
     Console().print(table)
+
+
+@cli.command("settings")
+@click.option("--markdown", is_flag=True, help="Print docs/configuration.md: every setting.")
+def settings_cmd(markdown: bool) -> None:
+    """Show the settings in effect (secrets hidden), or the reference of every setting."""
+    from streams.settings import env_name, render_markdown
+
+    if markdown:
+        click.echo(render_markdown(), nl=False)
+        return
+    for name, value in _settings().model_dump().items():
+        click.echo(f"{env_name(name)}={'' if value is None else value}")
 
 
 @cli.group()
@@ -442,9 +536,41 @@ def schemas_export(directory: str) -> None:
     """Write the JSON Schema of each contract model to DIR."""
     from streams.contract.schemas import export
 
-    for path in export(Path(directory)):
+    try:
+        written = export(Path(directory))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write schemas to {directory!r}: {exc}") from None
+    for path in written:
         click.echo(f"wrote {path}")
 
 
 def main() -> None:
-    cli(prog_name="j9262")
+    """The `j9262` entry point: every misuse is one line on stderr and a non-zero exit.
+
+    Click's own usage errors would print the usage and a hint over three lines;
+    here they become one line that names the command's help.
+    """
+    from pydantic import ValidationError
+
+    try:
+        code = cli.main(prog_name="j9262", standalone_mode=False)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `j9262`: the help, as click does
+            exc.show()
+            sys.exit(exc.exit_code)
+        hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        click.echo(f"Error: {settings_error(exc)}", err=True)
+        sys.exit(SETTINGS_EXIT_CODE)
+    if isinstance(code, int):  # --help, --version, ctx.exit(n)
+        sys.exit(code)

@@ -1,0 +1,88 @@
+"""`j9262 validate`'s state beyond its memory budget waits on disk and changes nothing."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from streams.offline.runner import run
+from streams.offline.spill import SpillMap
+from streams.samples import demo_sample, encode, event
+from streams.validation.validator import Validator
+
+
+def test_spill_map_is_a_mapping_whatever_it_holds_in_memory() -> None:
+    with SpillMap[list[int]](budget=3, weight=len) as spilled:
+        plain: dict[str, list[int]] = {}
+        for i in range(200):
+            key = f"k{i % 37}"
+            value = [i] * (i % 4 + 1)
+            for m in (spilled, plain):
+                m[key] = value
+            if i % 5 == 0:
+                other = f"k{(i * 7) % 37}"
+                assert spilled.get(other) == plain.get(other)
+            if i % 11 == 0 and key in plain:
+                del spilled[key], plain[key]
+        assert len(spilled) == len(plain)
+        assert sorted(spilled) == sorted(plain)
+        assert dict(spilled.items()) == plain
+        with pytest.raises(KeyError):
+            del spilled["absent"]
+        folder = Path(spilled._folder.name)
+        assert folder.exists()
+    assert not folder.exists()
+
+
+def test_iteration_sees_each_key_once_while_values_change() -> None:
+    with SpillMap[int](budget=2) as m:
+        for i in range(50):
+            m[f"k{i}"] = i
+        seen = []
+        for key in m:
+            seen.append(key)
+            m[key] += 1000  # a read and a write, which evict others to disk again
+        assert sorted(seen) == sorted(f"k{i}" for i in range(50))
+        assert all(m[f"k{i}"] == i + 1000 for i in range(50))
+
+
+def many_lines(copies: int) -> list[bytes]:
+    """The demo sample again and again with new claim ids (same patients, so their
+    histories grow), plus lines of claims completed earlier, repeated."""
+    out = []
+    for copy in range(copies):
+        for raw in demo_sample():
+            out.append(raw.replace(b'"CLM-', f'"CLM-{copy}-'.encode()))
+    repeat = encode(event("again"))
+    return [repeat, *out, repeat, *itertools.islice(out, 0, 200, 3)]
+
+
+def test_outputs_are_the_same_when_state_waits_on_disk(validator: Validator) -> None:
+    records = many_lines(6)
+
+    def outputs(budget: int) -> tuple[bytes, bytes, bytes]:
+        files = io.BytesIO(), io.BytesIO(), io.BytesIO()
+        run(
+            validator,
+            records,
+            source_name="t",
+            max_bytes=1 << 20,
+            out=files[0],
+            dead_out=files[1],
+            claims_out=files[2],
+            state_budget=budget,
+        )
+        return tuple(_without_times(f.getvalue()) for f in files)  # type: ignore[return-value]
+
+    in_memory, on_disk = outputs(10**9), outputs(3)
+    assert in_memory == on_disk
+    assert in_memory[2].count(b"claim-verdict/v1") > 300
+
+
+def _without_times(data: bytes) -> bytes:
+    """The outputs with their wall-clock stamps blanked: those alone differ between runs."""
+    return re.sub(rb'"(validated_at|received_at)":"[^"]*"', b"", data)
