@@ -40,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Two tiers (docs/operations.md#tests): `test` is everything; `test-fast` leaves out the tests
+# Two tiers (docs/testing.md): `test` is everything; `test-fast` leaves out the tests
 # marked `integration` (a real broker and worker processes; all of tests/integration/).
 # Hypothesis runs its `dev` profile unless HYPOTHESIS_PROFILE=ci or CI=true.
 test: lint typecheck $(TOOLS)

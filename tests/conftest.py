@@ -1,5 +1,5 @@
 """Shared fixtures (reference data, a validator, event and claim builders), the test tiers
-and the hypothesis profiles. docs/operations.md#tests says how to run each tier."""
+and the hypothesis profiles. docs/testing.md says how to run each tier."""
 
 from __future__ import annotations
 
