@@ -3,6 +3,11 @@ broker tier by folder and refuses a broker test elsewhere that lacks the marker.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from streams.stream.kafka.embedded import EmbeddedBroker
@@ -62,3 +67,26 @@ def test_a_marked_broker_test_outside_integration_is_in_the_broker_tier(
 def test_starting_a_broker_outside_the_broker_tier_fails_the_test() -> None:
     with pytest.raises(pytest.fail.Exception, match="starts a broker: mark it integration"):
         EmbeddedBroker().start()
+
+
+@pytest.mark.parametrize(
+    ("env", "profile"),
+    [({}, "200 False"), ({"CI": "true"}, "1000 True"), ({"HYPOTHESIS_PROFILE": "ci"}, "1000 True")],
+)
+def test_the_hypothesis_profile_follows_the_environment(env: dict[str, str], profile: str) -> None:
+    """`dev` by default; `ci` (more examples, the same each run) on CI or when asked."""
+    script = (
+        "import tests.conftest\nfrom hypothesis import settings\n"
+        "print(settings.default.max_examples, settings.default.derandomize)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"CI", "HYPOTHESIS_PROFILE"}}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=clean | env,
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.split()[-2:] == profile.split(), result.stderr[-2000:]
