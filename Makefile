@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck schemas docs bench bench-quick clean help lock
+.PHONY: demo test test-fast lint typecheck schemas docs bench bench-quick clean help lock
 
 help:
 	@echo "make demo   - run the validator on the embedded broker with sample claims"
-	@echo "make test   - lint, type-check and run every test"
+	@echo "make test   - lint, type-check and run every test (what CI runs)"
+	@echo "make test-fast - lint and the tests that need no broker (about a minute)"
 
 SUDO   := $(shell if [ "$$(id -u)" -ne 0 ]; then echo sudo; fi)
 TOOLS  := $(VENV)/.tools
@@ -50,8 +51,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two tiers (docs/testing.md): `test` is everything; `test-fast` leaves out the tests
+# marked `integration` (a real broker and worker processes; all of tests/integration/).
+# Hypothesis runs its `dev` profile unless HYPOTHESIS_PROFILE=ci or CI=true.
 test: lint typecheck $(TOOLS) $(CHROMIUM)
 	$(BIN)/pytest -q
+
+test-fast: lint
+	$(BIN)/pytest -q -m "not integration"
 
 schemas: $(STAMP)
 	$(BIN)/j9262 schemas export --dir schemas

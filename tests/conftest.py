@@ -1,22 +1,98 @@
-"""Shared fixtures: reference data, a validator, and event and claim builders."""
+"""Shared fixtures (reference data, a validator, event and claim builders), the test tiers
+and the hypothesis profiles. docs/testing.md says how to run each tier."""
 
 from __future__ import annotations
 
 import io
+import math
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from streams import refdata
 from streams.contract.models import ClaimLineEvent
 from streams.offline.runner import Summary, run
 from streams.refdata import ReferenceData
 from streams.samples import event
+from streams.stream.kafka.embedded import EmbeddedBroker
 from streams.validation.rollup import ClaimLine, ClaimState
 from streams.validation.validator import Validator
+
+pytest_plugins = ["pytester"]  # tests/test_tiers.py runs the tier hook on a suite of its own
+
+# Hypothesis: `dev` (the default) draws fresh examples each run and keeps failures in its
+# database; `ci` (HYPOTHESIS_PROFILE=ci, or CI=true) draws five times as many, the same ones
+# every run, so a red `make test` on CI reproduces. No deadline in either: a busy machine
+# must not fail a property.
+hypothesis_settings.register_profile(
+    "dev", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=1000,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() in {"1", "true", "yes"} else "dev")
+)
+
+
+def examples(share: float) -> int:
+    """The profile's example count scaled for a property whose examples cost more (share < 1)
+    or less (share > 1) than a typical one's, so each profile keeps its proportions."""
+    return max(10, math.ceil(hypothesis_settings.default.max_examples * share))
+
+
+INTEGRATION = "integration"
+"""The broker tier's folder under tests/ and its marker: everything there starts a broker or
+worker processes."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks every test under tests/integration/ (a `pytestmark` in a conftest marks nothing),
+    and stops the run if a test elsewhere asks for the broker without the marker, so
+    `make test-fast` never starts one."""
+    folder = config.rootpath / "tests" / INTEGRATION
+    unmarked = []
+    for item in items:
+        if item.path.is_relative_to(folder):
+            item.add_marker(INTEGRATION)
+        elif "broker" in getattr(item, "fixturenames", ()) and not _marked(item):
+            unmarked.append(item.nodeid)
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the broker but are not marked integration: " + ", ".join(unmarked)
+        )
+
+
+def _marked(item: pytest.Item) -> bool:
+    return item.get_closest_marker(INTEGRATION) is not None
+
+
+@pytest.fixture(autouse=True)
+def _no_broker_in_the_fast_tier(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A test outside the broker tier that starts an embedded broker itself fails at once."""
+    if not _marked(request.node):
+
+        def refuse(*_: object, **__: object) -> None:
+            pytest.fail(f"{request.node.nodeid} starts a broker: mark it integration")
+
+        monkeypatch.setattr(EmbeddedBroker, "start", refuse)
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams import refdata
@@ -14,13 +14,13 @@ from streams.contract.models import DeadLetter, LineVerdict
 from streams.offline.runner import results
 from streams.samples import encode
 from streams.validation.validator import Validator
-from tests.conftest import validate_offline
+from tests.conftest import examples, validate_offline
 from tests.fuzz import mutated_records, valid_events
 
 VALIDATOR = Validator(refdata.load())
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(3))  # one record each: cheap
 @given(mutated_records())
 def test_every_record_ends_as_one_answer(raw: bytes) -> None:
     if not raw.strip() or b"\n" in raw or b"\r" in raw:
@@ -34,7 +34,7 @@ def test_every_record_ends_as_one_answer(raw: bytes) -> None:
         assert answer.detail
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.3))  # up to 25 events and a claim roll-up each
 @given(st.lists(valid_events(), min_size=1, max_size=25))
 def test_every_event_the_schema_accepts_gets_a_verdict(docs: list[dict[str, Any]]) -> None:
     """Extreme but valid values (dates at either end of the calendar, a ten-million-unit

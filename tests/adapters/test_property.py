@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.adapters import adapt
@@ -35,7 +35,6 @@ def inputs(draw: st.DrawFn) -> bytes:
     return seed[:at] + draw(st.binary(min_size=1, max_size=8)) + seed[at + 1 :]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inputs(), st.sampled_from([None, "x12", "hl7", "fhir", "json", "jsonl"]))
 def test_any_bytes_end_as_events_or_failures(data: bytes, fmt: str | None) -> None:
     result = adapt(data, format=fmt)

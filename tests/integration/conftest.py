@@ -20,7 +20,8 @@ from streams.settings import Settings, isolated
 from streams.stream.kafka.clients import ensure_topics, follow, publish
 from streams.stream.kafka.embedded import EmbeddedBroker, free_port
 
-pytestmark = pytest.mark.integration
+# Every test in this folder is marked `integration` by tests/conftest.py (a `pytestmark`
+# here would mark nothing).
 
 TEST_SESSION_TIMEOUT_S = 6
 """The embedded broker holds a worker's first JoinGroup for half the session timeout:

@@ -1,7 +1,7 @@
 """A proxy in a thread in front of the embedded broker: it terminates TLS, SASL or both.
 
 The broker's own TLS flags did not work, and its SASL users cannot be created (see
-README, "The embedded broker"), so the tests put this in front of it and let the
+docs/embedded-broker.md), so the tests put this in front of it and let the
 broker advertise the proxy's address. With `users`, a client must log in (SASL
 PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, as a Kafka broker does it) before any
 request other than ApiVersions reaches the broker.

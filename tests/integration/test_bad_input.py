@@ -20,6 +20,7 @@ from hypothesis.strategies import SearchStrategy
 from streams.samples import encode, event
 from streams.settings import Settings
 from streams.stream.kafka.clients import ensure_topics, follow, publish, scrape_metrics
+from tests.conftest import examples
 from tests.fuzz import mutated_records, valid_events
 from tests.integration.conftest import Workers, publish_and_wait, read_until
 
@@ -89,8 +90,8 @@ def test_malformed_and_mutated_records_each_get_one_answer(
     settings: Settings, workers: Workers
 ) -> None:
     named = corpus()
-    mutated = drawn(mutated_records(), 3000)
-    valid = [encode(d) for d in drawn(valid_events(), 300)]
+    mutated = drawn(mutated_records(), examples(3))  # as many as tests/test_fuzz.py's properties
+    valid = [encode(d) for d in drawn(valid_events(), examples(0.3))]
     records: list[tuple[bytes | None, bytes | None]] = [(b"CLM-corpus", v) for v in named.values()]
     records += [(None, raw) for raw in mutated]  # null keys
     records += [(b"\xff\xfe", raw) for raw in valid]  # keys that are not UTF-8

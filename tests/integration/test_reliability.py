@@ -51,8 +51,8 @@ def wait_log(path: Path, needle: str, timeout: float = 30) -> None:
 
 
 def refused_start(settings: Settings) -> str:
-    """Runs a worker that must refuse to start: exit code 2 within seconds. Its stderr."""
-    started = time.monotonic()
+    """Runs a worker that must refuse to start: exit code 2, without waiting for a broker
+    (the minute's timeout only ends a hang). Its stderr."""
     result = subprocess.run(
         [sys.executable, "-m", "streams", "worker"],
         env=worker_env(settings),
@@ -62,7 +62,6 @@ def refused_start(settings: Settings) -> str:
         check=False,
     )
     assert result.returncode == 2, result.stderr[-2000:]
-    assert time.monotonic() - started < 20
     return result.stderr
 
 

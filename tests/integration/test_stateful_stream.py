@@ -217,10 +217,8 @@ def test_either_worker_answers_for_a_claim_the_other_holds(
     theirs = next(c for c, port in held.items() if port == other)
     frozen.send_signal(signal.SIGSTOP)
     try:
-        asked = time.monotonic()
+        # `get` gives up after 10 s: an answer at all means the peer timeout came first.
         status, body = get(f"http://127.0.0.1:{settings.web_port}/claims/{theirs}")
-        waited = time.monotonic() - asked
     finally:
         frozen.send_signal(signal.SIGCONT)
     assert (status, body["claim_id"]) == (503, theirs)
-    assert waited < 9, "the peer timeout should answer before the client gives up"

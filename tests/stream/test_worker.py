@@ -7,7 +7,6 @@ import asyncio
 import logging
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -62,12 +61,10 @@ def test_a_hung_stop_exits_after_the_timeout() -> None:
         "import time\nfrom streams.stream.exits import exit_after\n"
         "exit_after(0.5)\ntime.sleep(60)\n"
     )
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
     )
     assert result.returncode == EXIT_STOP_TIMED_OUT
-    assert time.monotonic() - started < 20
     assert "stopping took longer than 0.5 s" in result.stderr
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.contract.models import ClaimLineEvent
@@ -32,14 +32,12 @@ def by_definition(days: set[date], day: date) -> tuple[int, date]:
     return best, best_start
 
 
-@settings(max_examples=500)
 @given(st.sets(st.integers(-35, 35), max_size=30))
 def test_busiest_window_matches_the_definition(offsets: set[int]) -> None:
     days = {DAY + timedelta(days=o) for o in offsets} | {DAY}
     assert busiest_window(days, DAY) == by_definition(days, DAY)
 
 
-@settings(max_examples=200)
 @given(st.sets(st.integers(1, 60), max_size=30), st.integers(1, 60))
 def test_windows_at_the_start_of_the_calendar(ordinals: set[int], today: int) -> None:
     day = date.fromordinal(today)
