@@ -53,7 +53,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --quick
 
 docs: $(STAMP)
-	$(BIN)/j9262 edits --markdown > docs/edits.md
+	$(BIN)/j9262 edits --markdown > docs/rules.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .j9262-data

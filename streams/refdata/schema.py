@@ -198,6 +198,7 @@ class DrugSpec(Entry):
 
 Count = Annotated[StrictInt, Ge(0)]
 Severity = Literal["error", "warning", "info"]
+EditCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")]
 
 
 class PolicyTerms(Entry):
@@ -208,10 +209,15 @@ class PolicyTerms(Entry):
     white_bag_required: StrictBool
     drug_excluded: StrictBool
     ndc_required: StrictBool
-    ndc_missing_severity: Severity
+    ndc_missing_severity: Severity | None = None
+    """Older files' way to grade NDC_MISSING; `severities` says it for any edit."""
     atypical_cml_covered: StrictBool
     timely_filing_days: Count = 0
     """0 when not checked; policy files written before the limit existed leave it out."""
+    timely_filing_months: Count = 0
+    """Calendar months after the date of service; when set, used instead of the days."""
+    severities: dict[EditCode, Severity] = Field(default_factory=dict)
+    """Edit code -> severity, over the edit catalog's severity for the plan type."""
 
 
 class PolicyOverride(Entry):
@@ -225,6 +231,8 @@ class PolicyOverride(Entry):
     ndc_missing_severity: Severity | None = None
     atypical_cml_covered: StrictBool | None = None
     timely_filing_days: Count | None = None
+    timely_filing_months: Count | None = None
+    severities: dict[EditCode, Severity] | None = None
 
 
 class PolicyFile(Entry):

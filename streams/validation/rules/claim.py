@@ -11,11 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
-from streams.contract.models import ClaimType, Finding, PlanType
+from streams.contract.models import ClaimType, Finding
 from streams.refdata import ReferenceData
 from streams.validation.rollup import ClaimLine, ClaimState
-from streams.validation.rules.catalog import finding
-from streams.validation.rules.modifiers import JZ_REQUIRED_FROM
+from streams.validation.rules.catalog import CATALOG, finding, resolve
 from streams.validation.rules.units import fmt
 
 DRUG = "J9262"
@@ -24,7 +23,8 @@ SC_CHEMO = "96401"
 
 
 def claim_findings(state: ClaimState, refdata: ReferenceData) -> list[Finding]:
-    return list(_claim_findings(state, refdata))
+    """The claim's findings, graded for its plan type (dates are checked per edit above)."""
+    return resolve(list(_claim_findings(state, refdata)), state.plan_type.value, None)
 
 
 def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Finding]:
@@ -54,9 +54,8 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
                 suggestion=f"Add the administered {DRUG} line for {day}",
             )
         if (
-            state.plan_type is PlanType.MEDICARE
+            CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type.value, day)
             and len(lines) > 1
-            and day >= JZ_REQUIRED_FROM
             and not wasted
             and any("JZ" not in ln.modifiers for ln in given)
             and state.complete
