@@ -215,6 +215,28 @@ class ReferenceData:
         return rows
 
     @cached_property
+    def modifier_kinds(self) -> dict[str, frozenset[str]]:
+        """Modifiers by kind (waste: JW, no_waste: JZ, 340b: JG/TB...), from modifiers.csv."""
+        kinds: dict[str, set[str]] = {}
+        for mod in self.modifiers.values():
+            kinds.setdefault(mod.kind, set()).add(mod.code)
+        return {kind: frozenset(codes) for kind, codes in kinds.items()}
+
+    def of_kind(self, kind: str) -> frozenset[str]:
+        return self.modifier_kinds.get(kind, frozenset())
+
+    def codes_of_drug(self, drug: str) -> frozenset[str]:
+        """Every HCPCS code of one drug (J9262 and its retired predecessor C9297)."""
+        return frozenset(c.code for c in self.hcpcs.values() if c.drug == drug)
+
+    @cached_property
+    def administration_by_route(self) -> dict[str, frozenset[str]]:
+        routes: dict[str, set[str]] = {}
+        for code, route in self.administration.items():
+            routes.setdefault(route, set()).add(code)
+        return {route: frozenset(codes) for route, codes in routes.items()}
+
+    @cached_property
     def package_units(self) -> dict[str, tuple[float, ...]]:
         """Per HCPCS code, the billing units of its NDC packages, smallest first.
 
@@ -264,7 +286,9 @@ def load(override: Path | None = None) -> ReferenceData:
     assert policies is not None  # else raise_errors raised
     return ReferenceData(
         version=folder.version,
-        hcpcs={row.code: HcpcsCode(**row.model_dump(exclude={"source"})) for _, row in hcpcs},
+        hcpcs={
+            row.code: HcpcsCode(**row.model_dump(exclude={"source", "status"})) for _, row in hcpcs
+        },
         ndcs={row.ndc11: NdcProduct(**row.model_dump(exclude={"source"})) for _, row in ndcs},
         diagnoses={
             row.key(): Diagnosis(row.code, row.description, row.support) for _, row in diagnoses
@@ -291,5 +315,5 @@ def load(override: Path | None = None) -> ReferenceData:
 
 
 def _drug(name: str, spec: DrugSpec) -> Drug:
-    facts = spec.model_dump(exclude={"source", "max_single_dose_status", "route"})
+    facts = spec.model_dump(exclude={"source", "status", "max_single_dose_status", "route"})
     return Drug(name=name, route=spec.route.value if spec.route else None, **facts)

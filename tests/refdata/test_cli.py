@@ -16,7 +16,10 @@ from streams import refdata
 from streams.cli.main import EXIT_BAD_REFDATA_CLI
 from streams.stream.exits import EXIT_BAD_REFDATA
 
-BAD_ROWS = ("J9299,-3,3,Clinical,cms,CMS MUE table", "J99,480,3,Clinical,cms,CMS MUE table")
+BAD_ROWS = (
+    "J9299,-3,3,Clinical,cms,verified,CMS MUE table",
+    "J99,480,3,Clinical,cms,verified,CMS MUE table",
+)
 BAD_ERRORS = [
     "mue.csv:3: column 'mue': -3 is below 0",
     "mue.csv:4: column 'code': 'J99' is not a HCPCS code (a letter and 4 digits, e.g. J9262, "

@@ -129,3 +129,31 @@ def test_a_policy_file_without_plan_types_is_refused(tmp_path: Path) -> None:
     refdata.stamp(tmp_path)
     with pytest.raises(refdata.RefdataError, match="plan type 'other' is missing"):
         refdata.load(tmp_path)
+
+
+def test_every_reference_row_carries_its_source_and_status() -> None:
+    """Each file's schema requires both, so a row without them is refused on load."""
+    from streams.refdata.schema import (
+        AdministrationRow,
+        DrugSpec,
+        HcpcsRow,
+        Icd10Row,
+        ModifierRow,
+        MueRow,
+        NdcRow,
+    )
+
+    for model in (AdministrationRow, DrugSpec, HcpcsRow, Icd10Row, ModifierRow, MueRow, NdcRow):
+        for name in ("source", "status"):
+            assert model.model_fields[name].is_required(), (model.__name__, name)
+    assert refdata.load().hcpcs["J9262"].code == "J9262"
+
+
+def test_a_row_without_a_status_is_refused_naming_the_line(tmp_path: Path) -> None:
+    text = (refdata.BUNDLED / "icd10.csv").read_text().splitlines()
+    text[2] = text[2].replace(",verified,", ",,")
+    (tmp_path / "icd10.csv").write_text("\n".join(text) + "\n")
+    refdata.stamp(tmp_path)
+    with pytest.raises(refdata.RefdataError) as err:
+        refdata.load(tmp_path)
+    assert "icd10.csv:3: column 'status'" in str(err.value)

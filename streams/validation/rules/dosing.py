@@ -14,7 +14,7 @@ from streams.validation.rules.units import fmt
 def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
     facts, line = ctx.facts, ctx.line
     drug = facts.drug
-    if not facts.omacetaxine or drug is None or "JW" in line.modifiers:
+    if not facts.omacetaxine or drug is None or facts.waste:
         return
     if line.route is not None and drug.route and line.route.value != drug.route:
         yield finding(

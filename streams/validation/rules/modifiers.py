@@ -18,31 +18,33 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
         return
     mods = set(line.modifiers)
     units = float(line.units)
-    if {"JW", "JZ"} <= mods:
+    waste, no_waste = facts.waste, facts.no_waste
+    marked = mods & (ctx.refdata.of_kind("waste") | ctx.refdata.of_kind("no_waste"))
+    if waste and no_waste:
         yield finding(
             "MODIFIER_JW_JZ_BOTH",
             "JW (amount discarded) and JZ (nothing discarded) are both on this line",
             field="line.modifiers",
             suggestion="Keep JZ if nothing was discarded; otherwise bill the waste on a JW line",
         )
-    if mods & {"JW", "JZ"} and billed.multi_dose and facts.ndc_conflict is None:
+    if marked and billed.multi_dose and facts.ndc_conflict is None:
         yield finding(
             "MODIFIER_WASTE_MULTI_DOSE",
-            f"{'/'.join(sorted(mods & {'JW', 'JZ'}))} on {billed.code} ({billed.drug}), "
+            f"{'/'.join(sorted(marked))} on {billed.code} ({billed.drug}), "
             "a multi-dose container drug",
             field="line.modifiers",
             suggestion="Remove JW/JZ from multi-dose drug lines",
             # Discarded drug from a multi-dose vial is not billable at all: a JW line is
             # billed for nothing, a JZ is only a misplaced statement.
-            severity=Severity.ERROR if "JW" in mods else None,
+            severity=Severity.ERROR if waste else None,
         )
-    if "JW" in mods and units < 1:
+    if waste and units < 1:
         yield finding(
             "MODIFIER_JW_UNITS",
             f"JW line reports {fmt(units)} discarded units; at least 1 is required",
             field="line.units",
         )
-    if facts.omacetaxine and claim.total_lines in (None, 1) and not mods & {"JW", "JZ"}:
+    if facts.omacetaxine and claim.total_lines in (None, 1) and not marked:
         yield finding(
             "MODIFIER_JZ_JW_REQUIRED",
             f"Medicare {billed.code} line of {line.service_date}, the only line of its claim, "
@@ -52,8 +54,8 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
         )
     vial = _vial_units(ctx)
     if (
-        "JZ" in mods
-        and "JW" not in mods
+        no_waste
+        and not waste
         and not billed.multi_dose
         and vial
         and units % vial
@@ -83,7 +85,7 @@ def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
         return
     mods = ctx.line.modifiers
     catalog = ctx.refdata.modifiers
-    if {"JG", "TB"} <= set(mods):
+    if len(set(mods) & ctx.refdata.of_kind("340b")) > 1:
         yield finding(
             "MODIFIER_JG_TB_BOTH",
             "JG and TB (340B-acquired drug) are both on this line",

@@ -73,7 +73,7 @@ def timely_filing(ctx: LineContext) -> Iterator[Finding]:
 
 @rule
 def payer_policy(ctx: LineContext) -> Iterator[Finding]:
-    if not ctx.facts.omacetaxine or "JW" in ctx.line.modifiers:
+    if not ctx.facts.omacetaxine or ctx.facts.waste:
         return
     policy, claim = ctx.facts.policy, ctx.claim
     if policy.drug_excluded:
