@@ -133,17 +133,11 @@ def test_a_policy_file_without_plan_types_is_refused(tmp_path: Path) -> None:
 
 def test_every_reference_row_carries_its_source_and_status() -> None:
     """Each file's schema requires both, so a row without them is refused on load."""
-    from streams.refdata.schema import (
-        AdministrationRow,
-        DrugSpec,
-        HcpcsRow,
-        Icd10Row,
-        ModifierRow,
-        MueRow,
-        NdcRow,
-    )
+    from streams.refdata import schema
 
-    for model in (AdministrationRow, DrugSpec, HcpcsRow, Icd10Row, ModifierRow, MueRow, NdcRow):
+    names = ("AdministrationRow", "DrugSpec", "HcpcsRow", "Icd10Row", "ModifierRow", "MueRow")
+
+    for model in (getattr(schema, n) for n in (*names, "NdcRow")):
         for name in ("source", "status"):
             assert model.model_fields[name].is_required(), (model.__name__, name)
     assert refdata.load().hcpcs["J9262"].code == "J9262"
