@@ -71,7 +71,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --quick
 
 docs: $(STAMP)
-	$(BIN)/j9262 edits --markdown > docs/edits.md
+	$(BIN)/j9262 edits --markdown > docs/rules.md
 	$(BIN)/j9262 settings --markdown > docs/configuration.md
 
 clean:

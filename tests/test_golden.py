@@ -18,6 +18,16 @@ def test_corpus_size_and_unique_names() -> None:
     assert len({c.name for c in CASES}) == len(CASES)
 
 
+def test_sixty_scenarios_follow_a_named_source_across_payers_and_forms() -> None:
+    sourced = [c for c in CASES if c.source]
+    assert len(sourced) >= 60
+    plans = {c.doc()["claim"]["payer"]["plan_type"] for c in sourced}
+    assert {"medicare", "medicare_advantage", "medicaid", "commercial"} <= plans
+    forms = {c.doc()["claim"]["claim_type"] for c in sourced}
+    assert forms == {"professional", "institutional"}
+    assert {c.disposition for c in sourced} >= {"pass", "warn", "fail"}
+
+
 def test_every_catalogued_edit_has_a_golden_case() -> None:
     covered = {code for case in CASES for code in case.codes}
     assert set(CATALOG) - covered == NOT_IN_GOLDEN

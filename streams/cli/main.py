@@ -339,7 +339,7 @@ def demo(port: int | None, timeout: float) -> None:
 
 
 @cli.command()
-@click.option("--markdown", is_flag=True, help="Print docs/edits.md instead of a table.")
+@click.option("--markdown", is_flag=True, help="Print docs/rules.md instead of a table.")
 @click.option("--category", default=None, help="Only this category.")
 def edits(markdown: bool, category: str | None) -> None:
     """List every finding code with its category, severity, why payers deny it, and the fix."""
@@ -517,11 +517,19 @@ def refdata_show(directory: str | None) -> None:
 
 
 def _policy_terms(policy: PayerPolicy) -> str:
-    filing = f"{policy.timely_filing_days} days" if policy.timely_filing_days else "not checked"
+    filing = (
+        f"{policy.timely_filing_months} months"
+        if policy.timely_filing_months
+        else f"{policy.timely_filing_days} days"
+        if policy.timely_filing_days
+        else "not checked"
+    )
+    graded = ", ".join(f"{code} {level}" for code, level in policy.severities.items())
     return (
         f"prior auth {'required' if policy.prior_auth_required else 'not required'}; "
         f"step therapy {policy.step_therapy_min_tkis} TKIs; timely filing {filing}; "
-        f"missing NDC {policy.ndc_missing_severity if policy.ndc_required else 'allowed'}"
+        f"NDC {'checked' if policy.ndc_required else 'not checked'}"
+        + (f"; {graded}" if graded else "")
     )
 
 

@@ -71,6 +71,14 @@ class DrugSource(StrEnum):
     SPECIALTY_PHARMACY = "specialty_pharmacy"
 
 
+class ClaimFrequency(StrEnum):
+    """CLM05-3 / the type of bill's last digit: 1 original, 7 replacement, 8 void."""
+
+    ORIGINAL = "original"
+    REPLACEMENT = "replacement"
+    VOID = "void"
+
+
 class Disposition(StrEnum):
     PASS = "pass"
     WARN = "warn"
@@ -147,6 +155,16 @@ class Claim(BaseModel):
     place_of_service: Annotated[str | None, Field(max_length=8)] = None
     type_of_bill: Annotated[str | None, Field(max_length=8)] = None
     prior_authorization: PriorAuthorization | None = None
+    received_date: date | None = Field(
+        default=None, description="The day the payer received the claim (timely filing)."
+    )
+    frequency: ClaimFrequency | None = Field(
+        default=None, description="Original, replacement or void (CLM05-3, TOB last digit)."
+    )
+    original_claim_id: Annotated[
+        str | None,
+        Field(max_length=128, description="The claim a replacement or void supersedes."),
+    ] = None
 
 
 class Ndc(BaseModel):
@@ -175,6 +193,10 @@ class Line(BaseModel):
     ] = None
     route: Route | None = None
     drug_source: DrugSource | None = None
+    place_of_service: Annotated[
+        str | None,
+        Field(pattern=r"^\d{2}$", description="SV105: overrides the claim's place of service."),
+    ] = None
 
 
 class Documentation(BaseModel):

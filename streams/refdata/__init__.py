@@ -125,10 +125,14 @@ class PayerPolicy:
     white_bag_required: bool
     drug_excluded: bool
     ndc_required: bool
-    ndc_missing_severity: str
     atypical_cml_covered: bool
     timely_filing_days: int = 0
     """0 when not checked; policy files written before the limit existed leave it out."""
+    timely_filing_months: int = 0
+    """Calendar months after the date of service (Medicare: 12, one calendar year); when
+    set it takes the place of `timely_filing_days`."""
+    severities: dict[str, str] = field(default_factory=dict)
+    """Edit code -> severity for this payer, over the catalog's plan-type severity."""
 
 
 @dataclass(frozen=True)
@@ -153,8 +157,15 @@ class PayerPolicies:
         override = self.payers.get(payer_id)
         basis = f"{plan_type} plan-type default"
         if override:
-            terms = terms | override
+            severities = terms.get("severities", {}) | override.get("severities", {})
+            terms = terms | override | {"severities": severities}
+            if "timely_filing_days" in override and "timely_filing_months" not in override:
+                terms["timely_filing_months"] = 0  # the payer's own limit is in days
             basis = f"payer {payer_id} policy"
+        terms = dict(terms)
+        legacy = terms.pop("ndc_missing_severity", None)
+        if legacy is not None:  # files written before per-edit severities
+            terms["severities"] = {"NDC_MISSING": legacy} | terms.get("severities", {})
         try:
             return PayerPolicy(basis=basis, **terms)
         except TypeError as exc:  # only when built by hand: a loaded file has every term
@@ -191,6 +202,39 @@ class ReferenceData:
             return row
         candidates = self.products.get(ndc11[:9])
         return candidates[0] if candidates else None
+
+    def products_of(self, hcpcs: str) -> list[NdcProduct]:
+        """The NDC packages that crosswalk to a HCPCS code."""
+        return self.by_code.get(hcpcs, [])
+
+    @cached_property
+    def by_code(self) -> dict[str, list[NdcProduct]]:
+        rows: dict[str, list[NdcProduct]] = {}
+        for row in self.ndcs.values():
+            rows.setdefault(row.hcpcs, []).append(row)
+        return rows
+
+    @cached_property
+    def modifier_kinds(self) -> dict[str, frozenset[str]]:
+        """Modifiers by kind (waste: JW, no_waste: JZ, 340b: JG/TB...), from modifiers.csv."""
+        kinds: dict[str, set[str]] = {}
+        for mod in self.modifiers.values():
+            kinds.setdefault(mod.kind, set()).add(mod.code)
+        return {kind: frozenset(codes) for kind, codes in kinds.items()}
+
+    def of_kind(self, kind: str) -> frozenset[str]:
+        return self.modifier_kinds.get(kind, frozenset())
+
+    def codes_of_drug(self, drug: str) -> frozenset[str]:
+        """Every HCPCS code of one drug (J9262 and its retired predecessor C9297)."""
+        return frozenset(c.code for c in self.hcpcs.values() if c.drug == drug)
+
+    @cached_property
+    def administration_by_route(self) -> dict[str, frozenset[str]]:
+        routes: dict[str, set[str]] = {}
+        for code, route in self.administration.items():
+            routes.setdefault(route, set()).add(code)
+        return {route: frozenset(codes) for route, codes in routes.items()}
 
     @cached_property
     def package_units(self) -> dict[str, tuple[float, ...]]:
@@ -242,7 +286,9 @@ def load(override: Path | None = None) -> ReferenceData:
     assert policies is not None  # else raise_errors raised
     return ReferenceData(
         version=folder.version,
-        hcpcs={row.code: HcpcsCode(**row.model_dump(exclude={"source"})) for _, row in hcpcs},
+        hcpcs={
+            row.code: HcpcsCode(**row.model_dump(exclude={"source", "status"})) for _, row in hcpcs
+        },
         ndcs={row.ndc11: NdcProduct(**row.model_dump(exclude={"source"})) for _, row in ndcs},
         diagnoses={
             row.key(): Diagnosis(row.code, row.description, row.support) for _, row in diagnoses
@@ -256,7 +302,8 @@ def load(override: Path | None = None) -> ReferenceData:
         administration={row.code: row.route.value for _, row in administration},
         policies=PayerPolicies(
             plan_types={
-                plan.value: terms.model_dump() for plan, terms in policies.plan_types.items()
+                plan.value: terms.model_dump(exclude_none=True)
+                for plan, terms in policies.plan_types.items()
             },
             payers={
                 payer: terms.model_dump(exclude_none=True)
@@ -268,5 +315,5 @@ def load(override: Path | None = None) -> ReferenceData:
 
 
 def _drug(name: str, spec: DrugSpec) -> Drug:
-    facts = spec.model_dump(exclude={"source", "max_single_dose_status", "route"})
+    facts = spec.model_dump(exclude={"source", "status", "max_single_dose_status", "route"})
     return Drug(name=name, route=spec.route.value if spec.route else None, **facts)

@@ -34,7 +34,7 @@ NDC_COLUMNS = [
     "status",
     "source",
 ]
-MUE_COLUMNS = ["code", "mue", "mai", "rationale", "basis", "source"]
+MUE_COLUMNS = ["code", "mue", "mai", "rationale", "basis", "status", "source"]
 CROSSWALK_HEADER = re.compile(r"^_?(\d{4})_CODE$", re.IGNORECASE)
 
 
@@ -207,6 +207,7 @@ def import_mue(path: Path, into: Path, version: str | None = None) -> ImportResu
             "mai": mai.group(1) if mai else "",
             "rationale": row[3].strip(),
             "basis": "cms",
+            "status": "verified",
             "source": source,
         }
         if problem := _problem(MueRow, candidate):

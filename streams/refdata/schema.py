@@ -92,7 +92,10 @@ AnyCode = Annotated[str, Field(pattern=ANY_CODE)]
 
 
 class Row(BaseModel):
-    """One CSV data row; a column the model declares is required in the header."""
+    """One CSV data row; a column the model declares is required in the header.
+
+    Every file's rows say where they come from (`source`) and whether a public source
+    confirmed them (`status`: verified or unconfirmed); tests/refdata checks each model."""
 
     model_config = ConfigDict(
         extra="ignore", str_strip_whitespace=True, allow_inf_nan=False, frozen=True
@@ -114,6 +117,7 @@ class HcpcsRow(Row):
     effective_date: OptDate
     termination_date: OptDate
     replaced_by: Annotated[Level2Code | None, Blank]
+    status: Status
     source: Text
 
     @field_validator("termination_date")
@@ -144,6 +148,7 @@ class Icd10Row(Row):
     code: Annotated[str, Field(pattern=ICD10)]
     description: Text
     support: Literal["supports", "payer_dependent", "incomplete"]
+    status: Status
     source: Text
 
     def key(self) -> str:
@@ -156,6 +161,7 @@ class ModifierRow(Row):
     kind: Literal["waste", "no_waste", "340b", "distinct", "other"]
     description: Text
     effective_date: OptDate
+    status: Status
     source: Text
 
 
@@ -165,6 +171,7 @@ class MueRow(Row):
     mai: Annotated[Annotated[int, Ge(1), Le(3)] | None, Blank]
     rationale: str
     basis: Literal["label_derived", "cms"]
+    status: Status
     source: Text
 
 
@@ -172,6 +179,7 @@ class AdministrationRow(Row):
     code: AnyCode
     route: Route
     description: Text
+    status: Status
     source: Text
 
 
@@ -185,6 +193,7 @@ class DrugSpec(Entry):
     """One drug of drugs.yaml: label facts used by the dosing and product edits."""
 
     source: Text
+    status: Status
     route: Route | None = None
     dose_mg_per_m2: OptPositive = None
     max_administrations_per_day: Annotated[StrictInt, Ge(1)] | None = None
@@ -198,6 +207,7 @@ class DrugSpec(Entry):
 
 Count = Annotated[StrictInt, Ge(0)]
 Severity = Literal["error", "warning", "info"]
+EditCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")]
 
 
 class PolicyTerms(Entry):
@@ -208,10 +218,15 @@ class PolicyTerms(Entry):
     white_bag_required: StrictBool
     drug_excluded: StrictBool
     ndc_required: StrictBool
-    ndc_missing_severity: Severity
+    ndc_missing_severity: Severity | None = None
+    """Older files' way to grade NDC_MISSING; `severities` says it for any edit."""
     atypical_cml_covered: StrictBool
     timely_filing_days: Count = 0
     """0 when not checked; policy files written before the limit existed leave it out."""
+    timely_filing_months: Count = 0
+    """Calendar months after the date of service; when set, used instead of the days."""
+    severities: dict[EditCode, Severity] = Field(default_factory=dict)
+    """Edit code -> severity, over the edit catalog's severity for the plan type."""
 
 
 class PolicyOverride(Entry):
@@ -225,6 +240,8 @@ class PolicyOverride(Entry):
     ndc_missing_severity: Severity | None = None
     atypical_cml_covered: StrictBool | None = None
     timely_filing_days: Count | None = None
+    timely_filing_months: Count | None = None
+    severities: dict[EditCode, Severity] | None = None
 
 
 class PolicyFile(Entry):

@@ -40,6 +40,10 @@ class Facts:
     in_scope: bool
     ndc_conflict: str | None = None
     candidates: tuple[Candidate, ...] = ()
+    waste: bool = False
+    """The line reports discarded drug (JW, per modifiers.csv kind 'waste')."""
+    no_waste: bool = False
+    """The line says nothing was discarded (JZ, kind 'no_waste')."""
 
     @property
     def omacetaxine(self) -> bool:
@@ -160,4 +164,6 @@ def enrich(event: ClaimLineEvent, refdata: ReferenceData) -> Facts:
         in_scope=billed is not None or (ndc_code is not None and ndc_code.code in scope),
         ndc_conflict=ndc_conflict(line.hcpcs, billed, ndc_code, scope),
         candidates=tuple(candidates(line, billed, product, ndc11, refdata)),
+        waste=bool(set(line.modifiers) & refdata.of_kind("waste")),
+        no_waste=bool(set(line.modifiers) & refdata.of_kind("no_waste")),
     )

@@ -61,7 +61,7 @@ def test_a_file_given_as_the_folder_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_negative_mue_names_the_file_row_and_column(site: Path) -> None:
-    append(site, "mue.csv", "J9299,-3,3,Clinical,cms,CMS MUE table")
+    append(site, "mue.csv", "J9299,-3,3,Clinical,cms,verified,CMS MUE table")
     assert errors(site) == ["mue.csv:3: column 'mue': -3 is below 0"]
 
 
@@ -162,7 +162,7 @@ def test_a_missing_column_is_named_on_the_header_line(site: Path) -> None:
     assert errors(site) == [
         "hcpcs.csv:1: column 'role' is missing (the header has code, descriptor, "
         "billing_unit_mg, drug, container, kind, effective_date, termination_date, "
-        "replaced_by, source)"
+        "replaced_by, status, source)"
     ]
 
 
@@ -263,25 +263,25 @@ def test_a_termination_before_the_effective_date_is_refused(site: Path) -> None:
             "modifiers.csv",
             "JZ,no_waste,",
             "JZ,",
-            "modifiers.csv:3: has 4 fields; the header has 5",
+            "modifiers.csv:3: has 5 fields; the header has 6",
         ),
         (
             "drugs.yaml",
             "dose_mg_per_m2: 1.25",
             "dose_mg_per_m2: -1.25",
-            "drugs.yaml:5: key 'omacetaxine mepesuccinate.dose_mg_per_m2': -1.25 is not above 0",
+            "drugs.yaml:6: key 'omacetaxine mepesuccinate.dose_mg_per_m2': -1.25 is not above 0",
         ),
         (
             "drugs.yaml",
             "max_single_dose_status: unconfirmed",
             "max_single_dose_staus: unconfirmed",
-            "drugs.yaml:21: key 'nivolumab.max_single_dose_staus': is not a known key",
+            "drugs.yaml:24: key 'nivolumab.max_single_dose_staus': is not a known key",
         ),
         (
             "drugs.yaml",
             "  route: intravenous\n  max_single_dose_mg: 480",
             "  route: [intravenous\n  max_single_dose_mg: 480",
-            "drugs.yaml:20: is not valid YAML: did not find expected ',' or ']'",
+            "drugs.yaml:23: is not valid YAML: did not find expected ',' or ']'",
         ),
     ],
 )
@@ -293,7 +293,7 @@ def test_a_bad_value_is_refused_naming_file_line_and_column(
 
 
 def test_every_error_of_every_file_is_reported_up_to_a_limit_per_file(site: Path) -> None:
-    rows = [f"J{9100 + i},-{i + 1},3,Clinical,cms,CMS MUE table" for i in range(25)]
+    rows = [f"J{9100 + i},-{i + 1},3,Clinical,cms,verified,CMS MUE table" for i in range(25)]
     append(site, "mue.csv", *rows)
     edit(site, "hcpcs.csv", "J9045,", "J945,")
     found = errors(site)
@@ -308,7 +308,7 @@ def test_every_error_of_every_file_is_reported_up_to_a_limit_per_file(site: Path
 
 
 def test_one_row_with_several_bad_columns_gives_one_error_per_column(site: Path) -> None:
-    append(site, "mue.csv", "J99,-1,9,Clinical,fda,CMS MUE table")
+    append(site, "mue.csv", "J99,-1,9,Clinical,fda,verified,CMS MUE table")
     assert errors(site) == [
         "mue.csv:3: column 'code': 'J99' is not a HCPCS code (a letter and 4 digits, e.g. "
         "J9262, or a CPT code, e.g. 96401)",
@@ -322,8 +322,8 @@ def test_a_quoted_field_over_two_lines_keeps_the_line_numbers_right(site: Path) 
     append(
         site,
         "mue.csv",
-        'J9299,480,3,"two-line\nrationale",cms,CMS MUE table',
-        "J9301,-1,3,Clinical,cms,CMS MUE table",
+        'J9299,480,3,"two-line\nrationale",cms,verified,CMS MUE table',
+        "J9301,-1,3,Clinical,cms,verified,CMS MUE table",
     )
     assert errors(site) == ["mue.csv:5: column 'mue': -1 is below 0"]
 

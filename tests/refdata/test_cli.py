@@ -16,7 +16,10 @@ from streams import refdata
 from streams.cli.main import EXIT_BAD_REFDATA_CLI
 from streams.stream.exits import EXIT_BAD_REFDATA
 
-BAD_ROWS = ("J9299,-3,3,Clinical,cms,CMS MUE table", "J99,480,3,Clinical,cms,CMS MUE table")
+BAD_ROWS = (
+    "J9299,-3,3,Clinical,cms,verified,CMS MUE table",
+    "J99,480,3,Clinical,cms,verified,CMS MUE table",
+)
 BAD_ERRORS = [
     "mue.csv:3: column 'mue': -3 is below 0",
     "mue.csv:4: column 'code': 'J99' is not a HCPCS code (a letter and 4 digits, e.g. J9262, "
@@ -64,7 +67,7 @@ def test_check_passes_a_good_folder_with_a_one_line_summary(tmp_path: Path, good
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         f"ok: version 2027Q1-site (mue.csv from {good}); 12 HCPCS codes, 9 NDCs, 8 diagnoses, "
-        "16 modifiers, 1 MUE rows, 4 drugs, 5 plan types, 3 payers\n"
+        "16 modifiers, 1 MUE rows, 4 drugs, 5 plan types, 6 payers\n"
     )
     assert result.stderr == ""
 

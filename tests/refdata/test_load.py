@@ -54,14 +54,30 @@ def test_override_directory_replaces_single_files(tmp_path: Path) -> None:
 def test_a_site_policy_file_without_timely_filing_limits_still_loads(tmp_path: Path) -> None:
     """Policy files written before the limit existed leave it out: not checked."""
     text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
-    kept = [ln for ln in text.splitlines() if not ln.strip().startswith("timely_filing_days")]
-    (tmp_path / "payer_policies.yaml").write_text("\n".join(kept) + "\n")
+    plans, payers = text.split("\npayers:", 1)
+    kept = [ln for ln in plans.splitlines() if not ln.strip().startswith("timely_filing_")]
+    (tmp_path / "payer_policies.yaml").write_text("\n".join(kept) + "\npayers:" + payers)
     refdata.stamp(tmp_path)
     policies = refdata.load(tmp_path).policies
-    assert policies.for_payer("MCR-JE", "medicare").timely_filing_days == 0
+    medicare = policies.for_payer("MCR-JE", "medicare")
+    assert (medicare.timely_filing_days, medicare.timely_filing_months) == (0, 0)
     bundled = refdata.load().policies
-    assert bundled.for_payer("MCR-JE", "medicare").timely_filing_days == 365
+    assert bundled.for_payer("MCR-JE", "medicare").timely_filing_months == 12
     assert bundled.for_payer("ANY", "commercial").timely_filing_days == 90
+    own = bundled.for_payer("EXAMPLE-180-DAYS", "medicare")
+    assert (own.timely_filing_days, own.timely_filing_months) == (180, 0)
+
+
+def test_an_older_policy_file_grading_ndc_missing_still_loads(tmp_path: Path) -> None:
+    """`ndc_missing_severity` (before per-edit severities) becomes a severity override."""
+    text = (refdata.BUNDLED / "payer_policies.yaml").read_text()
+    old = text.replace(
+        "    ndc_required: true\n", "    ndc_required: true\n    ndc_missing_severity: error\n"
+    )
+    (tmp_path / "payer_policies.yaml").write_text(old)
+    refdata.stamp(tmp_path)
+    policy = refdata.load(tmp_path).policies.for_payer("MCR-JE", "medicare")
+    assert policy.severities == {"NDC_MISSING": "error"}
 
 
 @pytest.mark.parametrize(
@@ -80,8 +96,8 @@ def test_a_site_policy_file_without_timely_filing_limits_still_loads(tmp_path: P
             "key 'plan_types.medicare.drug_excluded': 'maybe' is not true or false",
         ),
         (
-            ("ndc_missing_severity: error", "ndc_missing_severity: fatal"),
-            "key 'plan_types.medicare.ndc_missing_severity': 'fatal' is not one of "
+            ("NDC_MISSING: info", "NDC_MISSING: fatal"),
+            "key 'payers.EXAMPLE-NDC-OPTIONAL.severities.NDC_MISSING': 'fatal' is not one of "
             "'error', 'warning' or 'info'",
         ),
         (
@@ -113,3 +129,25 @@ def test_a_policy_file_without_plan_types_is_refused(tmp_path: Path) -> None:
     refdata.stamp(tmp_path)
     with pytest.raises(refdata.RefdataError, match="plan type 'other' is missing"):
         refdata.load(tmp_path)
+
+
+def test_every_reference_row_carries_its_source_and_status() -> None:
+    """Each file's schema requires both, so a row without them is refused on load."""
+    from streams.refdata import schema
+
+    names = ("AdministrationRow", "DrugSpec", "HcpcsRow", "Icd10Row", "ModifierRow", "MueRow")
+
+    for model in (getattr(schema, n) for n in (*names, "NdcRow")):
+        for name in ("source", "status"):
+            assert model.model_fields[name].is_required(), (model.__name__, name)
+    assert refdata.load().hcpcs["J9262"].code == "J9262"
+
+
+def test_a_row_without_a_status_is_refused_naming_the_line(tmp_path: Path) -> None:
+    text = (refdata.BUNDLED / "icd10.csv").read_text().splitlines()
+    text[2] = text[2].replace(",verified,", ",,")
+    (tmp_path / "icd10.csv").write_text("\n".join(text) + "\n")
+    refdata.stamp(tmp_path)
+    with pytest.raises(refdata.RefdataError) as err:
+        refdata.load(tmp_path)
+    assert "icd10.csv:3: column 'status'" in str(err.value)

@@ -19,6 +19,7 @@ from streams.validation.rules import (
     modifiers,
     ndc,
     payer,
+    site,
     units,
 )
 from streams.validation.rules.catalog import CATALOG, finding
@@ -33,6 +34,7 @@ RULE_MODULES = (
     diagnosis,
     documentation,
     payer,
+    site,
     history,
 )
 _ORDER = {module.__name__: i for i, module in enumerate(RULE_MODULES)}

@@ -11,25 +11,26 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
-from streams.contract.models import ClaimType, Finding, PlanType
+from streams.contract.models import ClaimType, Finding
 from streams.refdata import ReferenceData
 from streams.validation.rollup import ClaimLine, ClaimState
-from streams.validation.rules.catalog import finding
-from streams.validation.rules.modifiers import JZ_REQUIRED_FROM
+from streams.validation.rules.catalog import CATALOG, finding, resolve
 from streams.validation.rules.units import fmt
-
-DRUG = "J9262"
-IV_CHEMO = ("96413", "96415")
-SC_CHEMO = "96401"
 
 
 def claim_findings(state: ClaimState, refdata: ReferenceData) -> list[Finding]:
-    return list(_claim_findings(state, refdata))
+    """The claim's findings, graded for its plan type (dates are checked per edit above)."""
+    return resolve(list(_claim_findings(state, refdata)), state.plan_type.value, None)
 
 
 def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Finding]:
     lines = sorted(state.lines.values(), key=lambda ln: ln.line_number)
-    drug = [ln for ln in lines if ln.hcpcs == DRUG]
+    tracked = [c.code for c in refdata.hcpcs.values() if c.role == "tracked"]
+    if not tracked:
+        return
+    target = tracked[0]  # the code the claim edits are about
+    no_waste = refdata.of_kind("no_waste")
+    drug = [ln for ln in lines if ln.hcpcs == target]
     if not state.complete:
         yield finding(
             "CLAIM_INCOMPLETE",
@@ -41,7 +42,7 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
     by_date: dict[date, list[ClaimLine]] = defaultdict(list)
     for ln in drug:
         by_date[ln.service_date].append(ln)
-    vial = _vial_units(refdata)
+    vial = _vial_units(refdata, target)
     for day, day_lines in sorted(by_date.items()):
         given = [ln for ln in day_lines if not ln.waste]
         wasted = [ln for ln in day_lines if ln.waste]
@@ -49,22 +50,21 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
             yield finding(
                 "CLAIM_JW_WITHOUT_ADMIN",
                 f"JW line {wasted[0].line_number} reports {fmt(wasted[0].units)} discarded "
-                f"units on {day}, but no administered {DRUG} line of that date is on the claim",
+                f"units on {day}, but no administered {target} line of that date is on the claim",
                 field="lines",
-                suggestion=f"Add the administered {DRUG} line for {day}",
+                suggestion=f"Add the administered {target} line for {day}",
             )
         if (
-            state.plan_type is PlanType.MEDICARE
+            CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type.value, day)
             and len(lines) > 1
-            and day >= JZ_REQUIRED_FROM
             and not wasted
-            and any("JZ" not in ln.modifiers for ln in given)
+            and any(not no_waste & set(ln.modifiers) for ln in given)
             and state.complete
         ):
-            line = next(ln for ln in given if "JZ" not in ln.modifiers)
+            line = next(ln for ln in given if not no_waste & set(ln.modifiers))
             yield finding(
                 "CLAIM_JZ_JW_MISSING",
-                f"Medicare {DRUG} line {line.line_number} of {day} has no JZ and the claim has "
+                f"Medicare {target} line {line.line_number} of {day} has no JZ and the claim has "
                 "no JW line for that date",
                 field="lines",
                 suggestion="Add JZ if nothing was discarded, or a JW line with the discarded units",
@@ -81,14 +81,15 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
                     suggestion="Make administered plus discarded units equal the vials opened",
                 )
     codes = {ln.hcpcs for ln in lines}
-    iv = sorted(c for c in codes if c in IV_CHEMO)
-    if iv and SC_CHEMO not in codes:
+    sc_chemo = CATALOG["CLAIM_IV_ADMIN_CODE"].param("subcutaneous_chemotherapy")
+    iv = sorted(codes & refdata.administration_by_route.get("intravenous", frozenset()))
+    if iv and sc_chemo not in codes:
         yield finding(
             "CLAIM_IV_ADMIN_CODE",
-            f"IV infusion code {', '.join(iv)} billed with {DRUG}, which is given "
-            f"subcutaneously, and no {SC_CHEMO}",
+            f"IV infusion code {', '.join(iv)} billed with {target}, which is given "
+            f"subcutaneously, and no {sc_chemo}",
             field="lines",
-            suggestion=f"Bill {SC_CHEMO} for the subcutaneous administration",
+            suggestion=f"Bill {sc_chemo} for the subcutaneous administration",
         )
     if (
         state.claim_type is ClaimType.PROFESSIONAL
@@ -97,13 +98,13 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
     ):
         yield finding(
             "CLAIM_NO_ADMIN_CODE",
-            f"professional claim bills {DRUG} with no administration code",
+            f"professional claim bills {target} with no administration code",
             field="lines",
-            suggestion=f"Add {SC_CHEMO} if the drug was given in the office",
+            suggestion=f"Add {sc_chemo} if the drug was given in the office",
         )
 
 
-def _vial_units(refdata: ReferenceData) -> float | None:
+def _vial_units(refdata: ReferenceData, code: str) -> float | None:
     """Units in one vial, from the drug's label facts (as the line-level JZ check uses)."""
-    drug = refdata.drugs.get(refdata.hcpcs[DRUG].drug) if DRUG in refdata.hcpcs else None
+    drug = refdata.drugs.get(refdata.hcpcs[code].drug) if code in refdata.hcpcs else None
     return drug.vial_units if drug is not None else None

@@ -20,7 +20,7 @@ def documentation_attested(ctx: LineContext) -> Iterator[Finding]:
     if not ctx.facts.omacetaxine:
         return
     doc = ctx.event.documentation or Documentation()
-    if "JW" in ctx.line.modifiers:
+    if ctx.facts.waste:
         if doc.waste_record is not True:
             yield finding(
                 "DOC_WASTE_RECORD",

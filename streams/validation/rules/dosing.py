@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from streams.contract.models import Finding, Route
+from streams.contract.models import Finding, Route, Severity
 from streams.validation.rules.catalog import finding
 from streams.validation.rules.engine import LineContext, rule
 from streams.validation.rules.units import fmt
@@ -14,7 +14,7 @@ from streams.validation.rules.units import fmt
 def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
     facts, line = ctx.facts, ctx.line
     drug = facts.drug
-    if not facts.omacetaxine or drug is None or "JW" in line.modifiers:
+    if not facts.omacetaxine or drug is None or facts.waste:
         return
     if line.route is not None and drug.route and line.route.value != drug.route:
         yield finding(
@@ -24,12 +24,17 @@ def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
             suggestion=f"Report route {Route(drug.route).value}",
         )
     if facts.bsa_m2 is None:
+        one_vial = drug.vial_units is not None and float(line.units) <= drug.vial_units
         yield finding(
             "DOSING_BSA_UNKNOWN",
             "neither BSA nor height and weight are reported, so the dose cannot be checked "
-            f"against {fmt(drug.dose_mg_per_m2 or 0)} mg/m2",
+            f"against {fmt(drug.dose_mg_per_m2 or 0)} mg/m2"
+            + (f" (the {fmt(float(line.units))} units fit one vial)" if one_vial else ""),
             field="claim.patient",
             suggestion="Report bsa_m2, or height_cm and weight_kg",
+            # Within one vial no body size makes the dose implausible: it cannot change
+            # the outcome (docs/rules.md, severity policy).
+            severity=Severity.INFO if one_vial else None,
         )
         return
     limit = facts.max_daily_units

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from streams.contract.models import Claim, ClaimLineEvent, Finding, Line
+from streams.validation.rules.catalog import resolve
 
 if TYPE_CHECKING:
     from streams.refdata import ReferenceData
     from streams.validation.enrichment import Facts
     from streams.validation.history import HistoryContext
 
-RULESET_VERSION = "2026.11.1"
+RULESET_VERSION = "2026.12.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,5 +47,15 @@ def rule(fn: Rule) -> Rule:
 
 
 def evaluate(ctx: LineContext) -> list[Finding]:
-    """Run every rule; the result order is rule order, then emission order."""
-    return [f for r in RULES for f in r(ctx)]
+    """Run every rule; the result order is rule order, then emission order.
+
+    The catalog then drops what is not in force for the payer type on the date of
+    service and grades the rest for that payer (`catalog.resolve`).
+    """
+    found = [f for r in RULES for f in r(ctx)]
+    return resolve(
+        found,
+        ctx.claim.payer.plan_type.value,
+        ctx.line.service_date,
+        ctx.facts.policy.severities,
+    )

@@ -15,7 +15,6 @@ from streams.validation.rules.catalog import finding
 from streams.validation.rules.engine import LineContext, rule
 from streams.validation.rules.units import fmt
 
-OMACETAXINE_CODES = frozenset({"J9262", "C9297"})
 #: The codes this module emits: the findings a patient's history keeps per event.
 CODES = frozenset(
     {
@@ -70,7 +69,9 @@ def cross_line(ctx: LineContext) -> Iterator[Finding]:
 def _daily_totals(
     ctx: LineContext, this: HistoryLine, earlier: list[HistoryLine]
 ) -> Iterator[Finding]:
-    same_drug = [ln for ln in earlier if ln.hcpcs in OMACETAXINE_CODES]
+    assert ctx.facts.billed is not None
+    codes = ctx.refdata.codes_of_drug(ctx.facts.billed.drug)
+    same_drug = [ln for ln in earlier if ln.hcpcs in codes]
     day = ctx.line.service_date
     if not this.waste:
         administrations = sum(1 for ln in same_drug if not ln.waste) + 1
@@ -118,7 +119,8 @@ def _cycle_days(ctx: LineContext) -> Iterator[Finding]:
     drug = ctx.facts.drug
     assert history is not None
     limit = drug.max_dosing_days_per_28 if drug else None
-    days = history.history.dosing_days(OMACETAXINE_CODES)
+    assert ctx.facts.billed is not None
+    days = history.history.dosing_days(ctx.refdata.codes_of_drug(ctx.facts.billed.drug))
     if not limit or ctx.line.service_date in days or len(days) < limit:
         return
     count, start = busiest_window(days | {ctx.line.service_date}, ctx.line.service_date)

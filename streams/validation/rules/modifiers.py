@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
-from streams.contract.models import Finding, PlanType
-from streams.validation.rules.catalog import finding
+from streams.contract.models import Finding, Severity
+from streams.validation.rules.catalog import CATALOG, finding
 from streams.validation.rules.engine import LineContext, rule
 from streams.validation.rules.units import fmt, units_in_doubt
-
-JZ_REQUIRED_FROM = date(2023, 7, 1)
 
 
 @rule
@@ -21,34 +18,33 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
         return
     mods = set(line.modifiers)
     units = float(line.units)
-    if {"JW", "JZ"} <= mods:
+    waste, no_waste = facts.waste, facts.no_waste
+    marked = mods & (ctx.refdata.of_kind("waste") | ctx.refdata.of_kind("no_waste"))
+    if waste and no_waste:
         yield finding(
             "MODIFIER_JW_JZ_BOTH",
             "JW (amount discarded) and JZ (nothing discarded) are both on this line",
             field="line.modifiers",
             suggestion="Keep JZ if nothing was discarded; otherwise bill the waste on a JW line",
         )
-    if mods & {"JW", "JZ"} and billed.multi_dose and facts.ndc_conflict is None:
+    if marked and billed.multi_dose and facts.ndc_conflict is None:
         yield finding(
             "MODIFIER_WASTE_MULTI_DOSE",
-            f"{'/'.join(sorted(mods & {'JW', 'JZ'}))} on {billed.code} ({billed.drug}), "
+            f"{'/'.join(sorted(marked))} on {billed.code} ({billed.drug}), "
             "a multi-dose container drug",
             field="line.modifiers",
             suggestion="Remove JW/JZ from multi-dose drug lines",
+            # Discarded drug from a multi-dose vial is not billable at all: a JW line is
+            # billed for nothing, a JZ is only a misplaced statement.
+            severity=Severity.ERROR if waste else None,
         )
-    if "JW" in mods and units < 1:
+    if waste and units < 1:
         yield finding(
             "MODIFIER_JW_UNITS",
             f"JW line reports {fmt(units)} discarded units; at least 1 is required",
             field="line.units",
         )
-    if (
-        facts.omacetaxine
-        and claim.payer.plan_type is PlanType.MEDICARE
-        and line.service_date >= JZ_REQUIRED_FROM
-        and claim.total_lines in (None, 1)
-        and not mods & {"JW", "JZ"}
-    ):
+    if facts.omacetaxine and claim.total_lines in (None, 1) and not marked:
         yield finding(
             "MODIFIER_JZ_JW_REQUIRED",
             f"Medicare {billed.code} line of {line.service_date}, the only line of its claim, "
@@ -58,8 +54,8 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
         )
     vial = _vial_units(ctx)
     if (
-        "JZ" in mods
-        and "JW" not in mods
+        no_waste
+        and not waste
         and not billed.multi_dose
         and vial
         and units % vial
@@ -89,15 +85,36 @@ def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
         return
     mods = ctx.line.modifiers
     catalog = ctx.refdata.modifiers
-    if {"JG", "TB"} <= set(mods):
+    if len(set(mods) & ctx.refdata.of_kind("340b")) > 1:
         yield finding(
             "MODIFIER_JG_TB_BOTH",
             "JG and TB (340B-acquired drug) are both on this line",
             field="line.modifiers",
             suggestion="Keep TB for the hospital types CMS lists, JG otherwise",
         )
+    for code in ("MODIFIER_GZ", "MODIFIER_GY"):
+        edit = CATALOG[code]
+        for mod in set(mods) & set(edit.param("modifiers")):
+            yield finding(
+                code,
+                f"{mod} on {ctx.line.hcpcs}: {edit.title}",
+                field="line.modifiers",
+                suggestion=edit.fix,
+            )
     for mod in mods:
         known = catalog.get(mod)
+        if (
+            known is not None
+            and known.effective_date
+            and ctx.line.service_date < (known.effective_date)
+        ):
+            yield finding(
+                "MODIFIER_NOT_IN_EFFECT",
+                f"modifier {mod} is valid from {known.effective_date}; the service date is "
+                f"{ctx.line.service_date}",
+                field="line.modifiers",
+                suggestion=f"Remove {mod}, or correct the date of service",
+            )
         if known is None:
             yield finding(
                 "MODIFIER_UNKNOWN",

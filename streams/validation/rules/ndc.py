@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from streams.contract.models import Finding, NdcUnit, Severity
+from streams.contract.models import Finding, NdcUnit
 from streams.refdata.ndc import format_ndc11
 from streams.validation.rules.catalog import finding
 from streams.validation.rules.engine import LineContext, rule
@@ -14,13 +14,16 @@ from streams.validation.rules.engine import LineContext, rule
 def ndc_present_and_valid(ctx: LineContext) -> Iterator[Finding]:
     line, facts = ctx.line, ctx.facts
     if line.ndc is None:
-        if facts.omacetaxine and facts.policy.ndc_required:
+        if facts.billed is not None and facts.policy.ndc_required:
+            known = sorted(
+                {format_ndc11(p.ndc11)[:10] for p in ctx.refdata.products_of(line.hcpcs)}
+            )
             yield finding(
                 "NDC_MISSING",
-                f"{line.hcpcs} line has no NDC ({facts.policy.basis} requires one)",
+                f"{line.hcpcs} line has no NDC",
                 field="line.ndc",
-                suggestion="Report NDC 63459-0177-xx from the Synribo vial label as 11 digits",
-                severity=Severity(facts.policy.ndc_missing_severity),
+                suggestion="Report the 11-digit NDC from the vial label"
+                + (f" ({', '.join(k + '-xx' for k in known)})" if known else ""),
             )
         return
     assert facts.ndc is not None

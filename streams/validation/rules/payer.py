@@ -6,7 +6,9 @@ The terms come from `payer_policies.yaml` (plan-type defaults, per-payer overrid
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterator
+from datetime import date
 
 from streams.contract.models import (
     Documentation,
@@ -15,6 +17,7 @@ from streams.contract.models import (
     PriorAuthorization,
     PriorAuthStatus,
 )
+from streams.refdata import PayerPolicy
 from streams.validation.rules.catalog import finding
 from streams.validation.rules.documentation import tki_history_met
 from streams.validation.rules.engine import LineContext, rule
@@ -24,19 +27,45 @@ def _authorization(pa: PriorAuthorization) -> str:
     return f"prior authorization {pa.number}" if pa.number else "prior authorization"
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later, or the month's last day when it has
+    no such day: one calendar year after February 29 is February 28."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    if year > date.max.year:
+        return date.max
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def filing_deadline(policy: PayerPolicy, service: date) -> tuple[date, str] | None:
+    """The last day the payer may receive the claim, and the limit in words."""
+    if policy.timely_filing_months:
+        months = policy.timely_filing_months
+        words = "one calendar year" if months == 12 else f"{months} calendar months"
+        return add_months(service, months), words
+    if policy.timely_filing_days:
+        days = policy.timely_filing_days
+        last = min(service.toordinal() + days, date.max.toordinal())
+        return date.fromordinal(last), f"{days} days"
+    return None
+
+
 @rule
 def timely_filing(ctx: LineContext) -> Iterator[Finding]:
     policy, line = ctx.facts.policy, ctx.line
-    if not policy.timely_filing_days:
+    limit = filing_deadline(policy, line.service_date)
+    if limit is None:
         return
-    sent = ctx.event.event_time.date()
-    elapsed = sent.toordinal() - line.service_date.toordinal()
-    if elapsed > policy.timely_filing_days:
+    deadline, words = limit
+    received = ctx.claim.received_date
+    filed = received or ctx.event.event_time.date()
+    if filed > deadline:
+        how = "received" if received else "sent"
         yield finding(
             "PAYER_TIMELY_FILING",
-            f"Service date {line.service_date} is {elapsed} days before the line was sent "
-            f"({sent}); the {policy.basis} allows {policy.timely_filing_days}",
-            field="line.service_date",
+            f"Service date {line.service_date}: the claim was {how} {filed}, after "
+            f"{deadline}, the last day of the {policy.basis}'s limit ({words})",
+            field="claim.received_date" if received else "line.service_date",
             suggestion="Check the service date; if it is right, file with proof of timely "
             "filing or an exception the payer accepts",
         )
@@ -44,7 +73,7 @@ def timely_filing(ctx: LineContext) -> Iterator[Finding]:
 
 @rule
 def payer_policy(ctx: LineContext) -> Iterator[Finding]:
-    if not ctx.facts.omacetaxine or "JW" in ctx.line.modifiers:
+    if not ctx.facts.omacetaxine or ctx.facts.waste:
         return
     policy, claim = ctx.facts.policy, ctx.claim
     if policy.drug_excluded:

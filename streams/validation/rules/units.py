@@ -24,7 +24,7 @@ def reference_mg(ctx: LineContext) -> float | None:
         return None
     if ctx.facts.ndc_mg is not None:
         return ctx.facts.ndc_mg
-    if ctx.line.administered_mg is not None and "JW" not in ctx.line.modifiers:
+    if ctx.line.administered_mg is not None and not ctx.facts.waste:
         return float(ctx.line.administered_mg)
     return None
 
@@ -66,7 +66,7 @@ def ndc_units_problem(ctx: LineContext) -> Finding | None:
     if (
         product is None
         or facts.ndc_conflict is not None
-        or "JW" in line.modifiers
+        or facts.waste
         or facts.ndc_mg is None
         or facts.expected_units is None
         or ndc is None
@@ -127,7 +127,7 @@ def units_match_administered_dose(ctx: LineContext) -> Iterator[Finding]:
         billed is None
         or not billed.billing_unit_mg
         or line.administered_mg is None
-        or "JW" in line.modifiers
+        or ctx.facts.waste
         or units_in_doubt(ctx)
     ):
         return

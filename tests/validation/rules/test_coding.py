@@ -60,7 +60,8 @@ def test_units_alone_suggest_a_lookalike_as_a_warning(validator: Validator) -> N
     }
     verdict = validator.validate(make_event(line=line))
     assert [(f.code, f.severity) for f in verdict.findings] == [
-        ("CODING_LOOKALIKE_UNITS", Severity.WARNING)
+        ("CODING_LOOKALIKE_UNITS", Severity.WARNING),
+        ("NDC_MISSING", Severity.INFO),
     ]
     assert verdict.findings[0].message == (
         "350 units of J9301 would be 3,500 mg of obinutuzumab, above the 100-unit maximum; "

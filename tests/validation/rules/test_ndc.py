@@ -14,11 +14,22 @@ def test_clean_line_has_no_ndc_finding(validator: Validator) -> None:
     assert codes(validator.validate(make_event())) == []
 
 
-def test_missing_ndc_on_j9262(validator: Validator) -> None:
+def test_missing_ndc_on_a_medicare_j9262_line_is_a_note(validator: Validator) -> None:
+    """Medicare FFS does not require the NDC on a code that names the drug."""
     verdict = validator.validate(make_event(line={"ndc": None}))
     assert codes(verdict) == ["NDC_MISSING"]
-    assert verdict.findings[0].severity is Severity.ERROR
+    assert verdict.findings[0].severity is Severity.INFO
+    assert verdict.disposition == "pass"
     assert verdict.findings[0].field == "line.ndc"
+    assert "63459-0177-xx" in (verdict.findings[0].suggestion or "")
+
+
+def test_missing_ndc_fails_for_medicaid_on_any_drug_code(validator: Validator) -> None:
+    """Medicaid needs the NDC on every physician-administered drug (DRA 2005)."""
+    medicaid = {"payer": {"payer_id": "MCD-CA", "plan_type": "medicaid"}}
+    for line in ({"ndc": None}, {"ndc": None, "hcpcs": "J9299", "units": 100, "modifiers": []}):
+        verdict = validator.validate(make_event(claim=medicaid, line=line))
+        assert ("NDC_MISSING", Severity.ERROR) in [(f.code, f.severity) for f in verdict.findings]
 
 
 def test_unhyphenated_ten_digits_is_ambiguous(validator: Validator) -> None:
@@ -59,7 +70,9 @@ def test_missing_ndc_severity_follows_the_payer(validator: Validator) -> None:
         )
     )
     assert [(f.code, f.severity) for f in verdict.findings] == [("NDC_MISSING", Severity.WARNING)]
-    assert "other plan-type default" in verdict.findings[0].message
+    optional = {"payer": {"payer_id": "EXAMPLE-NDC-OPTIONAL", "plan_type": "commercial"}}
+    verdict = validator.validate(make_event(claim=optional, line={"ndc": None}))
+    assert [(f.code, f.severity) for f in verdict.findings] == [("NDC_MISSING", Severity.INFO)]
 
 
 def test_quantity_or_unit_missing(validator: Validator) -> None:
