@@ -16,9 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 PARSER = MarkdownIt("commonmark").enable("table")
 
-NOT_YET_HERE = {"docs/configuration.md"}
-"""Generated from the settings model on a branch merged separately; a link to it is allowed
-to dangle until that file exists (once it does, it is checked like any other)."""
+HISTORY = ROOT / "docs" / "performance"
+"""Dated notes, kept as written: the paths they name are those of their day."""
 
 
 def _walk(tokens: list[Token]) -> Iterator[Token]:
@@ -62,8 +61,6 @@ def test_relative_link_resolves(page: Path, href: str) -> None:
     parts = urlsplit(href)
     target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
     name = target.relative_to(ROOT).as_posix() if target.is_relative_to(ROOT) else str(target)
-    if not target.exists() and name in NOT_YET_HERE:
-        pytest.skip(f"{name} is not in this tree yet")
     assert target.exists(), f"{page.relative_to(ROOT)} links to {href}: no such file"
     if parts.fragment and target.suffix == ".md":
         assert parts.fragment in anchors(target), (
@@ -87,3 +84,17 @@ def test_the_slug_follows_github() -> None:
 def test_the_readme_stays_short() -> None:
     """The README is the front door; detail belongs in docs/."""
     assert (ROOT / "README.md").stat().st_size < 10_000
+
+
+def test_named_test_files_exist() -> None:
+    """The docs cite tests as evidence (guarantees, ADRs); a moved test must not leave them
+    pointing nowhere. Dated notes under docs/performance/ keep the paths of their day."""
+    pages = [p for p in [*PAGES, ROOT / "BENCHMARKS.md"] if not p.is_relative_to(HISTORY)]
+    cited = {
+        (page.relative_to(ROOT).as_posix(), path)
+        for page in pages
+        for path in re.findall(r"tests/[\w/]+\.py", page.read_text(encoding="utf-8"))
+    }
+    assert cited, "no page cites a test file: the pattern no longer matches"
+    missing = sorted(f"{page}: {path}" for page, path in cited if not (ROOT / path).exists())
+    assert not missing, "\n".join(missing)
