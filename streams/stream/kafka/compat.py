@@ -88,11 +88,12 @@ async def cluster_id_of(settings: Settings) -> str | None:
 
 def resolved(settings: Settings) -> Settings:
     """The settings with `broker_compat` resolved, for a process about to build a
-    worker (outside any event loop)."""
+    worker (outside any event loop); logs the mode taken."""
     if settings.broker_compat != "auto":
+        log.info("broker compatibility: %s (J9262_BROKER_COMPAT)", settings.broker_compat)
         return settings
     mode = asyncio.run(mode_of(settings))
-    log.info("broker compatibility: %s (detected; J9262_BROKER_COMPAT=auto)", mode)
+    log.info("broker compatibility: %s (J9262_BROKER_COMPAT=auto, asked the broker)", mode)
     return settings.model_copy(update={"broker_compat": mode})
 
 
@@ -108,9 +109,10 @@ async def fetched_highwaters(
     """Quirk: Tansu's ListOffsets answers with the last record batch's base offset
     + 1, short of the true end whenever that batch holds several records.
 
-    Observed: a restarted worker recovered stale table values, because Faust's table
-    recovery reads each changelog partition up to that answer (tests of restarts
-    with tables, tests/integration/test_stateful_stream.py). The high watermark in
+    Observed: a worker taking over recovered stale table values, because Faust's
+    table recovery reads each changelog partition up to that answer
+    (tests/integration/test_stateful_stream.py::
+    test_a_new_worker_continues_the_cycle_from_the_changelog). The high watermark in
     a fetch response is right, so each of `partitions` (aiokafka's partition ->
     the caller's key into `reported`) is fetched once from just before the reported
     end, and the larger of the two is kept. `client` is started and stopped here.
