@@ -35,6 +35,15 @@ class Settings(BaseSettings):
         description="Bootstrap servers: kafka://host:port, several separated by ';'.",
     )
 
+    broker_compat: Literal["auto", "tansu", "kafka"] = Field(
+        "auto",
+        description="Workarounds for the embedded broker (Tansu; "
+        "streams/stream/kafka/compat.py): on with tansu, none with kafka. auto asks the "
+        "broker for its cluster id at start-up and takes tansu for Tansu's (tansu_cluster, "
+        "which the embedded broker uses), kafka otherwise; if the broker cannot be asked "
+        "they stay on (correct on Kafka, one extra fetch). The demo and tests set tansu.",
+    )
+
     topic_lines: str = Field("claims.lines.v1", description="Input topic of claim-line events.")
     topic_verdicts: str = Field("claims.verdicts.v1", description="Output topic of line verdicts.")
     topic_claim_verdicts: str = Field(

@@ -50,13 +50,13 @@ CALLABLES = [
         faust_aiokafka.AIOKafkaConsumerThread,
         "_create_client_consumer",
         ("transport",),
-        "transport.ConsumerThread reads high watermarks with a fetch",
+        "transport.TansuConsumerThread reads high watermarks with a fetch",
     ),
     Callable_(
         faust_aiokafka.AIOKafkaConsumerThread,
         "_highwaters",
         ("partitions",),
-        "transport.ConsumerThread corrects the embedded broker's changelog end offsets",
+        "transport.TansuConsumerThread corrects the embedded broker's changelog end offsets",
     ),
     Callable_(
         faust_aiokafka.AIOKafkaConsumerThread,

@@ -113,6 +113,7 @@ def run_demo(port: int | None, timeout: float) -> int:
             web_port=free_port(),
             data_dir=workdir / "data",
             app_id="j9262-demo",
+            broker_compat="tansu",
             session_timeout_s=6,  # the broker holds the first join for half of it
             claim_wait_s=3,
             claim_check_interval_s=0.5,

@@ -10,7 +10,7 @@ from faust.web import Web
 
 from streams.settings import Settings
 from streams.stream.exits import exit_after
-from streams.stream.kafka import transport
+from streams.stream.kafka import compat, transport
 from streams.stream.kafka.batched_producer import Outbox, Topic
 from streams.stream.kafka.probe import BrokerWatch
 
@@ -53,11 +53,12 @@ class App(faust.App):
 def create_app(settings: Settings) -> faust.App:
     """A Faust app with its topics, tables, agents and web views attached."""
     transport.register()
+    mode = compat.built_mode(settings)  # the worker resolves `auto` before: compat.resolved
     app = App(
         settings.app_id,
         broker=settings.broker_url,
-        broker_consumer=transport.urls(settings.bootstrap_servers),
-        broker_producer=transport.urls(settings.bootstrap_servers),
+        broker_consumer=transport.urls(settings.bootstrap_servers, mode),
+        broker_producer=transport.urls(settings.bootstrap_servers, mode),
         broker_credentials=_credentials(settings),
         store=settings.store,
         datadir=str(settings.data_dir),

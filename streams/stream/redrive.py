@@ -34,8 +34,8 @@ from streams.contract.decoding import trace_headers
 from streams.contract.models import DeadLetter, DeadLetterReason
 from streams.settings import Settings
 from streams.stream.kafka.clients import (
-    GapCheck,
-    fetch_checked,
+    Fetch,
+    fetch_for,
     partitions_for,
     producer_for,
     reader_for,
@@ -115,9 +115,8 @@ async def redrive(
             consumer.assign(partitions)
             if from_beginning:
                 await consumer.seek_to_beginning(*partitions)
-            gaps = GapCheck()
-            for tp in partitions:
-                gaps.expected[tp] = await consumer.position(tp)
+            fetch = await fetch_for(settings, consumer)
+            await fetch.begin(partitions)
             await _drain(
                 consumer,
                 producer,
@@ -125,7 +124,7 @@ async def redrive(
                 reasons=reasons,
                 dry_run=dry_run,
                 idle_exit=idle_exit,
-                gaps=gaps,
+                fetch=fetch,
                 summary=summary,
             )
         finally:
@@ -143,7 +142,7 @@ async def _drain(
     reasons: Collection[DeadLetterReason],
     dry_run: bool,
     idle_exit: float,
-    gaps: GapCheck,
+    fetch: Fetch,
     summary: Summary,
 ) -> None:
     """Letters written after the run began stay for the next run: a line that fails
@@ -153,7 +152,7 @@ async def _drain(
     loop = asyncio.get_running_loop()
     last = loop.time()
     while loop.time() - last <= idle_exit and consumer.assignment() - consumer.paused():
-        batches = await fetch_checked(consumer, gaps, max_records=1000)
+        batches = await fetch(1000)
         if batches:
             last = loop.time()
         sends: list[asyncio.Future[Any]] = []

@@ -19,6 +19,7 @@ from streams.stream.exits import (
     CODEC_INSTALL_HINT,
     EXIT_BAD_REFDATA,
 )
+from streams.stream.kafka import compat
 from streams.stream.kafka.clients import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,7 @@ def run_worker(settings: Settings) -> int:
         log.error("cannot start: %s", exc)
         return 2
     _create_missing_topics(settings)
+    settings = compat.resolved(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         app = create_app(settings)

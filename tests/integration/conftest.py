@@ -43,6 +43,7 @@ def settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
         tmp_path / "data",
         free_port(),
         topic_partitions=4,
+        broker_compat="tansu",
         session_timeout_s=TEST_SESSION_TIMEOUT_S,
         claim_wait_s=3,
         claim_check_interval_s=0.5,

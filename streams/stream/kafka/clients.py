@@ -8,7 +8,7 @@ import contextlib
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -17,6 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.settings import Settings
+from streams.stream.kafka import compat
 
 
 def key_of(raw: bytes) -> bytes | None:
@@ -115,8 +116,9 @@ async def committed_offsets(
     """The worker group's committed offset per partition of `topic` (the lines topic
     and all its partitions by default).
 
-    (Tansu's ListOffsets answers with batch counts, not offsets, so callers compare
-    commits with offsets the producer was given or a reader saw, not `end_offsets`.)
+    (Tansu's ListOffsets answers short of the end (`compat.fetched_highwaters`), so
+    callers compare commits with offsets the producer was given or a reader saw, not
+    `end_offsets`.)
     """
     consumer = reader_for(settings, group_id=settings.app_id)
     await consumer.start()
@@ -138,28 +140,37 @@ class Record:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
-class GapCheck:
-    """Tansu, the embedded broker, allots a batch its offsets before it stores it. Two
-    producers writing one partition can therefore make a later batch readable before an
-    earlier one, and a reader at that moment moves past the earlier batch for good. A
-    jump in a partition's offsets is fetched once more before it is believed: on Kafka a
-    jump is real (compaction, transaction markers) and the second fetch shows it again.
-    """
+class Fetch(Protocol):
+    """One fetch of a plain reader, past partitions already assigned and sought."""
 
-    PAUSE_S = 0.05
+    async def begin(self, partitions: Iterable[TopicPartition]) -> None:
+        """Called with the partitions read from their current positions on."""
 
-    def __init__(self) -> None:
-        self.expected: dict[TopicPartition, int] = {}
-        self.retried: dict[TopicPartition, int] = {}
+    async def __call__(self, max_records: int) -> dict[TopicPartition, list[Any]]: ...
 
-    def check(self, partition: TopicPartition, offset: int) -> int | None:
-        """None to take the record at `offset`; else the offset to fetch again from."""
-        expected = self.expected.get(partition)
-        if expected is not None and offset > expected and self.retried.get(partition) != expected:
-            self.retried[partition] = expected
-            return expected
-        self.expected[partition] = offset + 1
-        return None
+
+class PlainFetch:
+    """aiokafka's own fetch: for Kafka (`broker_compat=kafka`)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def begin(self, partitions: Iterable[TopicPartition]) -> None:
+        pass
+
+    async def __call__(self, max_records: int) -> dict[TopicPartition, list[Any]]:
+        batches: dict[TopicPartition, list[Any]] = await self.consumer.getmany(
+            timeout_ms=200, max_records=max_records
+        )
+        return batches
+
+
+async def fetch_for(settings: Settings, consumer: AIOKafkaConsumer) -> Fetch:
+    """The plain reader's fetch for the broker: with the embedded broker's jump check
+    (`compat.JumpCheckedFetch`) or aiokafka's own."""
+    if await compat.mode_of(settings) == "tansu":
+        return compat.JumpCheckedFetch(consumer)
+    return PlainFetch(consumer)
 
 
 async def follow(
@@ -180,17 +191,16 @@ async def follow(
             TopicPartition(t, p) for t in topics for p in sorted(await partitions_for(consumer, t))
         ]
         consumer.assign(partitions)
-        gaps = GapCheck()
+        fetch = await fetch_for(settings, consumer)
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
-            for tp in partitions:  # the first batch may be the one not yet stored
-                gaps.expected[tp] = await consumer.position(tp)
+            await fetch.begin(partitions)
         else:
             await consumer.seek_to_end(*partitions)
         loop = asyncio.get_running_loop()
         last = loop.time()
         while True:
-            batches = await fetch_checked(consumer, gaps)
+            batches = await fetch(5000)
             if batches:
                 last = loop.time()
             for tp, messages in batches.items():
@@ -200,28 +210,6 @@ async def follow(
                 return
     finally:
         await consumer.stop()
-
-
-async def fetch_checked(
-    consumer: AIOKafkaConsumer, gaps: GapCheck, max_records: int = 5000
-) -> dict[TopicPartition, list[Any]]:
-    """One fetch, each partition's records cut short at a jump not yet fetched twice;
-    such a partition is sought back, so the next fetch brings the jump again."""
-    batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
-        timeout_ms=200, max_records=max_records
-    )
-    recheck = False
-    for tp, messages in batches.items():
-        for i, m in enumerate(messages):
-            again = gaps.check(tp, m.offset)
-            if again is not None:
-                consumer.seek(tp, again)
-                batches[tp] = messages[:i]
-                recheck = True
-                break
-    if recheck:
-        await asyncio.sleep(GapCheck.PAUSE_S)  # the writer of the missing batch
-    return batches
 
 
 async def partitions_for(consumer: AIOKafkaConsumer, topic: str) -> set[int]:

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TextIO
 
+from streams.stream.kafka.compat import TANSU_CLUSTER_ID
+
 
 def broker_binary() -> str:
     try:
@@ -164,6 +166,9 @@ class EmbeddedBroker:
             f"tcp://{self.advertised}",
             "--storage-engine",
             "memory://tansu/",
+            # Tansu's default, explicit: J9262_BROKER_COMPAT=auto recognises the broker by it.
+            "--cluster-id",
+            TANSU_CLUSTER_ID,
             *(["--authentication"] if self.authentication else []),
             # Tansu resolves a file:// registry against its working directory.
             *(["--schema-registry", f"file://./{self.schema_dir.name}"] if self.schema_dir else []),

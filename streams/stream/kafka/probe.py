@@ -15,6 +15,19 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 
+async def connect(settings: Settings, timeout_ms: int) -> AIOKafkaConnection:
+    """A connection of its own to the first bootstrap server that accepts one."""
+    for server in settings.bootstrap_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            return await create_conn(
+                host, int(port), request_timeout_ms=timeout_ms, **settings.aiokafka_security()
+            )
+        except (OSError, errors.KafkaError, TimeoutError):
+            continue
+    raise errors.KafkaConnectionError("no bootstrap server accepted a connection")
+
+
 class BrokerWatch:
     """Whether the broker answers: a metadata request for no topics every
     `broker_probe_interval_s`, on a connection of its own.
@@ -42,26 +55,13 @@ class BrokerWatch:
     def reachable(self) -> bool:
         return self.silent_for() < self.settings.broker_unreachable_s
 
-    async def _connect(self) -> AIOKafkaConnection:
-        timeout_ms = int(self.settings.broker_unreachable_s * 1000)
-        for server in self.settings.bootstrap_servers:
-            host, _, port = server.rpartition(":")
-            try:
-                return await create_conn(
-                    host,
-                    int(port),
-                    request_timeout_ms=timeout_ms,
-                    **self.settings.aiokafka_security(),
-                )
-            except (OSError, errors.KafkaError, TimeoutError):
-                continue
-        raise errors.KafkaConnectionError("no bootstrap server accepted a connection")
-
     async def probe(self) -> bool:
         """One metadata request; True when the broker answered it."""
         try:
             if self._conn is None or not self._conn.connected():
-                self._conn = await self._connect()
+                self._conn = await connect(
+                    self.settings, int(self.settings.broker_unreachable_s * 1000)
+                )
             await asyncio.wait_for(
                 self._conn.send(MetadataRequest([])), self.settings.broker_unreachable_s
             )

@@ -1,22 +1,16 @@
-"""Faust's aiokafka transport, with changelog high watermarks taken from a fetch.
+"""Faust's aiokafka transport, with this project's guarantees and, for the embedded
+broker, its workarounds.
 
-Table recovery reads each changelog partition up to the end offset ListOffsets
-reports. The embedded broker (Tansu) answers with the last record batch's base
-offset + 1, short of the true end whenever that batch holds several records,
-so a restarted worker would recover stale table values. The high watermark in
-a fetch response is right on every broker: this consumer asks both and keeps
-the larger. On Kafka they agree; the cost is one fetch per partition at recovery.
+`Transport` (scheme `j9262`, `broker_compat=kafka`) guards the at-least-once
+guarantee around commits and rebalances (see `Consumer`), counts failed sends
+(`Producer`), stops on a codec it cannot read, and takes the consumer's fetch wait
+from the `fetch_max_wait_ms` setting: Faust fixes it at 1.5 s, which costs nothing
+on Kafka (it answers a fetch as soon as records arrive) but put up to 1.5 s on
+every hop on the embedded broker, which holds an empty fetch for the whole wait.
 
-Faust also fixes the consumer's fetch wait at 1.5 s. Kafka answers a fetch as
-soon as records arrive, so the wait costs nothing there; Tansu holds an empty
-fetch for the whole wait, which put up to 1.5 s on every hop. The worker's
-consumer takes `app.fetch_max_wait_ms` instead (the `fetch_max_wait_ms` setting).
-
-It also guards the at-least-once guarantee around commits and rebalances
-(see `Consumer`).
-
-Registered as the `j9262` transport scheme; `streams.stream.app` uses it for the
-consumer and the producer.
+`TansuTransport` (scheme `j9262-tansu`, `broker_compat=tansu`) adds the embedded
+broker's workarounds, implemented in `streams.stream.kafka.compat`.
+`streams.stream.app` picks the scheme for the consumer and the producer.
 """
 
 from __future__ import annotations
@@ -41,10 +35,11 @@ from streams.stream.exits import (
     EXIT_SENDS_FAILED,
     exit_now,
 )
+from streams.stream.kafka import compat
 from streams.stream.kafka.batched_producer import Outbox
 
 SCHEME = "j9262"
-PROBE_TIMEOUT_S = 10.0
+TANSU_SCHEME = "j9262-tansu"
 REREAD_GRACE_S = 10.0
 REREAD_PATIENCE_S = 30.0
 """How long a re-read may take to reach the agent before the same record is sought
@@ -74,34 +69,6 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
                 EXIT_CODEC_MISSING,
             )
             exit_now(EXIT_CODEC_MISSING)
-
-    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
-        reported: dict[TP, int] = dict(await super()._highwaters(partitions))
-        probe = {
-            TopicPartition(tp.topic, tp.partition): tp
-            for tp, end in reported.items()
-            if end and end > 0
-        }
-        if not probe:
-            return reported
-        client = self._create_client_consumer(cast(driver.Transport, self.transport))
-        await client.start()
-        try:
-            client.assign(list(probe))
-            for tp, faust_tp in probe.items():
-                client.seek(tp, reported[faust_tp] - 1)
-            pending = set(probe)
-            deadline = time.monotonic() + PROBE_TIMEOUT_S
-            while pending and time.monotonic() < deadline:
-                await client.getmany(*pending, timeout_ms=200)
-                for tp in list(pending):
-                    highwater = client.highwater(tp)
-                    if highwater is not None:
-                        reported[probe[tp]] = max(reported[probe[tp]], highwater)
-                        pending.discard(tp)
-        finally:
-            await client.stop()
-        return reported
 
 
 class Producer(driver.Producer):
@@ -218,9 +185,6 @@ class Consumer(driver.Consumer):
     ignored. Until the re-read's first record arrives, records of batches
     fetched before its seek are dropped: Faust would take them as read and then
     drop the re-read as already read.
-
-    Jumps: the first time a partition's offsets jump, it is fetched once more
-    from the first offset missing (`_past_a_jump`), for the embedded broker.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -232,10 +196,6 @@ class Consumer(driver.Consumer):
         self._floor: dict[TP, int] = {}
         """Per partition, the offset below which every record was processed; Faust's
         own record of its commits is dropped at each revocation."""
-        self._jump: dict[TP, tuple[int, int, float]] = {}
-        """Per partition read again over a jump in its offsets: the first offset
-        missing, the offset of the record past the jump, and when."""
-        self._jump_checked: dict[TP, int] = {}
         self._sought: dict[TP, tuple[int, float]] = {}
         """Per partition read again: the offset sought, and when, until it is processed."""
 
@@ -246,63 +206,22 @@ class Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    def _records(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        """Faust's records, before this consumer's bookkeeping."""
+        return super().getmany(timeout)
+
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
         acks_enabled_for = self.app.topics.acks_enabled_for
         floor = self._floor
-        async for tp, message in super().getmany(timeout):
+        async for tp, message in self._records(timeout):
             if tp in self._rereading and self._fetched_before_reread(tp, message.offset):
                 continue
             if not acks_enabled_for(message.topic):
                 yield tp, message
                 continue
-            if await self._past_a_jump(tp, message.offset):
-                continue
             if message.offset >= floor.get(tp, 0):
                 self._fetched[tp].add(message.offset)
             yield tp, message
-
-    async def _past_a_jump(self, tp: TP, offset: int) -> bool:
-        """True for a record to drop: the first past a jump in the partition's offsets,
-        or one fetched before the partition was read again from the jump.
-
-        The embedded broker can serve a record batch before an earlier one that
-        another producer is still storing (README, "The embedded broker"); a
-        consumer that moves past the jump never reads the earlier batch. So the
-        first time a jump is seen, the partition is fetched again from the first
-        offset missing. The second fetch starts between that offset and the record
-        past the jump; records beyond it come from before the seek and come again.
-        On Kafka a jump is real (transaction markers, compaction): the second fetch
-        shows the same record past it, which is then taken.
-        """
-        pending = self._jump.get(tp)
-        if pending is not None:
-            start, past, since = pending
-            if offset > past and time.monotonic() - since <= REREAD_GRACE_S:
-                return True
-            del self._jump[tp]
-            if offset > past:
-                self.log.error(
-                    "%s: fetched again from offset %d, the first record came at %d",
-                    tp,
-                    start,
-                    offset,
-                )
-            elif offset < past:
-                self.log.warning(
-                    "%s: offsets %d-%d were missing from one fetch and came on the next",
-                    tp,
-                    start,
-                    past - 1,
-                )
-            return False
-        last = self._read_offset.get(tp)
-        if last is None or offset <= last + 1 or self._jump_checked.get(tp) == last + 1:
-            return False
-        self._jump_checked[tp] = last + 1
-        self._jump[tp] = (last + 1, offset, time.monotonic())
-        await self.seek(tp, last + 1)
-        self._read_offset[tp] = last  # Faust's: the last record handed to the agents
-        return True
 
     def _reread_under_way(self, tp: TP, first: int) -> bool:
         """True while the partition is being read again from `first`.
@@ -363,8 +282,6 @@ class Consumer(driver.Consumer):
         self._reread.clear()
         self._rereading.clear()
         self._sought.clear()
-        self._jump.clear()
-        self._jump_checked.clear()
         acks_enabled_for = self.app.topics.acks_enabled_for
         for tp in [tp for tp in self._read_offset if acks_enabled_for(tp.topic)]:
             self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
@@ -389,7 +306,6 @@ class Consumer(driver.Consumer):
             self._reread.pop(tp, None)
             self._rereading.pop(tp, None)
             self._sought.pop(tp, None)
-            self._jump.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def _read_skipped_again(self) -> None:
@@ -410,7 +326,6 @@ class Consumer(driver.Consumer):
             self._read_offset[tp] = None
             self._rereading[tp] = (offset, time.monotonic())
             self._sought[tp] = self._rereading[tp]
-            self._jump.pop(tp, None)
             await self.seek(tp, offset)
 
     async def _commit_offsets(
@@ -441,9 +356,78 @@ class Transport(driver.Transport):
     Producer = Producer
 
 
-def urls(bootstrap_servers: list[str]) -> list[str]:
-    return [f"{SCHEME}://{server}" for server in bootstrap_servers]
+class TansuConsumerThread(ConsumerThread):
+    """Changelog end offsets corrected by a fetch (`compat.fetched_highwaters`)."""
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        reported: dict[TP, int] = dict(await super()._highwaters(partitions))
+        probe = {
+            TopicPartition(tp.topic, tp.partition): tp
+            for tp, end in reported.items()
+            if end and end > 0
+        }
+        if not probe:
+            return reported
+        client = self._create_client_consumer(cast(driver.Transport, self.transport))
+        return await compat.fetched_highwaters(client, reported, probe)
+
+
+class TansuConsumer(Consumer):
+    """A jump in an input partition's offsets is fetched again before it is believed
+    (`compat.OffsetJumps`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.jumps: compat.OffsetJumps[TP] = compat.OffsetJumps()
+
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return TansuConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _records(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        async for tp, message in super()._records(timeout):
+            if acks_enabled_for(message.topic) and await self._past_a_jump(tp, message.offset):
+                continue
+            yield tp, message
+
+    async def _past_a_jump(self, tp: TP, offset: int) -> bool:
+        """True for a record to drop: the first past a jump, or one handed out before
+        the partition was sought back to the jump (it comes again)."""
+        if self.jumps.held_back(tp, offset):
+            return True
+        last = self._read_offset.get(tp)  # Faust's: the last record handed to the agents
+        start = self.jumps.refetch_from(tp, offset, None if last is None else last + 1)
+        if start is None:
+            return False
+        await self.seek(tp, start)
+        self._read_offset[tp] = last  # the seek set it to `start`, which Faust would skip
+        return True
+
+    async def perform_seek(self) -> None:
+        self.jumps.clear()
+        await super().perform_seek()
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        for tp in revoked:
+            self.jumps.forget(tp)
+        await super().on_partitions_revoked(revoked)
+
+    async def _read_skipped_again(self) -> None:
+        for tp in self._reread:
+            self.jumps.forget(tp)
+        await super()._read_skipped_again()
+
+
+class TansuTransport(Transport):
+    Consumer = TansuConsumer
+
+
+def urls(bootstrap_servers: list[str], mode: compat.Mode) -> list[str]:
+    """Faust broker URLs for the transport of `mode`."""
+    scheme = TANSU_SCHEME if mode == "tansu" else SCHEME
+    return [f"{scheme}://{server}" for server in bootstrap_servers]
 
 
 def register() -> None:
     TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")
+    TRANSPORTS.aliases.setdefault(TANSU_SCHEME, f"{__name__}:TansuTransport")

@@ -29,10 +29,16 @@ def test_worker_consumer_takes_the_fetch_wait_from_settings(tmp_path: Path) -> N
 
 
 def consumer_with(
-    tmp_path: Path, *, committed: int | None, fetched: range, acked: range, gap: range | None = None
+    tmp_path: Path,
+    *,
+    committed: int | None,
+    fetched: range,
+    acked: range,
+    gap: range | None = None,
+    compat: str = "kafka",
 ) -> tuple[transport.Consumer, TP]:
     """The worker's consumer holding one partition's bookkeeping as Faust leaves it."""
-    app = create_app(Settings(_env_file=None, data_dir=tmp_path))
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path, broker_compat=compat))
     consumer = app.consumer
     assert isinstance(consumer, transport.Consumer)
     tp = TP("lines", 0)
@@ -170,17 +176,22 @@ def test_a_reread_whose_first_record_never_comes_stops_waiting(tmp_path: Path) -
     assert tp not in consumer._rereading
 
 
-def reading(tmp_path: Path, last: int) -> tuple[transport.Consumer, TP, list[tuple[TP, int]]]:
-    """The worker's consumer with records up to `last` handed to the agents, and
-    a record of where it seeks."""
+def reading(tmp_path: Path, last: int) -> tuple[transport.TansuConsumer, TP, list[tuple[TP, int]]]:
+    """The worker's consumer for the embedded broker with records up to `last` handed
+    to the agents, and a record of where it seeks."""
     consumer, tp = consumer_with(
-        tmp_path, committed=100, fetched=range(100, last + 1), acked=range(100, last + 1)
+        tmp_path,
+        committed=100,
+        fetched=range(100, last + 1),
+        acked=range(100, last + 1),
+        compat="tansu",
     )
+    assert isinstance(consumer, transport.TansuConsumer)
     consumer._read_offset[tp] = last
     return consumer, tp, recording_seeks(consumer)
 
 
-def handed_out(consumer: transport.Consumer, tp: TP, offsets: range | list[int]) -> list[int]:
+def handed_out(consumer: transport.TansuConsumer, tp: TP, offsets: range | list[int]) -> list[int]:
     """The offsets the consumer passes on, updating Faust's read offset as its loop does."""
     taken = []
     for offset in offsets:
@@ -223,10 +234,9 @@ def test_a_second_fetch_that_starts_past_the_jump_stops_being_waited_for(
     consumer, tp, _ = reading(tmp_path, last=109)
     handed_out(consumer, tp, [115])
     assert handed_out(consumer, tp, [130]) == []
-    start, past, _ = consumer._jump[tp]
-    consumer._jump[tp] = (start, past, time.monotonic() - transport.REREAD_GRACE_S - 1)
+    consumer.jumps.grace_s = 0
     assert handed_out(consumer, tp, [130]) == [130]
-    assert tp not in consumer._jump
+    assert not consumer.jumps.held_back(tp, 131)
 
 
 class Assigned:
