@@ -9,7 +9,8 @@ messages in MLLP frames (3 charges answered each; a credit withdraws the fourth)
 FHIR Bundle of 3-item Claims, and JSON Lines of events. Each run is the whole command in
 a fresh process (start-up, reference data, detection, adapting, validation, writing
 verdicts to /dev/null); the best of `--runs` is printed, wall and CPU (user + system,
-which a shared host disturbs less), each less the same command on an empty file. Not run by the tests: it measures, it asserts nothing.
+which a shared host disturbs less), each less the same command on an empty file.
+Not run by the tests: it measures, it asserts nothing.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adapters import FIXTURES, fhir, x12  # noqa: E402
+from adapters import FIXTURES, fhir, x12
 
-from streams.samples import event  # noqa: E402
+from streams.samples import event
 
 J9262 = str(Path(sys.executable).with_name("j9262"))
 
