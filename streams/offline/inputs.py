@@ -50,7 +50,6 @@ HEAD_BYTES = 4096
 CHUNK_BYTES = 1 << 16
 
 _FORCED = {"jsonl": Format.JSON_LINES, "x12": Format.X12_837P, "hl7": Format.HL7V2_DFT}
-_BLANK = b"\xef\xbb\xbf \t\r\n"
 
 
 class Replayed(io.RawIOBase):
@@ -117,50 +116,62 @@ def split(pieces: Iterable[bytes], fmt: Format) -> Iterator[SourceRecord]:
         return _cut(pieces, _x12_end)
     if fmt is Format.HL7V2_DFT:
         return _cut(pieces, _hl7_end)
-    return _cut(pieces, lambda buf, final: None)
+    return _cut(pieces, lambda buf, final, start: None)
 
 
-def _cut(
-    pieces: Iterable[bytes], end_of: Callable[[bytes, bool], int | None]
-) -> Iterator[SourceRecord]:
-    """Records cut where `end_of(buffer, final)` says the first one ends (None: read more).
+EndOf = Callable[[bytearray, bool, int], int | None]
+"""Where the first record of the buffer ends (None: read more); the third argument is
+where to start looking, as what comes before it was searched already."""
+_LEADING_BLANKS = re.compile(rb"[\xef\xbb\xbf \t\r\n]*")
+_TRAILING_BLANKS = re.compile(rb"[ \t\r\n]*")
+_OVERLAP = 4096
+"""Bytes searched again when a record's end is looked for after more input arrives: more
+than any end marker (an IEA segment, a frame end) spans."""
+
+
+def _cut(pieces: Iterable[bytes], end_of: EndOf) -> Iterator[SourceRecord]:
+    """Records cut where `end_of` says the first one ends.
 
     A record keeps the blank bytes after it, so a file of one record is that record byte
     for byte, and its events get the ids they get when the file is published as one
     message (ids derive from the record's bytes). Blanks before the first record and a
-    byte-order mark are dropped. The cut does not depend on how the file was read.
+    byte-order mark are dropped. The cut does not depend on how the file was read, and a
+    long record is searched once, not again with every piece that extends it.
     """
-    buf = b""
+    buf = bytearray()
     line = 1
+    searched = 0
     for piece in chain(pieces, [None]):
         final = piece is None
         buf += piece or b""
-        while buf:
-            body = buf.lstrip(_BLANK)
-            line += buf.count(b"\n", 0, len(buf) - len(body))
-            buf = body
-            if not body:
+        while True:
+            lead = _LEADING_BLANKS.match(buf).end()  # type: ignore[union-attr]
+            if lead:
+                line += buf.count(b"\n", 0, lead)
+                del buf[:lead]
+                searched = max(searched - lead, 0)
+            if not buf:
                 break
-            end = end_of(body, final)
+            end = end_of(buf, final, max(searched - _OVERLAP, 0))
             if end is None:
                 if not final:
+                    searched = len(buf)
                     break
-                end = len(body)
-            stop = _TRAILING_BLANKS.match(body, end).end()  # type: ignore[union-attr]
-            if stop == len(body) and not final:
+                end = len(buf)
+            stop = _TRAILING_BLANKS.match(buf, end).end()  # type: ignore[union-attr]
+            if stop == len(buf) and not final:
                 break  # the blanks may go on in the next piece
-            record, buf = body[:stop], body[stop:]
+            record = bytes(buf[:stop])
+            del buf[:stop]
+            searched = 0
             yield SourceRecord(line, record)
             line += record.count(b"\n")
-
-
-_TRAILING_BLANKS = re.compile(rb"[ \t\r\n]*")
 
 
 _X12_CACHE: dict[tuple[bytes, bytes], re.Pattern[bytes]] = {}
 
 
-def _x12_end(buf: bytes, final: bool) -> int | None:
+def _x12_end(buf: bytearray, final: bool, start: int) -> int | None:
     """The end of the first interchange: after its IEA segment's terminator.
 
     The separators are those its ISA declares (element at byte 3, segment terminator at
@@ -171,32 +182,32 @@ def _x12_end(buf: bytes, final: bool) -> int | None:
         return at if at > 0 else None
     if len(buf) < 106:
         return None
-    sep, term = buf[3:4], buf[105:106]
+    sep, term = bytes(buf[3:4]), bytes(buf[105:106])
     pattern = _X12_CACHE.get((sep, term))
     if pattern is None:
         t = re.escape(term)
         pattern = re.compile(t + rb"\s*IEA" + re.escape(sep) + rb"[^" + t + rb"]*" + t)
         _X12_CACHE[sep, term] = pattern
-    found = pattern.search(buf, 106)
+    found = pattern.search(buf, max(start, 105))
     return found.end() if found else None
 
 
 _MSH_AFTER_BREAK = re.compile(rb"[\r\n]+(?=MSH)")
 
 
-def _hl7_end(buf: bytes, final: bool) -> int | None:
+def _hl7_end(buf: bytearray, final: bool, start: int) -> int | None:
     """The end of the first message: its MLLP frame's end (0x1C, then CR), or, unframed,
     the segment break before the next MSH."""
     if buf.startswith(b"\x0b"):
-        at = buf.find(b"\x1c")
+        at = buf.find(b"\x1c", start)
         if at < 0 or (at + 1 == len(buf) and not final):
             return None
         return at + 2 if buf[at + 1 : at + 2] == b"\r" else at + 1
-    found = _MSH_AFTER_BREAK.search(buf, 1)
+    found = _MSH_AFTER_BREAK.search(buf, max(start, 1))
     if found is None:
         return None
-    start = buf.find(b"\x0b")
-    return start if 0 < start < found.start() else found.start()
+    frame = buf.find(b"\x0b", 1, found.start())
+    return frame if frame > 0 else found.start()
 
 
 @dataclass
