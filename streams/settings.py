@@ -210,6 +210,17 @@ class Settings(BaseSettings):
         description="Directory whose files replace the bundled reference data "
         "(`j9262 refdata import` fills it); unset uses the bundled files.",
     )
+    patient_key: SecretStr | None = Field(
+        None,
+        description="Key of the HMAC that turns X12 member ids, HL7 MRNs and FHIR Patient "
+        "references into pseudonymous patient ids (docs/inputs.md); set one per deployment "
+        "so ids cannot be recovered by hashing guesses. Never printed.",
+    )
+    hl7_profile: Path | None = Field(
+        None,
+        description="A site's HL7 v2 mapping profile (YAML, docs/inputs.md) moving DFT fields; "
+        "unset uses the default profile.",
+    )
 
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop",

@@ -1,8 +1,10 @@
 """`j9262 demo`: the whole pipeline on one machine, then everything stops.
 
 Starts the embedded broker and a worker process, publishes the bundled
-sample, waits for one verdict or dead letter per record, prints a summary,
-and stops the worker (SIGTERM) and the broker, leaving no process behind.
+sample (JSON events, and one X12 837P interchange as one record, as a hospital's
+integration engine would send it), waits for one verdict or dead letter per JSON
+record and per 837 service line, prints a summary and the 837's lines, and stops
+the worker (SIGTERM) and the broker, leaving no process behind.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
-from streams.cli.console import decode_record, summary_tables
+from streams.adapters import adapt
+from streams.cli.console import decode_record, summary_tables, verdict_row
 from streams.contract.models import ClaimVerdict, DeadLetter, LineVerdict
 from streams.settings import Settings
 from streams.stream.kafka.clients import ensure_topics, follow, publish
@@ -31,6 +34,16 @@ from streams.stream.kafka.embedded import EmbeddedBroker, die_with_parent, free_
 def sample_records() -> list[bytes]:
     text = resources.files("streams.samples").joinpath("demo-claims.jsonl").read_bytes()
     return [line for line in text.splitlines() if line.strip()]
+
+
+def sample_x12() -> bytes:
+    """A J9262 837P interchange: one claim, three service lines (one with units keyed as mg)."""
+    return resources.files("streams.samples").joinpath("demo-claims.837").read_bytes()
+
+
+def x12_lines(interchange: bytes) -> list[tuple[str, int]]:
+    """(claim id, line number) of each service line the worker will answer."""
+    return [(e["claim"]["claim_id"], e["line"]["line_number"]) for e in adapt(interchange).events]
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
@@ -106,6 +119,8 @@ async def collect_claims(settings: Settings, expected: int, timeout: float) -> l
 def run_demo(port: int | None, timeout: float) -> int:
     console = Console(highlight=False)
     records = sample_records()
+    x12 = sample_x12()
+    x12_keys = x12_lines(x12)
     workdir = Path(tempfile.mkdtemp(prefix="j9262-demo-"))
     with EmbeddedBroker(port, log_file=workdir / "broker.log") as broker:
         settings = Settings(
@@ -122,8 +137,11 @@ def run_demo(port: int | None, timeout: float) -> int:
         asyncio.run(ensure_topics(settings, settings.contract_topics))
         worker = start_worker(worker_env(settings), workdir / "worker.log")
         try:
-            sent = len(asyncio.run(publish(settings, records)))
-            console.print(f"published {sent} sample claim lines; waiting for the worker...")
+            sent = len(asyncio.run(publish(settings, [*records, x12]))) - 1 + len(x12_keys)
+            console.print(
+                f"published {len(records)} sample claim lines and an X12 837P interchange "
+                f"of {len(x12_keys)} service lines; waiting for the worker..."
+            )
             verdicts, letters = asyncio.run(collect(settings, sent, timeout))
             claims = asyncio.run(
                 collect_claims(settings, len({v.claim_id for v in verdicts}), timeout)
@@ -132,9 +150,14 @@ def run_demo(port: int | None, timeout: float) -> int:
             code = stop_process(worker)
     for table in summary_tables(verdicts, letters, claims):
         console.print(table)
+    console.print("the 837P interchange's service lines:")
+    for v in verdicts:
+        if (v.claim_id, v.line_number) in x12_keys:
+            console.print(f"  claim {v.claim_id} " + verdict_row(v))
     got = len(verdicts) + len(letters)
     console.print(
-        f"{got}/{sent} records answered; worker stopped with exit code {code}; broker stopped"
+        f"{got}/{sent} lines and records answered; worker stopped with exit code {code}; "
+        "broker stopped"
     )
     if got != sent:
         console.print(f"[red]missing answers; see {workdir / 'worker.log'}[/red]")

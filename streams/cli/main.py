@@ -218,6 +218,13 @@ def redrive(
 )
 @click.option("--report", default=None, help="Write an HTML summary for a billing team here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary line.")
+@click.option(
+    "--input-format",
+    type=click.Choice(["auto", "jsonl", "x12", "hl7", "fhir"]),
+    default="auto",
+    show_default=True,
+    help="The input's format; auto reads the first bytes (docs/inputs.md).",
+)
 def validate(  # noqa: PLR0917 - one parameter per option
     input: str,
     output: str | None,
@@ -226,20 +233,30 @@ def validate(  # noqa: PLR0917 - one parameter per option
     line_format: str,
     report: str | None,
     quiet: bool,
+    input_format: str,
 ) -> None:
-    """Validate a JSON Lines file of events offline ('-' for stdin), with the stream's rules.
+    """Validate a file of claim lines offline ('-' for stdin), with the stream's rules.
 
+    The file is JSON Lines of events, X12 837P/837I, HL7 v2 DFT^P03 (plain or MLLP) or
+    FHIR R4 JSON (a Claim, a Bundle, or NDJSON), told apart by its first bytes.
     Outputs are written to a temporary file beside each one and renamed into place
     when the run ends, so a failed run leaves them as they were; an output that is
     the input is refused. Exits 0 when the file was processed, whatever the verdicts say.
     """
+    from streams.offline import inputs
     from streams.offline import runner as offline
     from streams.offline.report import Report
     from streams.validation.validator import Validator
 
     settings = _settings()
+    tally = inputs.Tally()
     try:
-        with offline.open_input(input) as source:
+        with offline.open_input(input) as raw_source:
+            fmt, source = inputs.open_detected(raw_source, input_format)
+            key = settings.patient_key
+            adapter_options = inputs.options(
+                key.get_secret_value() if key else None, settings.hl7_profile
+            )
             targets = offline.plan_outputs(
                 source,
                 input,
@@ -253,7 +270,25 @@ def validate(  # noqa: PLR0917 - one parameter per option
             validator = Validator(_reference_data(settings.refdata_dir))
             name = "-" if input == "-" else f"file:{Path(input).name}"
             summary_report = Report() if report else None
-            with offline.atomic_outputs(targets) as files, _progress(source, quiet) as lines:
+            pieces = None if fmt is inputs.Format.JSON_LINES else inputs.chunks(source)
+            with (
+                offline.atomic_outputs(targets) as files,
+                _progress(source, quiet, pieces) as lines,
+            ):
+
+                def produce(histories: Any) -> inputs.Produced:
+                    return inputs.adapted_results(
+                        validator,
+                        inputs.split(lines, fmt),
+                        fmt,
+                        source_name=name,
+                        max_bytes=settings.max_message_bytes,
+                        duplicate_window_days=settings.duplicate_window_days,
+                        histories=histories,
+                        adapter_options=adapter_options,
+                        tally=tally,
+                    )
+
                 summary = offline.run(
                     validator,
                     lines,
@@ -265,6 +300,7 @@ def validate(  # noqa: PLR0917 - one parameter per option
                     duplicate_window_days=settings.duplicate_window_days,
                     line_format=line_format,
                     report=summary_report,
+                    produce=None if pieces is None else produce,
                 )
                 if summary_report is not None and files["--report"] is not None:
                     label = "standard input" if input == "-" else Path(input).name
@@ -282,16 +318,21 @@ def validate(  # noqa: PLR0917 - one parameter per option
     click.echo(
         f"{summary.lines} line(s): {summary.verdicts} verdict(s) ({counts or 'none'}), "
         f"{summary.dead_letters} dead letter(s)"
-        + (f", {summary.claims} claim verdict(s)" if claim_verdicts else ""),
+        + (f", {summary.claims} claim verdict(s)" if claim_verdicts else "")
+        + inputs.credits_note(tally),
         err=True,
     )
 
 
 @contextlib.contextmanager
-def _progress(source: IO[bytes], quiet: bool) -> Iterator[Iterable[bytes]]:
-    """The input's lines, with a progress bar on stderr when it is a terminal."""
+def _progress(
+    source: IO[bytes], quiet: bool, pieces: Iterable[bytes] | None = None
+) -> Iterator[Iterable[bytes]]:
+    """The input's lines (or `pieces` of it), with a progress bar on stderr when it is a
+    terminal."""
+    parts = source if pieces is None else pieces
     if quiet or not sys.stderr.isatty():
-        yield source
+        yield parts
         return
     from rich.console import Console
     from rich.progress import (
@@ -318,9 +359,9 @@ def _progress(source: IO[bytes], quiet: bool) -> Iterator[Iterable[bytes]]:
 
         def lines() -> Iterator[bytes]:
             read = 0
-            for number, line in enumerate(source, start=1):
+            for number, line in enumerate(parts, start=1):
                 read += len(line)
-                if number % 1000 == 0:
+                if pieces is not None or number % 1000 == 0:
                     progress.update(task, completed=read)
                 yield line
             progress.update(task, completed=read)

@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,6 +172,11 @@ class _Text:
         return self._out.write(text.encode())
 
 
+Produced = Iterable[tuple[ClaimLineEvent | None, LineVerdict | DeadLetter]]
+Producer = Callable[[MutableMapping[str, PatientHistory]], Produced]
+"""Verdicts and dead letters in input order, made with the run's patient histories."""
+
+
 class ReportSink(Protocol):
     """What `run` tells a report (streams.offline.report.Report) about each output it writes."""
 
@@ -196,6 +201,7 @@ def run(
     line_format: str = "jsonl",
     report: ReportSink | None = None,
     state_budget: int = STATE_BUDGET,
+    produce: Producer | None = None,
 ) -> Summary:
     """Validate `lines` in order and write each output as it comes.
 
@@ -207,6 +213,9 @@ def run(
     with the number of patients and of claims, not of lines: so histories, open
     claims and finished claim ids beyond `state_budget` (about that many lines'
     worth) wait on disk (streams.offline.spill), as the stream's tables do in RocksDB.
+
+    `produce`, when given, makes the verdicts and dead letters instead of `lines`
+    (streams.offline.inputs: X12, HL7 and FHIR records), from the histories it is given.
     """
     with (
         SpillMap[PatientHistory](state_budget, _history_weight) as histories,
@@ -222,7 +231,9 @@ def run(
                 max_bytes,
                 duplicate_window_days,
                 histories=histories,
-            ),
+            )
+            if produce is None
+            else produce(histories),
             out=out,
             dead_out=dead_out,
             claims_out=claims_out,

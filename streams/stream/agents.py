@@ -25,11 +25,12 @@ from typing import Any, cast
 import faust
 from faust.types import TP
 
-from streams.contract.decoding import Rejection, dead_letter, decode, source_of, trace_headers
+from streams.contract.decoding import Headers, Rejection, dead_letter, source_of, trace_headers
 from streams.contract.models import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.ops.logs import withheld
 from streams.ops.metrics import CommitWatch, Metrics, held_header, processing_seconds
 from streams.settings import Settings
+from streams.stream.intake import Intake
 from streams.stream.kafka.batched_producer import Outbox
 from streams.stream.kafka.transport import Consumer
 from streams.stream.tables import Tables
@@ -133,10 +134,11 @@ def attach(
 ) -> None:
     deadlines = DeadlineIndex(settings)
     commits = CommitWatch()
-    traced = settings.trace_header_names
     outbox: Outbox | None = getattr(app, "outbox", None)
+    intake = Intake(settings)  # issue 31: the formats hospitals send (streams.stream.intake)
+    traced = intake.traced  # the trace headers and j9262-input-format
 
-    def reject(message: Any, rejection: Rejection) -> None:
+    def reject(message: Any, rejection: Rejection, headers: Headers | None = None) -> None:
         topic, partition, offset = _original_source(message)
         letter = dead_letter(
             rejection, message.value, source_of(topic, partition, offset, message.key)
@@ -144,7 +146,7 @@ def attach(
         topics.dead_letters.send_soon(
             key=message.key,
             value=letter.model_dump_json().encode(),
-            headers=trace_headers(message.headers, traced),
+            headers=trace_headers(message.headers, traced) if headers is None else headers,
         )
         metrics.dead_letters.labels(rejection.reason.value).inc()
         log.info(
@@ -196,20 +198,16 @@ def attach(
         async for batch in _batches(stream, settings):
             metrics.events_consumed.inc(len(batch))
             for record in batch:
-                message, value = record.message, record.value
-                if not isinstance(value, ClaimLineEvent | Rejection):
-                    value = decode(message.value, settings.max_message_bytes)
-                if isinstance(value, Rejection):
-                    reject(message, value)
-                else:
+                # One record may hold many lines (an X12 interchange, a FHIR Bundle).
+                message = record.message
+                taken = intake.take(message, record.value)
+                for rejection in taken.rejections:
+                    reject(message, rejection, taken.headers)
+                for patient_id, value in taken.events:
                     topics.patient_lines.send_soon(
-                        key=value.claim.patient.patient_id,
-                        value=message.value,
-                        headers=[
-                            *_source_headers(message),
-                            held_header(message),
-                            *trace_headers(message.headers, traced),
-                        ],
+                        key=patient_id,
+                        value=value,
+                        headers=[*_source_headers(message), held_header(message), *taken.headers],
                     )
             if outbox is not None and outbox.full:
                 await outbox.ebb()

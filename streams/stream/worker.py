@@ -19,6 +19,7 @@ from streams.stream.exits import (
     CODEC_INSTALL_HINT,
     EXIT_BAD_REFDATA,
 )
+from streams.stream.intake import profile_error
 from streams.stream.kafka import compat
 from streams.stream.kafka.clients import ensure_topics
 
@@ -216,6 +217,10 @@ def run_worker(settings: Settings) -> int:
     setup(settings.log_level, settings.log_format, settings.log_repeat_interval_s)
     if not refdata_ok(settings):
         return EXIT_BAD_REFDATA
+    bad_profile = profile_error(settings)
+    if bad_profile is not None:
+        log.error("cannot start: %s", bad_profile)
+        return 2
     loop = use_event_loop(settings.event_loop)
     unable = check_codecs(settings)
     if unable is not None:

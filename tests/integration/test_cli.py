@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.demo import sample_records, worker_env
+from streams.cli.demo import sample_records, sample_x12, worker_env, x12_lines
 from streams.contract.decoding import decode
 from streams.contract.models import ClaimLineEvent
 from streams.samples import encode, event
@@ -138,6 +138,11 @@ def test_demo_runs_and_leaves_nothing_behind() -> None:
     assert "dead letter: invalid_json" in done.stdout
     readable = [decode(r, 1 << 20) for r in sample_records()]
     claims = {e.claim.claim_id for e in readable if isinstance(e, ClaimLineEvent)}
+    x12_keys = x12_lines(sample_x12())
+    claims |= {claim_id for claim_id, _ in x12_keys}
+    for claim_id, line in x12_keys:  # each 837 service line is shown with its verdict
+        assert re.search(rf"claim {claim_id} \S+ +\w+ line {line} ", done.stdout), done.stdout
+    assert "UNITS_NDC_SCALE" in done.stdout
     assert f"{len(claims)} claim verdicts" in done.stdout
     assert "SERVICE_DATE_IN_FUTURE" in done.stdout and "PAYER_TIMELY_FILING" in done.stdout
     assert "CLAIM_JW_WITHOUT_ADMIN" in done.stdout and "DUPLICATE_LINE" in done.stdout
