@@ -127,6 +127,21 @@ INSTANCE_ATTRIBUTES = [
     InstanceAttribute(
         faust_producer.ProducerBuffer, "pending", "transport.Producer.settle waits for it"
     ),
+    InstanceAttribute(
+        faust_aiokafka.Consumer, "_read_offset", "transport.Consumer: reset before a seek"
+    ),
+    InstanceAttribute(
+        faust_aiokafka.Consumer, "_acked", "transport.Consumer: acknowledgements dropped to re-read"
+    ),
+    InstanceAttribute(
+        faust_aiokafka.Consumer,
+        "_acked_index",
+        "transport.Consumer: which fetched records were processed",
+    ),
+    InstanceAttribute(faust_aiokafka.Consumer, "_gap", "transport.Consumer: offsets never seen"),
+    InstanceAttribute(
+        faust_aiokafka.Consumer, "_thread", "transport.Consumer: seek a partition to its start"
+    ),
     InstanceAttribute(asyncio.Queue, "_queue", "transport.Producer.settle: the records queued"),
 ]
 

@@ -190,13 +190,16 @@ class Consumer(driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fetched: defaultdict[TP, set[int]] = defaultdict(set)
-        self._reread: dict[TP, int] = {}
-        self._rereading: dict[TP, tuple[int, float]] = {}
-        """Per partition being read again: the offset sought, and when."""
+        self._reread_due: dict[TP, int] = {}
+        """Per partition, the first record fetched but not processed: read again from it
+        after the next commit."""
+        self._reread_started: dict[TP, tuple[int, float]] = {}
+        """Per partition being read again: the offset sought, and when, until that record
+        arrives (records of batches fetched before the seek are dropped meanwhile)."""
         self._floor: dict[TP, int] = {}
         """Per partition, the offset below which every record was processed; Faust's
         own record of its commits is dropped at each revocation."""
-        self._sought: dict[TP, tuple[int, float]] = {}
+        self._reread_sought: dict[TP, tuple[int, float]] = {}
         """Per partition read again: the offset sought, and when, until it is processed."""
 
     def committed_offset(self, tp: TP) -> int | None:
@@ -214,7 +217,7 @@ class Consumer(driver.Consumer):
         acks_enabled_for = self.app.topics.acks_enabled_for
         floor = self._floor
         async for tp, message in self._records(timeout):
-            if tp in self._rereading and self._fetched_before_reread(tp, message.offset):
+            if tp in self._reread_started and self._fetched_before_reread(tp, message.offset):
                 continue
             if not acks_enabled_for(message.topic):
                 yield tp, message
@@ -231,13 +234,13 @@ class Consumer(driver.Consumer):
         again at each would start the re-read over, again and again, repeating
         verdicts until the backlog drained.
         """
-        sought = self._sought.get(tp)
+        sought = self._reread_sought.get(tp)
         if sought is None:
             return False
         offset, since = sought
         if offset == first and time.monotonic() - since <= REREAD_PATIENCE_S:
             return True
-        del self._sought[tp]
+        del self._reread_sought[tp]
         return False
 
     def _fetched_before_reread(self, tp: TP, offset: int) -> bool:
@@ -246,9 +249,9 @@ class Consumer(driver.Consumer):
         The re-read starts at a record that was handed out before, so it will come;
         if it has not within REREAD_GRACE_S, stop waiting rather than stall.
         """
-        start, since = self._rereading[tp]
+        start, since = self._reread_started[tp]
         if offset == start or time.monotonic() - since > REREAD_GRACE_S:
-            del self._rereading[tp]
+            del self._reread_started[tp]
             return False
         return True
 
@@ -265,7 +268,7 @@ class Consumer(driver.Consumer):
         if skipped:
             first = min(skipped)
             if not self._reread_under_way(tp, first):
-                self._reread[tp] = first
+                self._reread_due[tp] = first
             offset = first if first > floor else None
         if offset is not None:
             self._floor[tp] = offset
@@ -279,9 +282,9 @@ class Consumer(driver.Consumer):
         read any record fetched meanwhile below the old ones: none are kept.
         """
         self._fetched.clear()
-        self._reread.clear()
-        self._rereading.clear()
-        self._sought.clear()
+        self._reread_due.clear()
+        self._reread_started.clear()
+        self._reread_sought.clear()
         acks_enabled_for = self.app.topics.acks_enabled_for
         for tp in [tp for tp in self._read_offset if acks_enabled_for(tp.topic)]:
             self._read_offset[tp] = None  # changelogs are not sought: they keep theirs
@@ -303,15 +306,15 @@ class Consumer(driver.Consumer):
         """Commits what is done first: Faust forgets the acknowledgements of `revoked`."""
         await self.commit()
         for tp in revoked:
-            self._reread.pop(tp, None)
-            self._rereading.pop(tp, None)
-            self._sought.pop(tp, None)
+            self._reread_due.pop(tp, None)
+            self._reread_started.pop(tp, None)
+            self._reread_sought.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def _read_skipped_again(self) -> None:
         assigned = self.assignment()
-        for tp, offset in list(self._reread.items()):
-            del self._reread[tp]
+        for tp, offset in list(self._reread_due.items()):
+            del self._reread_due[tp]
             if tp not in assigned:
                 continue
             self.log.warning(
@@ -324,8 +327,8 @@ class Consumer(driver.Consumer):
             self._acked[tp] = [o for o in self._acked[tp] if o < offset]
             acked.difference_update({o for o in acked if o >= offset})
             self._read_offset[tp] = None
-            self._rereading[tp] = (offset, time.monotonic())
-            self._sought[tp] = self._rereading[tp]
+            self._reread_started[tp] = (offset, time.monotonic())
+            self._reread_sought[tp] = self._reread_started[tp]
             await self.seek(tp, offset)
 
     async def _commit_offsets(
@@ -346,7 +349,7 @@ class Consumer(driver.Consumer):
 
     async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
         committed = await super()._commit_tps(tps, start_new_transaction)
-        if self._reread and not self.app.rebalancing:
+        if self._reread_due and not self.app.rebalancing:
             await self._read_skipped_again()
         return committed
 
@@ -413,7 +416,7 @@ class TansuConsumer(Consumer):
         await super().on_partitions_revoked(revoked)
 
     async def _read_skipped_again(self) -> None:
-        for tp in self._reread:
+        for tp in self._reread_due:
             self.jumps.forget(tp)
         await super()._read_skipped_again()
 

@@ -71,7 +71,7 @@ def test_a_commit_never_passes_records_fetched_but_not_processed(tmp_path: Path)
         tmp_path, committed=103, fetched=range(103, 141), acked=range(132, 141), gap=range(104, 133)
     )
     assert consumer._new_offset(tp) is None
-    assert consumer._reread == {tp: 103}
+    assert consumer._reread_due == {tp: 103}
 
 
 def test_a_commit_stops_at_the_first_record_not_processed(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_a_commit_stops_at_the_first_record_not_processed(tmp_path: Path) -> Non
     consumer._acked[tp] += list(range(100, 110))
     consumer._acked_index[tp] |= set(range(100, 110))
     assert consumer._new_offset(tp) == 110
-    assert consumer._reread == {tp: 110}
+    assert consumer._reread_due == {tp: 110}
 
 
 def test_processed_records_are_committed_and_forgotten(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_processed_records_are_committed_and_forgotten(tmp_path: Path) -> None:
     )
     assert consumer._new_offset(tp) == 110
     assert consumer._fetched[tp] == set(range(110, 121))
-    assert not consumer._reread
+    assert not consumer._reread_due
 
 
 def test_offsets_that_never_arrive_do_not_hold_commits_back(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_offsets_that_never_arrive_do_not_hold_commits_back(tmp_path: Path) -> N
         tmp_path, committed=103, fetched=range(104, 111), acked=range(104, 111)
     )
     assert consumer._new_offset(tp) == 111
-    assert not consumer._reread
+    assert not consumer._reread_due
 
 
 def test_a_gap_over_processed_records_does_not_slow_commits(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_records_fetched_again_below_the_commit_are_not_read_again(tmp_path: Pat
         tmp_path, committed=100, fetched=range(95, 111), acked=range(100, 111)
     )
     assert consumer._new_offset(tp) == 111
-    assert not consumer._reread
+    assert not consumer._reread_due
 
 
 def test_a_reread_ignores_the_rest_of_a_batch_fetched_before_its_seek(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_a_reread_ignores_the_rest_of_a_batch_fetched_before_its_seek(tmp_path: 
     stale = range(141, 151)
     assert [o for o in stale if consumer._fetched_before_reread(tp, o)] == list(stale)
     assert not consumer._fetched_before_reread(tp, 110)
-    assert tp not in consumer._rereading
+    assert tp not in consumer._reread_started
 
 
 def test_a_reread_under_way_is_not_started_again(tmp_path: Path) -> None:
@@ -162,18 +162,18 @@ def test_a_reread_under_way_is_not_started_again(tmp_path: Path) -> None:
     assert sought == [(tp, 110)]
     processed_again(range(111, 121))
     assert consumer._new_offset(tp) is None
-    assert not consumer._reread
-    consumer._sought[tp] = (110, time.monotonic() - transport.REREAD_PATIENCE_S - 1)
+    assert not consumer._reread_due
+    consumer._reread_sought[tp] = (110, time.monotonic() - transport.REREAD_PATIENCE_S - 1)
     processed_again(range(111, 121))
     assert consumer._new_offset(tp) is None
-    assert consumer._reread == {tp: 110}, "a re-read that never arrived is sought again"
+    assert consumer._reread_due == {tp: 110}, "a re-read that never arrived is sought again"
 
 
 def test_a_reread_whose_first_record_never_comes_stops_waiting(tmp_path: Path) -> None:
     consumer, tp = consumer_with(tmp_path, committed=100, fetched=range(100, 121), acked=range(0))
-    consumer._rereading[tp] = (100, time.monotonic() - transport.REREAD_GRACE_S - 1)
+    consumer._reread_started[tp] = (100, time.monotonic() - transport.REREAD_GRACE_S - 1)
     assert not consumer._fetched_before_reread(tp, 140)
-    assert tp not in consumer._rereading
+    assert tp not in consumer._reread_started
 
 
 def reading(tmp_path: Path, last: int) -> tuple[transport.TansuConsumer, TP, list[tuple[TP, int]]]:
