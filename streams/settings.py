@@ -216,6 +216,16 @@ class Settings(BaseSettings):
         "references into pseudonymous patient ids (docs/inputs.md); set one per deployment "
         "so ids cannot be recovered by hashing guesses. Never printed.",
     )
+    schema_registry_url: str | None = Field(
+        None,
+        description="A Confluent-compatible schema registry (http(s)://host:port) to read "
+        "the writer schema of Avro records in Confluent framing; unset, such records are "
+        "dead-lettered as bad_encoding. Each schema id is fetched once.",
+    )
+    schema_registry_credentials: SecretStr | None = Field(
+        None,
+        description="user:password for the schema registry's basic authentication. Never printed.",
+    )
     hl7_profile: Path | None = Field(
         None,
         description="A site's HL7 v2 mapping profile (YAML, docs/inputs.md) moving DFT fields; "
@@ -262,6 +272,13 @@ class Settings(BaseSettings):
     def _check_store(cls, value: str) -> str:
         if not value.startswith(("memory://", "rocksdb://")):
             raise ValueError("use memory:// or rocksdb://")
+        return value
+
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _check_registry_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("use http://host:port or https://host:port")
         return value
 
     @field_validator("web_url")

@@ -15,9 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streams.adapters.hl7v2 import load_profile
-from streams.adapters.model import Adapted, Event, Failure, Format, Options, Reversal
+from streams.adapters.model import (
+    Adapted,
+    Event,
+    Failure,
+    Format,
+    Options,
+    Reversal,
+    SchemaResolver,
+)
+from streams.adapters.registry import SchemaRegistry
 from streams.contract.decoding import Rejection
 from streams.contract.models import ValidationIssue
+from streams.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +88,29 @@ def rejection(failure: Failure) -> Rejection:
     )
 
 
-def adapter_options(patient_key: str | None, hl7_profile: Path | None) -> Options:
-    """The options a deployment's settings give (J9262_PATIENT_KEY, J9262_HL7_PROFILE);
-    raises `ProfileError` naming the file and key of a bad profile."""
+def adapter_options(
+    patient_key: str | None,
+    hl7_profile: Path | None,
+    registry: SchemaResolver | None = None,
+) -> Options:
+    """The options a deployment's settings give (J9262_PATIENT_KEY, J9262_HL7_PROFILE,
+    the schema registry); raises `ProfileError` naming the file and key of a bad profile."""
     profile = load_profile(hl7_profile) if hl7_profile is not None else None
-    return Options(patient_key=(patient_key or "").encode(), hl7_profile=profile)
+    return Options(
+        patient_key=(patient_key or "").encode(), hl7_profile=profile, schema_resolver=registry
+    )
+
+
+def options_from(settings: Settings) -> Options:
+    """Adapter options from J9262_PATIENT_KEY, J9262_HL7_PROFILE and the schema registry
+    settings, the same for the stream and the offline command (ProfileError if bad)."""
+    key, credentials = settings.patient_key, settings.schema_registry_credentials
+    registry = (
+        SchemaRegistry(
+            settings.schema_registry_url,
+            credentials.get_secret_value() if credentials else None,
+        )
+        if settings.schema_registry_url
+        else None
+    )
+    return adapter_options(key.get_secret_value() if key else None, settings.hl7_profile, registry)

@@ -253,10 +253,7 @@ def validate(  # noqa: PLR0917 - one parameter per option
     try:
         with offline.open_input(input) as raw_source:
             fmt, source = inputs.open_detected(raw_source, input_format)
-            key = settings.patient_key
-            adapter_options = inputs.options(
-                key.get_secret_value() if key else None, settings.hl7_profile
-            )
+            adapter_options = inputs.options(settings)
             targets = offline.plan_outputs(
                 source,
                 input,

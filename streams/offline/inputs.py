@@ -16,17 +16,17 @@ import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from itertools import chain
-from pathlib import Path
 from typing import IO
 
 import orjson
 
 from streams.adapters import Format, Options, adapt, detect
 from streams.adapters.hl7v2 import ProfileError
-from streams.adapters.settle import adapter_options, settle
+from streams.adapters.settle import options_from, settle
 from streams.contract.decoding import dead_letter, source_of
 from streams.contract.models import ClaimLineEvent, DeadLetter, LineVerdict
 from streams.offline.runner import Misuse, Produced, results
+from streams.settings import Settings
 from streams.validation.history import PatientHistory
 from streams.validation.validator import Validator
 
@@ -222,10 +222,10 @@ class Tally:
     formats: dict[str, int] = field(default_factory=dict)
 
 
-def options(patient_key: str | None, hl7_profile: Path | None) -> Options:
+def options(settings: Settings) -> Options:
     """Adapter options from the settings; a bad profile is one line naming the file."""
     try:
-        return adapter_options(patient_key, hl7_profile)
+        return options_from(settings)
     except ProfileError as exc:
         raise Misuse(f"J9262_HL7_PROFILE: {exc}") from None
 

@@ -22,7 +22,7 @@ import orjson
 
 from streams.adapters import Format, Options, adapt
 from streams.adapters.hl7v2 import ProfileError
-from streams.adapters.settle import adapter_options, settle
+from streams.adapters.settle import options_from, settle
 from streams.contract.decoding import Headers, Rejection, decode, trace_headers
 from streams.contract.models import ClaimLineEvent
 from streams.settings import Settings
@@ -53,8 +53,7 @@ class Taken:
 
 def options_of(settings: Settings) -> Options:
     """Adapter options from J9262_PATIENT_KEY and J9262_HL7_PROFILE (ProfileError if bad)."""
-    key = settings.patient_key
-    return adapter_options(key.get_secret_value() if key else None, settings.hl7_profile)
+    return options_from(settings)
 
 
 def profile_error(settings: Settings) -> str | None:
