@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.samples import CARBO_450, GAZYVA, OPDIVO_100, PAYERS, event
+from streams.samples import ADMIN_96401, CARBO_450, GAZYVA, OPDIVO_100, PAYERS, claim, event
 from streams.validation.rules import CATALOG
 from streams.validation.rules.history import CODES as HISTORY_CODES
 
@@ -30,6 +30,22 @@ class Case:
 
     def doc(self) -> dict[str, Any]:
         return event(f"golden-{self.name}", **self.sections)
+
+
+@dataclass(frozen=True)
+class ClaimCase:
+    """A whole claim: its lines (changes of the base line, as `streams.samples.claim`), the
+    claim verdict's disposition and the claim-level finding codes, and the source."""
+
+    name: str
+    disposition: str
+    codes: list[str]
+    lines: list[dict[str, Any]]
+    source: str
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def docs(self) -> list[dict[str, Any]]:
+        return claim(f"golden-claim-{self.name}", *self.lines, **self.sections)
 
 
 def payer(plan: str, payer_id: str | None = None) -> dict[str, Any]:
@@ -162,12 +178,9 @@ CASES: list[Case] = [
         [],
         WASTE_PAIR
         | {
-            "line": {
-                "modifiers": ["JW"],
-                "units": 700,
-                "administered_mg": None,
-                "ndc": {"quantity": 2},
-            }
+            # 300 discarded units are above a BSA of 0.5 m2's 125-unit day: waste, not dose
+            "claim": {"total_lines": 2, "patient": {"bsa_m2": 0.5}},
+            "line": {"modifiers": ["JW"], "units": 300, "administered_mg": None},
         },
     ),
     # --- look-alike codes billed for their own drug pass ------------------------------
@@ -272,15 +285,16 @@ CASES: list[Case] = [
         for code in ("J9299", "J9301", "J9045")
     ],
     Case(
+        # Medicare J9301 is a single-dose vial: without JW/JZ it is returned (issue 30 item 3)
         "lookalike-units-j9301",
-        "warn",
-        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING"],
+        "fail",
+        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING", "MODIFIER_JZ_JW_REQUIRED"],
         {"line": drug_line("J9301", None, 350, modifiers=[])},
     ),
     Case(
         "lookalike-units-j9299",
-        "warn",
-        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING"],
+        "fail",
+        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING", "MODIFIER_JZ_JW_REQUIRED"],
         {"line": drug_line("J9299", None, 700, modifiers=[])},
     ),
     # --- ndc ---------------------------------------------------------------------------
@@ -902,7 +916,7 @@ SOURCED_CASES: list[Case] = [
     Case(
         "src-ga-medicare",
         "pass",
-        [],
+        ["MODIFIER_GA"],
         {"line": {"modifiers": ["JZ", "GA"]}},
         "CMS HCPCS modifier GA (ABN on file)",
     ),
@@ -989,7 +1003,235 @@ SOURCED_CASES: list[Case] = [
     ),
 ]
 
+# --- issue 30 item 3: JW/JZ for every single-dose drug, GA, 340B by facility type ------
+JWJZ_ALL = JWJZ + " (every single-dose container drug: nivolumab, obinutuzumab, omacetaxine)"
+JW_VIAL = JWJZ + " (discarded amount from the vial opened for the dose)"
+TB_CAH = (
+    "CMS Part B Inflation Rebate Guidance, revised March 2023 (TB for critical access hospitals)"
+)
+NIVOLUMAB_JW = drug_line("J9299", OPDIVO_100, 60, modifiers=["JW"])
+SOURCED_CASES += [
+    Case(
+        "src-medicare-nivolumab-without-jz",
+        "fail",
+        ["MODIFIER_JZ_JW_REQUIRED"],
+        {"line": drug_line("J9299", OPDIVO_100, 100, modifiers=[])},
+        JWJZ_ALL,
+    ),
+    Case(
+        "src-medicare-obinutuzumab-without-jz",
+        "fail",
+        ["MODIFIER_JZ_JW_REQUIRED"],
+        {
+            "line": drug_line(
+                "J9301", {"code": GAZYVA, "quantity": 40, "unit": "ML"}, 100, modifiers=[]
+            )
+        },
+        JWJZ_ALL,
+    ),
+    Case(
+        "src-medicare-nivolumab-without-jz-2023-06-30",
+        "pass",
+        [],
+        {
+            "line": drug_line("J9299", OPDIVO_100, 100, modifiers=[], service_date="2023-06-30"),
+            "event_time": "2023-07-05T09:00:00Z",
+        },
+        JWJZ_ALL,
+    ),
+    Case(
+        "src-medicaid-nivolumab-without-jz",
+        "pass",
+        [],
+        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100, 100, modifiers=[])},
+        JWJZ_ALL + " (Medicare Part B policy)",
+    ),
+    Case(
+        "src-medicare-carboplatin-multi-dose-without-jz",
+        "pass",
+        [],
+        {
+            "line": drug_line(
+                "J9045", {"code": CARBO_450, "quantity": 45, "unit": "ML"}, 9, modifiers=[]
+            )
+        },
+        JWJZ + " (never on multi-dose containers)",
+    ),
+    Case(
+        "src-jw-two-whole-vials",
+        "fail",
+        ["MODIFIER_JW_WHOLE_VIAL"],
+        WASTE_PAIR
+        | {
+            "line": {
+                "modifiers": ["JW"],
+                "units": 700,
+                "administered_mg": None,
+                "ndc": {"quantity": 2},
+            }
+        },
+        JW_VIAL,
+    ),
+    Case(
+        "src-jw-one-whole-vial",
+        "fail",
+        ["MODIFIER_JW_WHOLE_VIAL"],
+        WASTE_PAIR | {"line": {"modifiers": ["JW"], "units": 350, "administered_mg": None}},
+        JW_VIAL,
+    ),
+    Case(
+        "src-jw-whole-nivolumab-vial",
+        "fail",
+        ["MODIFIER_JW_WHOLE_VIAL"],
+        {
+            "claim": {"total_lines": 2},
+            "line": drug_line("J9299", OPDIVO_100, 100, modifiers=["JW"]),
+        },
+        JW_VIAL,
+    ),
+    Case(
+        "src-jw-nivolumab-part-of-a-vial",
+        "pass",
+        [],
+        {"claim": {"total_lines": 2}, "line": NIVOLUMAB_JW},
+        JW_VIAL,
+    ),
+    Case(
+        "src-ga-commercial",
+        "pass",
+        [],
+        {"claim": payer("commercial"), "line": {"modifiers": ["GA"]}},
+        "CMS HCPCS modifier GA (ABN is Medicare's notice)",
+    ),
+    Case(
+        "src-jg-at-critical-access-hospital",
+        "warn",
+        ["MODIFIER_340B_FACILITY"],
+        {
+            "claim": INSTITUTIONAL | {"type_of_bill": "851"},
+            "line": {"revenue_code": "0636", "modifiers": ["JZ", "JG"]},
+        },
+        TB_CAH,
+    ),
+    Case(
+        "src-tb-at-critical-access-hospital",
+        "pass",
+        [],
+        {
+            "claim": INSTITUTIONAL | {"type_of_bill": "851"},
+            "line": {"revenue_code": "0636", "modifiers": ["JZ", "TB"]},
+        },
+        TB_CAH,
+    ),
+    Case(
+        "src-jg-at-critical-access-hospital-2023",
+        "pass",
+        [],
+        {
+            "claim": INSTITUTIONAL | {"type_of_bill": "851"},
+            "line": {
+                "revenue_code": "0636",
+                "modifiers": ["JZ", "JG"],
+                "service_date": "2023-09-01",
+            },
+            "event_time": "2023-09-05T09:00:00Z",
+        },
+        TB_CAH + " (from 2024-01-01)",
+    ),
+    Case(
+        "src-jg-at-opps-hospital",
+        "pass",
+        [],
+        {"claim": INSTITUTIONAL, "line": {"revenue_code": "0636", "modifiers": ["JZ", "JG"]}},
+        TB_CAH + " (JG for all other 340B covered entities)",
+    ),
+]
+
+
 CASES += SOURCED_CASES
+
+IV_ADMIN = ADMIN_96401 | {"hcpcs": "96413"}
+WASTE_RECORD = {"documentation": {"waste_record": True}}
+
+# Claims written from the sources: the claim-level edits (the JW/JZ pairs of every drug).
+SOURCED_CLAIMS: list[ClaimCase] = [
+    ClaimCase(
+        "nivolumab-jw-without-its-dose",
+        "fail",
+        ["CLAIM_JW_WITHOUT_ADMIN"],
+        [NIVOLUMAB_JW, IV_ADMIN],
+        JWJZ_ALL + " (a JW line needs the administered line of the drug and date)",
+    ),
+    ClaimCase(
+        "nivolumab-dose-and-jw",
+        "pass",
+        [],
+        [drug_line("J9299", OPDIVO_100, 40, modifiers=[]), NIVOLUMAB_JW, IV_ADMIN],
+        JWJZ_ALL,
+    ),
+    ClaimCase(
+        "medicare-nivolumab-no-jz-no-jw",
+        "fail",
+        ["CLAIM_JZ_JW_MISSING"],
+        [drug_line("J9299", OPDIVO_100, 100, modifiers=[]), IV_ADMIN],
+        JWJZ_ALL,
+    ),
+    ClaimCase(
+        "medicaid-nivolumab-no-jz-no-jw",
+        "pass",
+        [],
+        [drug_line("J9299", OPDIVO_100, 100, modifiers=[]), IV_ADMIN],
+        JWJZ_ALL + " (Medicare Part B policy)",
+        {"claim": payer("medicaid")},
+    ),
+    ClaimCase(
+        "carboplatin-no-jz",
+        "pass",
+        [],
+        [
+            drug_line("J9045", {"code": CARBO_450, "quantity": 45, "unit": "ML"}, 9, modifiers=[]),
+            IV_ADMIN,
+        ],
+        JWJZ + " (never on multi-dose containers)",
+    ),
+    ClaimCase(
+        "j9262-jw-of-another-day",
+        "fail",
+        ["CLAIM_JZ_JW_MISSING", "CLAIM_JW_WITHOUT_ADMIN"],
+        [
+            {"modifiers": [], "units": 250, "administered_mg": 2.5, "service_date": "2026-11-19"},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_VIAL + " (same drug and date)",
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "j9262-jw-beside-another-drug",
+        "fail",
+        ["CLAIM_JW_WITHOUT_ADMIN"],
+        [
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            drug_line("J9299", OPDIVO_100, 100),
+            IV_ADMIN,
+            ADMIN_96401,
+        ],
+        JW_VIAL + " (same drug and date)",
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "j9262-dose-and-jw",
+        "pass",
+        [],
+        [
+            {"modifiers": [], "units": 250, "administered_mg": 2.5},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_VIAL,
+        WASTE_RECORD,
+    ),
+]
 
 # Edits one line cannot show: PRODUCT_DISCONTINUED needs a date set in reference data
 # (tests/rules/test_ndc.py); the cross-line and claim edits need other lines
