@@ -1148,6 +1148,98 @@ SOURCED_CASES += [
 ]
 
 
+# --- issue 30 item 5: units and dose --------------------------------------------------
+SCALE = (
+    "CMS HCPCS Level II billing units (J9262 per 0.01 mg, J9301 per 10 mg); X12 837 CTP04/CTP05 "
+    "(the NDC quantity); claim context: wrong-scale billing"
+)
+BODY = "Claim context: units and dose (BSA outside 0.2-3.0 m2, height/weight in wrong units)"
+ONE_LINE_PER_DAY = "Claim context: one line per date of service; " + LABEL
+SOURCED_CASES += [
+    Case(
+        "src-units-ten-times-too-few",
+        "fail",
+        ["UNITS_NDC_SCALE"],
+        {"line": {"units": 35, "administered_mg": None}},
+        SCALE,
+    ),
+    Case(
+        "src-units-ten-times-too-many-medicaid",
+        "fail",
+        ["UNITS_NDC_SCALE", "UNITS_ABOVE_MUE"],
+        {"claim": payer("medicaid"), "line": {"units": 3500, "administered_mg": None}},
+        SCALE,
+    ),
+    Case(
+        "src-obinutuzumab-mg-as-units",
+        "fail",
+        ["UNITS_NDC_SCALE"],
+        {"line": drug_line("J9301", GAZYVA, 1000)},
+        SCALE,
+    ),
+    Case(
+        "src-units-per-vial-commercial",
+        "fail",
+        ["UNITS_PER_VIAL"],
+        {"claim": payer("commercial"), "line": {"units": 1}},
+        SCALE,
+    ),
+    Case(
+        "src-ten-times-without-ndc-is-a-dose-mismatch",
+        "warn",
+        ["NDC_MISSING", "UNITS_DOSE_MISMATCH", "MODIFIER_JZ_PARTIAL_VIAL"],
+        {"claim": payer("medicare_advantage"), "line": {"units": 35, "ndc": None}},
+        SCALE + " (the NDC quantity is the evidence)",
+    ),
+    Case(
+        "src-cycle-on-one-line",
+        "fail",
+        ["UNITS_ABOVE_MUE", "DOSING_CYCLE_ON_ONE_LINE", "MODIFIER_JZ_PARTIAL_VIAL"],
+        {
+            "line": {
+                "units": 6475,
+                "administered_mg": 64.75,
+                "ndc": {"quantity": 19},
+            }
+        },
+        ONE_LINE_PER_DAY,
+    ),
+    Case(
+        "src-small-patient-dose-above-own-bsa",
+        "fail",
+        ["DOSING_ABOVE_LABEL_MAX"],
+        {"claim": {"patient": {"bsa_m2": 1.2}}, "line": {"units": 350}},
+        LABEL + " (2 x 1.25 mg/m2 x the patient's BSA)",
+    ),
+    Case(
+        "src-bsa-above-human-range",
+        "warn",
+        ["DOSING_BODY_SIZE_IMPLAUSIBLE"],
+        {
+            "claim": {"patient": {"bsa_m2": 4.5}},
+            "line": {"units": 700, "administered_mg": 7, "ndc": {"quantity": 2}},
+        },
+        BODY,
+    ),
+    Case(
+        "src-height-in-inches",
+        "warn",
+        ["DOSING_BODY_SIZE_IMPLAUSIBLE"],
+        {
+            "claim": payer("commercial") | {"patient": {"height_cm": 67}},
+            "line": {"units": 700, "administered_mg": 7, "ndc": {"quantity": 2}},
+        },
+        BODY,
+    ),
+    Case(
+        "src-implausible-bsa-one-vial",
+        "pass",
+        ["DOSING_BODY_SIZE_IMPLAUSIBLE"],
+        {"claim": {"patient": {"bsa_m2": 0.1}}},
+        BODY + "; severity policy (within one vial it cannot change the outcome)",
+    ),
+]
+
 CASES += SOURCED_CASES
 
 IV_ADMIN = ADMIN_96401 | {"hcpcs": "96413"}

@@ -115,6 +115,9 @@ class Drug:
     vial_units: float | None = None
     max_single_dose_mg: float | None = None
     discontinued_date: date | None = None
+    plausible_bsa_m2: tuple[float, float] | None = None
+    plausible_height_cm: tuple[float, float] | None = None
+    plausible_weight_kg: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,5 +318,6 @@ def load(override: Path | None = None) -> ReferenceData:
 
 
 def _drug(name: str, spec: DrugSpec) -> Drug:
-    facts = spec.model_dump(exclude={"source", "status", "max_single_dose_status", "route"})
+    notes = {"source", "status", "max_single_dose_status", "plausible_status", "route"}
+    facts = spec.model_dump(exclude=notes)
     return Drug(name=name, route=spec.route.value if spec.route else None, **facts)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 import yaml
 from annotated_types import Ge, Gt, Le
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -189,6 +190,18 @@ class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
+def _low_high(value: tuple[float, float]) -> tuple[float, float]:
+    if value[0] >= value[1]:
+        raise ValueError(f"{list(value)} is not [low, high] with low below high")
+    return value
+
+
+Range = Annotated[
+    tuple[Annotated[float, Gt(0)], Annotated[float, Gt(0)]], AfterValidator(_low_high)
+]
+"""[low, high], both positive: a plausible span of a measurement."""
+
+
 class DrugSpec(Entry):
     """One drug of drugs.yaml: label facts used by the dosing and product edits."""
 
@@ -203,6 +216,12 @@ class DrugSpec(Entry):
     max_single_dose_mg: OptPositive = None
     max_single_dose_status: Status | None = None
     discontinued_date: OptDate = None
+    plausible_bsa_m2: Range | None = None
+    """The body surface areas a patient of this drug can have; outside it the BSA is a
+    keying error and no dose ceiling is built on it."""
+    plausible_height_cm: Range | None = None
+    plausible_weight_kg: Range | None = None
+    plausible_status: Status | None = None
 
 
 Count = Annotated[StrictInt, Ge(0)]
