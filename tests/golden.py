@@ -313,7 +313,13 @@ CASES: list[Case] = [
         {"line": {"ndc": {"code": "63459-01X7-14"}}},
     ),
     Case("ndc-malformed-short", "fail", ["NDC_MALFORMED"], {"line": {"ndc": {"code": "12345"}}}),
-    Case("ndc-unknown", "warn", ["NDC_UNKNOWN"], {"line": {"ndc": {"code": "12345-6789-01"}}}),
+    Case(
+        # J9262 is single-source: another NDC is another drug or a slip (issue 30 item 4)
+        "ndc-unknown",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"line": {"ndc": {"code": "12345-6789-01"}}},
+    ),
     Case("ndc-of-another-code", "fail", ["NDC_HCPCS_MISMATCH"], {"line": {"hcpcs": "J9035"}}),
     Case(
         "ndc-quantity-missing",
@@ -1009,6 +1015,7 @@ JW_VIAL = JWJZ + " (discarded amount from the vial opened for the dose)"
 TB_CAH = (
     "CMS Part B Inflation Rebate Guidance, revised March 2023 (TB for critical access hospitals)"
 )
+OPDIVO_100_ML = {"code": OPDIVO_100, "quantity": 10, "unit": "ML"}
 NIVOLUMAB_JW = drug_line("J9299", OPDIVO_100, 60, modifiers=["JW"])
 SOURCED_CASES += [
     Case(
@@ -1043,7 +1050,7 @@ SOURCED_CASES += [
         "src-medicaid-nivolumab-without-jz",
         "pass",
         [],
-        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100, 100, modifiers=[])},
+        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100_ML, 100, modifiers=[])},
         JWJZ_ALL + " (Medicare Part B policy)",
     ),
     Case(
@@ -1240,6 +1247,103 @@ SOURCED_CASES += [
     ),
 ]
 
+# --- issue 30 item 4: NDCs that know single- from multi-source ------------------------
+SINGLE_SOURCE = "CMS ASP NDC-HCPCS crosswalk; claim context: one labeler for a single-source code"
+MULTI_SOURCE = (
+    "Claim context: multi-source NDCs are informational until the CMS crosswalk is loaded"
+)
+NCPDP = "NCPDP billing units (UN powder vial, ML liquid); claim context: Medicaid NDC units"
+CARBO_OTHER_LABELER = {"code": "00703-4244-01", "quantity": 45, "unit": "ML"}
+SOURCED_CASES += [
+    Case(
+        "src-j9262-labeler-transposed",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"line": {"ndc": {"code": "63495-0177-14"}}},
+        SINGLE_SOURCE + " (a transposed labeler)",
+    ),
+    Case(
+        "src-j9262-product-typo-medicaid",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"claim": payer("medicaid"), "line": {"ndc": {"code": "63459-0171-14"}}},
+        SINGLE_SOURCE,
+    ),
+    Case(
+        "src-nivolumab-unknown-ndc",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"line": drug_line("J9299", "00003-3775-12", 100)},
+        SINGLE_SOURCE + " (Opdivo: BMS only)",
+    ),
+    Case(
+        "src-carboplatin-other-labeler-medicare",
+        "pass",
+        ["NDC_UNKNOWN"],
+        {"line": drug_line("J9045", CARBO_OTHER_LABELER, 9, modifiers=[])},
+        MULTI_SOURCE,
+    ),
+    Case(
+        "src-carboplatin-other-labeler-commercial",
+        "pass",
+        ["NDC_UNKNOWN"],
+        {
+            "claim": payer("commercial"),
+            "line": drug_line("J9045", CARBO_OTHER_LABELER, 9, modifiers=[]),
+        },
+        MULTI_SOURCE,
+    ),
+    Case(
+        "src-product-code-without-package",
+        "fail",
+        ["NDC_MALFORMED"],
+        {"line": {"ndc": {"code": "63459-0177"}}},
+        "FDA NDC format (labeler-product-package); claim context: a product code is malformed",
+    ),
+    Case(
+        "src-medicaid-quantity-in-mg",
+        "warn",
+        ["NDC_UNIT_NCPDP"],
+        {"claim": payer("medicaid"), "line": {"ndc": {"quantity": 3.5, "unit": "ME"}}},
+        NCPDP,
+    ),
+    Case(
+        "src-medicaid-liquid-in-vials",
+        "warn",
+        ["NDC_UNIT_NCPDP"],
+        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100, 100)},
+        NCPDP,
+    ),
+    Case(
+        "src-medicaid-liquid-in-ml",
+        "pass",
+        [],
+        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100_ML, 100)},
+        NCPDP,
+    ),
+    Case(
+        "src-medicare-quantity-in-mg",
+        "pass",
+        [],
+        {"line": {"ndc": {"quantity": 3.5, "unit": "ME"}}},
+        NCPDP + " (a Medicaid convention)",
+    ),
+    Case(
+        "src-opdualag-billed-as-j9299",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {"line": drug_line("J9299", "00003-7125-11", 80)},
+        "Claim context: nivolumab + relatlimab (Opdualag, J9298) sits next to J9299; DailyMed",
+    ),
+    Case(
+        "src-opdualag-as-j9298",
+        "pass",
+        [],
+        {"line": drug_line("J9298", "00003-7125-11", 80)},
+        "DailyMed Opdualag (240 mg nivolumab / 80 mg relatlimab per 20 mL vial); CMS HCPCS J9298",
+    ),
+]
+
 CASES += SOURCED_CASES
 
 IV_ADMIN = ADMIN_96401 | {"hcpcs": "96413"}
@@ -1272,7 +1376,7 @@ SOURCED_CLAIMS: list[ClaimCase] = [
         "medicaid-nivolumab-no-jz-no-jw",
         "pass",
         [],
-        [drug_line("J9299", OPDIVO_100, 100, modifiers=[]), IV_ADMIN],
+        [drug_line("J9299", OPDIVO_100_ML, 100, modifiers=[]), IV_ADMIN],
         JWJZ_ALL + " (Medicare Part B policy)",
         {"claim": payer("medicaid")},
     ),

@@ -33,6 +33,9 @@ from pydantic_core import ErrorDetails
 
 from streams.contract.models import PlanType, Route
 
+CROSSWALK_SOURCE = "CMS ASP NDC-HCPCS crosswalk"
+"""How an ndc.csv row imported from the CMS crosswalk names its source."""
+
 MAX_ERRORS_PER_FILE = 20
 """Past this many, a file's errors are counted, not listed: a wrong file gives one per row."""
 
@@ -222,6 +225,8 @@ class DrugSpec(Entry):
     plausible_height_cm: Range | None = None
     plausible_weight_kg: Range | None = None
     plausible_status: Status | None = None
+    single_source: StrictBool = False
+    """One labeler makes the drug: any NDC outside its rows is another drug or a typo."""
 
 
 Count = Annotated[StrictInt, Ge(0)]
