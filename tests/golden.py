@@ -1016,6 +1016,14 @@ TB_CAH = (
     "CMS Part B Inflation Rebate Guidance, revised March 2023 (TB for critical access hospitals)"
 )
 OPDIVO_100_ML = {"code": OPDIVO_100, "quantity": 10, "unit": "ML"}
+
+
+def cah(modifier_340b: str) -> dict[str, Any]:
+    """A critical access hospital's claim (TOB 851) whose drug line carries a 340B modifier."""
+    line = {"revenue_code": "0636", "modifiers": ["JZ", modifier_340b]}
+    return {"claim": INSTITUTIONAL | {"type_of_bill": "851"}, "line": line}
+
+
 NIVOLUMAB_JW = drug_line("J9299", OPDIVO_100, 60, modifiers=["JW"])
 SOURCED_CASES += [
     Case(
@@ -1114,20 +1122,14 @@ SOURCED_CASES += [
         "src-jg-at-critical-access-hospital",
         "warn",
         ["MODIFIER_340B_FACILITY"],
-        {
-            "claim": INSTITUTIONAL | {"type_of_bill": "851"},
-            "line": {"revenue_code": "0636", "modifiers": ["JZ", "JG"]},
-        },
+        cah("JG"),
         TB_CAH,
     ),
     Case(
         "src-tb-at-critical-access-hospital",
         "pass",
         [],
-        {
-            "claim": INSTITUTIONAL | {"type_of_bill": "851"},
-            "line": {"revenue_code": "0636", "modifiers": ["JZ", "TB"]},
-        },
+        cah("TB"),
         TB_CAH,
     ),
     Case(
