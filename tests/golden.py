@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.samples import CARBO_450, GAZYVA, OPDIVO_100, PAYERS, event
+from streams.samples import ADMIN_96401, CARBO_450, GAZYVA, OPDIVO_100, PAYERS, claim, event
 from streams.validation.rules import CATALOG
 from streams.validation.rules.history import CODES as HISTORY_CODES
 
@@ -30,6 +30,22 @@ class Case:
 
     def doc(self) -> dict[str, Any]:
         return event(f"golden-{self.name}", **self.sections)
+
+
+@dataclass(frozen=True)
+class ClaimCase:
+    """A whole claim: its lines (changes of the base line, as `streams.samples.claim`), the
+    claim verdict's disposition and the claim-level finding codes, and the source."""
+
+    name: str
+    disposition: str
+    codes: list[str]
+    lines: list[dict[str, Any]]
+    source: str
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def docs(self) -> list[dict[str, Any]]:
+        return claim(f"golden-claim-{self.name}", *self.lines, **self.sections)
 
 
 def payer(plan: str, payer_id: str | None = None) -> dict[str, Any]:
@@ -162,12 +178,9 @@ CASES: list[Case] = [
         [],
         WASTE_PAIR
         | {
-            "line": {
-                "modifiers": ["JW"],
-                "units": 700,
-                "administered_mg": None,
-                "ndc": {"quantity": 2},
-            }
+            # 300 discarded units are above a BSA of 0.5 m2's 125-unit day: waste, not dose
+            "claim": {"total_lines": 2, "patient": {"bsa_m2": 0.5}},
+            "line": {"modifiers": ["JW"], "units": 300, "administered_mg": None},
         },
     ),
     # --- look-alike codes billed for their own drug pass ------------------------------
@@ -272,15 +285,16 @@ CASES: list[Case] = [
         for code in ("J9299", "J9301", "J9045")
     ],
     Case(
+        # Medicare J9301 is a single-dose vial: without JW/JZ it is returned (issue 30 item 3)
         "lookalike-units-j9301",
-        "warn",
-        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING"],
+        "fail",
+        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING", "MODIFIER_JZ_JW_REQUIRED"],
         {"line": drug_line("J9301", None, 350, modifiers=[])},
     ),
     Case(
         "lookalike-units-j9299",
-        "warn",
-        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING"],
+        "fail",
+        ["CODING_LOOKALIKE_UNITS", "NDC_MISSING", "MODIFIER_JZ_JW_REQUIRED"],
         {"line": drug_line("J9299", None, 700, modifiers=[])},
     ),
     # --- ndc ---------------------------------------------------------------------------
@@ -299,7 +313,13 @@ CASES: list[Case] = [
         {"line": {"ndc": {"code": "63459-01X7-14"}}},
     ),
     Case("ndc-malformed-short", "fail", ["NDC_MALFORMED"], {"line": {"ndc": {"code": "12345"}}}),
-    Case("ndc-unknown", "warn", ["NDC_UNKNOWN"], {"line": {"ndc": {"code": "12345-6789-01"}}}),
+    Case(
+        # J9262 is single-source: another NDC is another drug or a slip (issue 30 item 4)
+        "ndc-unknown",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"line": {"ndc": {"code": "12345-6789-01"}}},
+    ),
     Case("ndc-of-another-code", "fail", ["NDC_HCPCS_MISMATCH"], {"line": {"hcpcs": "J9035"}}),
     Case(
         "ndc-quantity-missing",
@@ -902,7 +922,7 @@ SOURCED_CASES: list[Case] = [
     Case(
         "src-ga-medicare",
         "pass",
-        [],
+        ["MODIFIER_GA"],
         {"line": {"modifiers": ["JZ", "GA"]}},
         "CMS HCPCS modifier GA (ABN on file)",
     ),
@@ -989,7 +1009,427 @@ SOURCED_CASES: list[Case] = [
     ),
 ]
 
+# --- issue 30 item 3: JW/JZ for every single-dose drug, GA, 340B by facility type ------
+JWJZ_ALL = JWJZ + " (every single-dose container drug: nivolumab, obinutuzumab, omacetaxine)"
+JW_VIAL = JWJZ + " (discarded amount from the vial opened for the dose)"
+TB_CAH = (
+    "CMS Part B Inflation Rebate Guidance, revised March 2023 (TB for critical access hospitals)"
+)
+OPDIVO_100_ML = {"code": OPDIVO_100, "quantity": 10, "unit": "ML"}
+
+
+def cah(modifier_340b: str) -> dict[str, Any]:
+    """A critical access hospital's claim (TOB 851) whose drug line carries a 340B modifier."""
+    line = {"revenue_code": "0636", "modifiers": ["JZ", modifier_340b]}
+    return {"claim": INSTITUTIONAL | {"type_of_bill": "851"}, "line": line}
+
+
+NIVOLUMAB_JW = drug_line("J9299", OPDIVO_100, 60, modifiers=["JW"])
+SOURCED_CASES += [
+    Case(
+        "src-medicare-nivolumab-without-jz",
+        "fail",
+        ["MODIFIER_JZ_JW_REQUIRED"],
+        {"line": drug_line("J9299", OPDIVO_100, 100, modifiers=[])},
+        JWJZ_ALL,
+    ),
+    Case(
+        "src-medicare-obinutuzumab-without-jz",
+        "fail",
+        ["MODIFIER_JZ_JW_REQUIRED"],
+        {
+            "line": drug_line(
+                "J9301", {"code": GAZYVA, "quantity": 40, "unit": "ML"}, 100, modifiers=[]
+            )
+        },
+        JWJZ_ALL,
+    ),
+    Case(
+        "src-medicare-nivolumab-without-jz-2023-06-30",
+        "pass",
+        [],
+        {
+            "line": drug_line("J9299", OPDIVO_100, 100, modifiers=[], service_date="2023-06-30"),
+            "event_time": "2023-07-05T09:00:00Z",
+        },
+        JWJZ_ALL,
+    ),
+    Case(
+        "src-medicaid-nivolumab-without-jz",
+        "pass",
+        [],
+        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100_ML, 100, modifiers=[])},
+        JWJZ_ALL + " (Medicare Part B policy)",
+    ),
+    Case(
+        "src-medicare-carboplatin-multi-dose-without-jz",
+        "pass",
+        [],
+        {
+            "line": drug_line(
+                "J9045", {"code": CARBO_450, "quantity": 45, "unit": "ML"}, 9, modifiers=[]
+            )
+        },
+        JWJZ + " (never on multi-dose containers)",
+    ),
+    Case(
+        "src-jw-two-whole-vials",
+        "fail",
+        ["MODIFIER_JW_WHOLE_VIAL"],
+        WASTE_PAIR
+        | {
+            "line": {
+                "modifiers": ["JW"],
+                "units": 700,
+                "administered_mg": None,
+                "ndc": {"quantity": 2},
+            }
+        },
+        JW_VIAL,
+    ),
+    Case(
+        "src-jw-one-whole-vial",
+        "fail",
+        ["MODIFIER_JW_WHOLE_VIAL"],
+        WASTE_PAIR | {"line": {"modifiers": ["JW"], "units": 350, "administered_mg": None}},
+        JW_VIAL,
+    ),
+    Case(
+        "src-jw-whole-nivolumab-vial",
+        "fail",
+        ["MODIFIER_JW_WHOLE_VIAL"],
+        {
+            "claim": {"total_lines": 2},
+            "line": drug_line("J9299", OPDIVO_100, 100, modifiers=["JW"]),
+        },
+        JW_VIAL,
+    ),
+    Case(
+        "src-jw-nivolumab-part-of-a-vial",
+        "pass",
+        [],
+        {"claim": {"total_lines": 2}, "line": NIVOLUMAB_JW},
+        JW_VIAL,
+    ),
+    Case(
+        "src-ga-commercial",
+        "pass",
+        [],
+        {"claim": payer("commercial"), "line": {"modifiers": ["GA"]}},
+        "CMS HCPCS modifier GA (ABN is Medicare's notice)",
+    ),
+    Case(
+        "src-jg-at-critical-access-hospital",
+        "warn",
+        ["MODIFIER_340B_FACILITY"],
+        cah("JG"),
+        TB_CAH,
+    ),
+    Case(
+        "src-tb-at-critical-access-hospital",
+        "pass",
+        [],
+        cah("TB"),
+        TB_CAH,
+    ),
+    Case(
+        "src-jg-at-critical-access-hospital-2023",
+        "pass",
+        [],
+        {
+            "claim": INSTITUTIONAL | {"type_of_bill": "851"},
+            "line": {
+                "revenue_code": "0636",
+                "modifiers": ["JZ", "JG"],
+                "service_date": "2023-09-01",
+            },
+            "event_time": "2023-09-05T09:00:00Z",
+        },
+        TB_CAH + " (from 2024-01-01)",
+    ),
+    Case(
+        "src-jg-at-opps-hospital",
+        "pass",
+        [],
+        {"claim": INSTITUTIONAL, "line": {"revenue_code": "0636", "modifiers": ["JZ", "JG"]}},
+        TB_CAH + " (JG for all other 340B covered entities)",
+    ),
+]
+
+
+# --- issue 30 item 5: units and dose --------------------------------------------------
+SCALE = (
+    "CMS HCPCS Level II billing units (J9262 per 0.01 mg, J9301 per 10 mg); X12 837 CTP04/CTP05 "
+    "(the NDC quantity); claim context: wrong-scale billing"
+)
+BODY = "Claim context: units and dose (BSA outside 0.2-3.0 m2, height/weight in wrong units)"
+ONE_LINE_PER_DAY = "Claim context: one line per date of service; " + LABEL
+SOURCED_CASES += [
+    Case(
+        "src-units-ten-times-too-few",
+        "fail",
+        ["UNITS_NDC_SCALE"],
+        {"line": {"units": 35, "administered_mg": None}},
+        SCALE,
+    ),
+    Case(
+        "src-units-ten-times-too-many-medicaid",
+        "fail",
+        ["UNITS_NDC_SCALE", "UNITS_ABOVE_MUE"],
+        {"claim": payer("medicaid"), "line": {"units": 3500, "administered_mg": None}},
+        SCALE,
+    ),
+    Case(
+        "src-obinutuzumab-mg-as-units",
+        "fail",
+        ["UNITS_NDC_SCALE"],
+        {"line": drug_line("J9301", GAZYVA, 1000)},
+        SCALE,
+    ),
+    Case(
+        "src-units-per-vial-commercial",
+        "fail",
+        ["UNITS_PER_VIAL"],
+        {"claim": payer("commercial"), "line": {"units": 1}},
+        SCALE,
+    ),
+    Case(
+        "src-ten-times-without-ndc-is-a-dose-mismatch",
+        "warn",
+        ["NDC_MISSING", "UNITS_DOSE_MISMATCH", "MODIFIER_JZ_PARTIAL_VIAL"],
+        {"claim": payer("medicare_advantage"), "line": {"units": 35, "ndc": None}},
+        SCALE + " (the NDC quantity is the evidence)",
+    ),
+    Case(
+        "src-cycle-on-one-line",
+        "fail",
+        ["UNITS_ABOVE_MUE", "DOSING_CYCLE_ON_ONE_LINE", "MODIFIER_JZ_PARTIAL_VIAL"],
+        {
+            "line": {
+                "units": 6475,
+                "administered_mg": 64.75,
+                "ndc": {"quantity": 19},
+            }
+        },
+        ONE_LINE_PER_DAY,
+    ),
+    Case(
+        "src-small-patient-dose-above-own-bsa",
+        "fail",
+        ["DOSING_ABOVE_LABEL_MAX"],
+        {"claim": {"patient": {"bsa_m2": 1.2}}, "line": {"units": 350}},
+        LABEL + " (2 x 1.25 mg/m2 x the patient's BSA)",
+    ),
+    Case(
+        "src-bsa-above-human-range",
+        "warn",
+        ["DOSING_BODY_SIZE_IMPLAUSIBLE"],
+        {
+            "claim": {"patient": {"bsa_m2": 4.5}},
+            "line": {"units": 700, "administered_mg": 7, "ndc": {"quantity": 2}},
+        },
+        BODY,
+    ),
+    Case(
+        "src-height-in-inches",
+        "warn",
+        ["DOSING_BODY_SIZE_IMPLAUSIBLE"],
+        {
+            "claim": payer("commercial") | {"patient": {"height_cm": 67}},
+            "line": {"units": 700, "administered_mg": 7, "ndc": {"quantity": 2}},
+        },
+        BODY,
+    ),
+    Case(
+        "src-implausible-bsa-one-vial",
+        "pass",
+        ["DOSING_BODY_SIZE_IMPLAUSIBLE"],
+        {"claim": {"patient": {"bsa_m2": 0.1}}},
+        BODY + "; severity policy (within one vial it cannot change the outcome)",
+    ),
+]
+
+# --- issue 30 item 4: NDCs that know single- from multi-source ------------------------
+SINGLE_SOURCE = "CMS ASP NDC-HCPCS crosswalk; claim context: one labeler for a single-source code"
+MULTI_SOURCE = (
+    "Claim context: multi-source NDCs are informational until the CMS crosswalk is loaded"
+)
+NCPDP = "NCPDP billing units (UN powder vial, ML liquid); claim context: Medicaid NDC units"
+CARBO_OTHER_LABELER = {"code": "00703-4244-01", "quantity": 45, "unit": "ML"}
+SOURCED_CASES += [
+    Case(
+        "src-j9262-labeler-transposed",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"line": {"ndc": {"code": "63495-0177-14"}}},
+        SINGLE_SOURCE + " (a transposed labeler)",
+    ),
+    Case(
+        "src-j9262-product-typo-medicaid",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"claim": payer("medicaid"), "line": {"ndc": {"code": "63459-0171-14"}}},
+        SINGLE_SOURCE,
+    ),
+    Case(
+        "src-nivolumab-unknown-ndc",
+        "fail",
+        ["NDC_NOT_SINGLE_SOURCE"],
+        {"line": drug_line("J9299", "00003-3775-12", 100)},
+        SINGLE_SOURCE + " (Opdivo: BMS only)",
+    ),
+    Case(
+        "src-carboplatin-other-labeler-medicare",
+        "pass",
+        ["NDC_UNKNOWN"],
+        {"line": drug_line("J9045", CARBO_OTHER_LABELER, 9, modifiers=[])},
+        MULTI_SOURCE,
+    ),
+    Case(
+        "src-carboplatin-other-labeler-commercial",
+        "pass",
+        ["NDC_UNKNOWN"],
+        {
+            "claim": payer("commercial"),
+            "line": drug_line("J9045", CARBO_OTHER_LABELER, 9, modifiers=[]),
+        },
+        MULTI_SOURCE,
+    ),
+    Case(
+        "src-product-code-without-package",
+        "fail",
+        ["NDC_MALFORMED"],
+        {"line": {"ndc": {"code": "63459-0177"}}},
+        "FDA NDC format (labeler-product-package); claim context: a product code is malformed",
+    ),
+    Case(
+        "src-medicaid-quantity-in-mg",
+        "warn",
+        ["NDC_UNIT_NCPDP"],
+        {"claim": payer("medicaid"), "line": {"ndc": {"quantity": 3.5, "unit": "ME"}}},
+        NCPDP,
+    ),
+    Case(
+        "src-medicaid-liquid-in-vials",
+        "warn",
+        ["NDC_UNIT_NCPDP"],
+        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100, 100)},
+        NCPDP,
+    ),
+    Case(
+        "src-medicaid-liquid-in-ml",
+        "pass",
+        [],
+        {"claim": payer("medicaid"), "line": drug_line("J9299", OPDIVO_100_ML, 100)},
+        NCPDP,
+    ),
+    Case(
+        "src-medicare-quantity-in-mg",
+        "pass",
+        [],
+        {"line": {"ndc": {"quantity": 3.5, "unit": "ME"}}},
+        NCPDP + " (a Medicaid convention)",
+    ),
+    Case(
+        "src-opdualag-billed-as-j9299",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {"line": drug_line("J9299", "00003-7125-11", 80)},
+        "Claim context: nivolumab + relatlimab (Opdualag, J9298) sits next to J9299; DailyMed",
+    ),
+    Case(
+        "src-opdualag-as-j9298",
+        "pass",
+        [],
+        {"line": drug_line("J9298", "00003-7125-11", 80)},
+        "DailyMed Opdualag (240 mg nivolumab / 80 mg relatlimab per 20 mL vial); CMS HCPCS J9298",
+    ),
+]
+
 CASES += SOURCED_CASES
+
+IV_ADMIN = ADMIN_96401 | {"hcpcs": "96413"}
+WASTE_RECORD = {"documentation": {"waste_record": True}}
+
+# Claims written from the sources: the claim-level edits (the JW/JZ pairs of every drug).
+SOURCED_CLAIMS: list[ClaimCase] = [
+    ClaimCase(
+        "nivolumab-jw-without-its-dose",
+        "fail",
+        ["CLAIM_JW_WITHOUT_ADMIN"],
+        [NIVOLUMAB_JW, IV_ADMIN],
+        JWJZ_ALL + " (a JW line needs the administered line of the drug and date)",
+    ),
+    ClaimCase(
+        "nivolumab-dose-and-jw",
+        "pass",
+        [],
+        [drug_line("J9299", OPDIVO_100, 40, modifiers=[]), NIVOLUMAB_JW, IV_ADMIN],
+        JWJZ_ALL,
+    ),
+    ClaimCase(
+        "medicare-nivolumab-no-jz-no-jw",
+        "fail",
+        ["CLAIM_JZ_JW_MISSING"],
+        [drug_line("J9299", OPDIVO_100, 100, modifiers=[]), IV_ADMIN],
+        JWJZ_ALL,
+    ),
+    ClaimCase(
+        "medicaid-nivolumab-no-jz-no-jw",
+        "pass",
+        [],
+        [drug_line("J9299", OPDIVO_100_ML, 100, modifiers=[]), IV_ADMIN],
+        JWJZ_ALL + " (Medicare Part B policy)",
+        {"claim": payer("medicaid")},
+    ),
+    ClaimCase(
+        "carboplatin-no-jz",
+        "pass",
+        [],
+        [
+            drug_line("J9045", {"code": CARBO_450, "quantity": 45, "unit": "ML"}, 9, modifiers=[]),
+            IV_ADMIN,
+        ],
+        JWJZ + " (never on multi-dose containers)",
+    ),
+    ClaimCase(
+        "j9262-jw-of-another-day",
+        "fail",
+        ["CLAIM_JZ_JW_MISSING", "CLAIM_JW_WITHOUT_ADMIN"],
+        [
+            {"modifiers": [], "units": 250, "administered_mg": 2.5, "service_date": "2026-11-19"},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_VIAL + " (same drug and date)",
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "j9262-jw-beside-another-drug",
+        "fail",
+        ["CLAIM_JW_WITHOUT_ADMIN"],
+        [
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            drug_line("J9299", OPDIVO_100, 100),
+            IV_ADMIN,
+            ADMIN_96401,
+        ],
+        JW_VIAL + " (same drug and date)",
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "j9262-dose-and-jw",
+        "pass",
+        [],
+        [
+            {"modifiers": [], "units": 250, "administered_mg": 2.5},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_VIAL,
+        WASTE_RECORD,
+    ),
+]
 
 # Edits one line cannot show: PRODUCT_DISCONTINUED needs a date set in reference data
 # (tests/rules/test_ndc.py); the cross-line and claim edits need other lines

@@ -10,7 +10,9 @@ from click.testing import CliRunner
 from streams.cli.main import cli
 from streams.samples import encode
 from streams.validation.rules import CATALOG
-from tests.golden import CASES, NOT_IN_GOLDEN, Case
+from streams.validation.validator import Validator
+from tests.conftest import validate_offline
+from tests.golden import CASES, NOT_IN_GOLDEN, SOURCED_CLAIMS, Case, ClaimCase
 
 
 def test_corpus_size_and_unique_names() -> None:
@@ -57,3 +59,22 @@ def test_messages_never_name_the_patient_or_claim(offline_verdicts: dict[str, di
         text = json.dumps(verdict["findings"])
         assert doc["claim"]["patient"]["patient_id"] not in text
         assert doc["claim"]["claim_id"] not in text
+
+
+def test_sourced_claims_name_their_source() -> None:
+    assert all(c.source for c in SOURCED_CLAIMS)
+    assert len({c.name for c in SOURCED_CLAIMS}) == len(SOURCED_CLAIMS)
+
+
+@pytest.fixture(scope="module")
+def claim_verdicts(validator: Validator) -> dict[str, dict]:
+    docs = [doc for case in SOURCED_CLAIMS for doc in case.docs()]
+    ran = validate_offline(validator, [encode(d) for d in docs])
+    return {v["claim_id"]: v for v in ran.claim_verdicts}
+
+
+@pytest.mark.parametrize("case", SOURCED_CLAIMS, ids=lambda c: c.name)
+def test_golden_claim(case: ClaimCase, claim_verdicts: dict[str, dict]) -> None:
+    verdict = claim_verdicts[case.docs()[0]["claim"]["claim_id"]]
+    got = (verdict["disposition"], [f["code"] for f in verdict["findings"]])
+    assert got == (case.disposition, case.codes), json.dumps(verdict, indent=1)

@@ -15,6 +15,7 @@ from typing import Any
 
 from streams.refdata.folder import BUNDLED, FILES, Folder, resolve_file, stamp
 from streams.refdata.schema import (
+    CROSSWALK_SOURCE,
     AdministrationRow,
     DrugSpec,
     HcpcsRow,
@@ -115,6 +116,10 @@ class Drug:
     vial_units: float | None = None
     max_single_dose_mg: float | None = None
     discontinued_date: date | None = None
+    plausible_bsa_m2: tuple[float, float] | None = None
+    plausible_height_cm: tuple[float, float] | None = None
+    plausible_weight_kg: tuple[float, float] | None = None
+    single_source: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,9 @@ class ReferenceData:
     administration: dict[str, str] = field(default_factory=dict)
     products: dict[str, list[NdcProduct]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    crosswalk_codes: frozenset[str] = frozenset()
+    """HCPCS codes whose NDC rows came from an imported CMS crosswalk: for them an NDC
+    outside the rows is news, for the rest it is only outside the bundled sample."""
 
     def __post_init__(self) -> None:
         if not self.products:
@@ -311,9 +319,13 @@ def load(override: Path | None = None) -> ReferenceData:
             },
         ),
         sources=folder.sources,
+        crosswalk_codes=frozenset(
+            row.hcpcs for _, row in ndcs if row.source.startswith(CROSSWALK_SOURCE)
+        ),
     )
 
 
 def _drug(name: str, spec: DrugSpec) -> Drug:
-    facts = spec.model_dump(exclude={"source", "status", "max_single_dose_status", "route"})
+    notes = {"source", "status", "max_single_dose_status", "plausible_status", "route"}
+    facts = spec.model_dump(exclude=notes)
     return Drug(name=name, route=spec.route.value if spec.route else None, **facts)

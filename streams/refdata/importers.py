@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from streams.refdata import ReferenceData, load, resolve_file, stamp
 from streams.refdata.ndc import normalize_ndc
-from streams.refdata.schema import MueRow, NdcRow, Row, describe
+from streams.refdata.schema import CROSSWALK_SOURCE, MueRow, NdcRow, Row, describe
 
 NDC_COLUMNS = [
     "ndc11",
@@ -134,7 +134,7 @@ def import_crosswalk(path: Path, into: Path, version: str | None = None) -> Impo
     previous = {r["ndc11"]: r for r in _existing_rows("ndc.csv", into)}
     imported: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
-    source = f"CMS ASP NDC-HCPCS crosswalk {path.name}"
+    source = f"{CROSSWALK_SOURCE} {path.name}"
     for number, row in enumerate(rows, start=2):
         if len(row) <= max(col.values()) or not row[col["code"]].strip():
             continue

@@ -36,6 +36,11 @@ def normalize_ndc(raw: str) -> NormalizedNdc:
             f"NDC '{code}' has 10 digits and no hyphens, so the segment needing "
             "a leading zero is ambiguous",
         )
+    if re.fullmatch(r"\d{9}|\d{4,5}-\d{3,4}", code):
+        return NormalizedNdc(
+            None,
+            f"NDC '{code}' is a product code (labeler and product) without its package segment",
+        )
     match = _HYPHENATED.match(code)
     if match:
         labeler, product, package = match.groups()

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 import yaml
 from annotated_types import Ge, Gt, Le
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +32,9 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from streams.contract.models import PlanType, Route
+
+CROSSWALK_SOURCE = "CMS ASP NDC-HCPCS crosswalk"
+"""How an ndc.csv row imported from the CMS crosswalk names its source."""
 
 MAX_ERRORS_PER_FILE = 20
 """Past this many, a file's errors are counted, not listed: a wrong file gives one per row."""
@@ -189,6 +193,18 @@ class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
+def _low_high(value: tuple[float, float]) -> tuple[float, float]:
+    if value[0] >= value[1]:
+        raise ValueError(f"{list(value)} is not [low, high] with low below high")
+    return value
+
+
+Range = Annotated[
+    tuple[Annotated[float, Gt(0)], Annotated[float, Gt(0)]], AfterValidator(_low_high)
+]
+"""[low, high], both positive: a plausible span of a measurement."""
+
+
 class DrugSpec(Entry):
     """One drug of drugs.yaml: label facts used by the dosing and product edits."""
 
@@ -203,6 +219,14 @@ class DrugSpec(Entry):
     max_single_dose_mg: OptPositive = None
     max_single_dose_status: Status | None = None
     discontinued_date: OptDate = None
+    plausible_bsa_m2: Range | None = None
+    """The body surface areas a patient of this drug can have; outside it the BSA is a
+    keying error and no dose ceiling is built on it."""
+    plausible_height_cm: Range | None = None
+    plausible_weight_kg: Range | None = None
+    plausible_status: Status | None = None
+    single_source: StrictBool = False
+    """One labeler makes the drug: any NDC outside its rows is another drug or a typo."""
 
 
 Count = Annotated[StrictInt, Ge(0)]

@@ -42,6 +42,9 @@ class Facts:
     candidates: tuple[Candidate, ...] = ()
     waste: bool = False
     """The line reports discarded drug (JW, per modifiers.csv kind 'waste')."""
+    body_size_problem: str | None = None
+    """The patient's BSA, height or weight lies outside what the drug's patients have: then
+    `bsa_m2` and `max_daily_units` are None, as no dose ceiling can rest on it."""
     no_waste: bool = False
     """The line says nothing was discarded (JZ, kind 'no_waste')."""
 
@@ -83,6 +86,34 @@ def body_surface_area(patient: Patient) -> float | None:
         return float(patient.bsa_m2)
     if patient.height_cm is not None and patient.weight_kg is not None:
         return math.sqrt(float(patient.height_cm) * float(patient.weight_kg) / 3600)
+    return None
+
+
+def _outside(value: float, span: tuple[float, float] | None) -> bool:
+    return span is not None and not span[0] <= value <= span[1]
+
+
+def implausible_body_size(patient: Patient, drug: Drug | None) -> str | None:
+    """What in the patient's body size no patient of `drug` has (drugs.yaml plausible_*),
+    such as a height in inches: a dose ceiling built on it would mean nothing."""
+    if drug is None:
+        return None
+    measured = (
+        ("height", patient.height_cm, "cm", drug.plausible_height_cm),
+        ("weight", patient.weight_kg, "kg", drug.plausible_weight_kg),
+    )
+    if patient.bsa_m2 is None:
+        for what, value, unit, span in measured:
+            if value is not None and span is not None and _outside(float(value), span):
+                return (
+                    f"{what} {float(value):g} {unit} is outside {span[0]:g}-{span[1]:g} {unit} "
+                    "(wrong units?)"
+                )
+    bsa = body_surface_area(patient)
+    span = drug.plausible_bsa_m2
+    if bsa is not None and span is not None and _outside(bsa, span):
+        how = "reported" if patient.bsa_m2 is not None else "from height and weight"
+        return f"BSA {bsa:.2f} m2 ({how}) is outside {span[0]:g}-{span[1]:g} m2"
     return None
 
 
@@ -148,7 +179,8 @@ def enrich(event: ClaimLineEvent, refdata: ReferenceData) -> Facts:
         dose_mg = float(line.units) * billed.billing_unit_mg
 
     drug = refdata.drugs.get(billed.drug) if billed is not None else None
-    bsa = body_surface_area(claim.patient)
+    body_problem = implausible_body_size(claim.patient, drug)
+    bsa = None if body_problem else body_surface_area(claim.patient)
     return Facts(
         billed=billed,
         ndc=normalized,
@@ -165,5 +197,6 @@ def enrich(event: ClaimLineEvent, refdata: ReferenceData) -> Facts:
         ndc_conflict=ndc_conflict(line.hcpcs, billed, ndc_code, scope),
         candidates=tuple(candidates(line, billed, product, ndc11, refdata)),
         waste=bool(set(line.modifiers) & refdata.of_kind("waste")),
+        body_size_problem=body_problem,
         no_waste=bool(set(line.modifiers) & refdata.of_kind("no_waste")),
     )

@@ -135,3 +135,42 @@ def _units_candidates(line: Line, billed: HcpcsCode, refdata: ReferenceData) -> 
             )
         )
     return found
+
+
+def _osa_distance(a: str, b: str) -> int:
+    """Edits (substitution, insertion, deletion, swap of neighbours) from `a` to `b`: the
+    slips of a person keying an NDC."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def _slip(typed: str, known: str) -> str:
+    """Which segment of the NDC the slip is in, for the message."""
+    labeler = "labeler" if typed[:5] != known[:5] else None
+    product = "product" if typed[5:9] != known[5:9] else None
+    where = " and ".join(p for p in (labeler, product) if p) or "package"
+    swapped = sorted(typed) == sorted(known) and _osa_distance(typed, known) == 1
+    return f"{where} digits {'swapped' if swapped else 'mistyped'}"
+
+
+def nearest_ndcs(ndc11: str, code: str, refdata: ReferenceData, most: int = 2) -> list[str]:
+    """The NDCs of `code` one or two keying slips away from `ndc11` (labeler or product
+    part; a new package code is no slip), nearest first, each with the slip in words."""
+    known = {row.product9: row.ndc11 for row in refdata.products_of(code)}
+    scored = sorted(
+        (_osa_distance(ndc11[:9], product9), ndc11_known) for product9, ndc11_known in known.items()
+    )
+    return [
+        f"{format_ndc11(ndc)} ({_slip(ndc11[:9], ndc[:9])})"
+        for distance, ndc in scored[:most]
+        if 0 < distance <= 2
+    ]

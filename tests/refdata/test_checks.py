@@ -269,19 +269,19 @@ def test_a_termination_before_the_effective_date_is_refused(site: Path) -> None:
             "drugs.yaml",
             "dose_mg_per_m2: 1.25",
             "dose_mg_per_m2: -1.25",
-            "drugs.yaml:6: key 'omacetaxine mepesuccinate.dose_mg_per_m2': -1.25 is not above 0",
+            "drugs.yaml:8: key 'omacetaxine mepesuccinate.dose_mg_per_m2': -1.25 is not above 0",
         ),
         (
             "drugs.yaml",
             "max_single_dose_status: unconfirmed",
             "max_single_dose_staus: unconfirmed",
-            "drugs.yaml:24: key 'nivolumab.max_single_dose_staus': is not a known key",
+            "drugs.yaml:34: key 'nivolumab.max_single_dose_staus': is not a known key",
         ),
         (
             "drugs.yaml",
             "  route: intravenous\n  max_single_dose_mg: 480",
             "  route: [intravenous\n  max_single_dose_mg: 480",
-            "drugs.yaml:23: is not valid YAML: did not find expected ',' or ']'",
+            "drugs.yaml:33: is not valid YAML: did not find expected ',' or ']'",
         ),
     ],
 )

@@ -15,6 +15,7 @@ from streams.contract.models import ClaimType, Finding
 from streams.refdata import ReferenceData
 from streams.validation.rollup import ClaimLine, ClaimState
 from streams.validation.rules.catalog import CATALOG, finding, resolve
+from streams.validation.rules.modifiers import SINGLE_DOSE
 from streams.validation.rules.units import fmt
 
 
@@ -28,58 +29,16 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
     tracked = [c.code for c in refdata.hcpcs.values() if c.role == "tracked"]
     if not tracked:
         return
-    target = tracked[0]  # the code the claim edits are about
-    no_waste = refdata.of_kind("no_waste")
-    drug = [ln for ln in lines if ln.hcpcs == target]
+    target = tracked[0]  # the code the administration edits are about
     if not state.complete:
         yield finding(
             "CLAIM_INCOMPLETE",
             f"{len(lines)} of {state.total_lines or 'an unknown number of'} lines arrived",
             field="claim.total_lines",
         )
-    if not drug:
+    yield from _waste_pairs(state, refdata, lines)
+    if not any(ln.hcpcs == target for ln in lines):
         return
-    by_date: dict[date, list[ClaimLine]] = defaultdict(list)
-    for ln in drug:
-        by_date[ln.service_date].append(ln)
-    vial = _vial_units(refdata, target)
-    for day, day_lines in sorted(by_date.items()):
-        given = [ln for ln in day_lines if not ln.waste]
-        wasted = [ln for ln in day_lines if ln.waste]
-        if wasted and not given and state.complete:
-            yield finding(
-                "CLAIM_JW_WITHOUT_ADMIN",
-                f"JW line {wasted[0].line_number} reports {fmt(wasted[0].units)} discarded "
-                f"units on {day}, but no administered {target} line of that date is on the claim",
-                field="lines",
-                suggestion=f"Add the administered {target} line for {day}",
-            )
-        if (
-            CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type.value, day)
-            and len(lines) > 1
-            and not wasted
-            and any(not no_waste & set(ln.modifiers) for ln in given)
-            and state.complete
-        ):
-            line = next(ln for ln in given if not no_waste & set(ln.modifiers))
-            yield finding(
-                "CLAIM_JZ_JW_MISSING",
-                f"Medicare {target} line {line.line_number} of {day} has no JZ and the claim has "
-                "no JW line for that date",
-                field="lines",
-                suggestion="Add JZ if nothing was discarded, or a JW line with the discarded units",
-            )
-        if wasted and given and vial:
-            total = sum(ln.units for ln in day_lines)
-            if total % vial:
-                yield finding(
-                    "CLAIM_VIAL_TOTAL",
-                    f"{fmt(sum(ln.units for ln in given))} administered + "
-                    f"{fmt(sum(ln.units for ln in wasted))} discarded units on {day} make "
-                    f"{fmt(total)}, not a whole number of {fmt(vial)}-unit vials",
-                    field="lines",
-                    suggestion="Make administered plus discarded units equal the vials opened",
-                )
     codes = {ln.hcpcs for ln in lines}
     sc_chemo = CATALOG["CLAIM_IV_ADMIN_CODE"].param("subcutaneous_chemotherapy")
     iv = sorted(codes & refdata.administration_by_route.get("intravenous", frozenset()))
@@ -102,6 +61,61 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
             field="lines",
             suggestion=f"Add {sc_chemo} if the drug was given in the office",
         )
+
+
+def _waste_pairs(
+    state: ClaimState, refdata: ReferenceData, lines: list[ClaimLine]
+) -> Iterator[Finding]:
+    """Per drug and date: a JW line needs the administered line of the same drug; a Medicare
+    single-dose drug needs JZ on it or a JW line; administered plus discarded make whole vials."""
+    no_waste = refdata.of_kind("no_waste")
+    by_drug_day: dict[tuple[str, date], list[ClaimLine]] = defaultdict(list)
+    for ln in lines:
+        known = refdata.hcpcs.get(ln.hcpcs)
+        if known is not None:
+            by_drug_day[known.drug, ln.service_date].append(ln)
+    for (drug, day), day_lines in sorted(by_drug_day.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        given = [ln for ln in day_lines if not ln.waste]
+        wasted = [ln for ln in day_lines if ln.waste]
+        code = wasted[0].hcpcs if wasted else given[0].hcpcs
+        if wasted and not given and state.complete:
+            yield finding(
+                "CLAIM_JW_WITHOUT_ADMIN",
+                f"JW line {wasted[0].line_number} reports {fmt(wasted[0].units)} discarded "
+                f"{code} units on {day}, but no administered {drug} line of that date is on "
+                "the claim",
+                field="lines",
+                suggestion=f"Add the administered {code} line for {day}",
+            )
+        bare = [ln for ln in given if not no_waste & set(ln.modifiers)]
+        if (
+            CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type.value, day)
+            and len(lines) > 1
+            and not wasted
+            and bare
+            and refdata.hcpcs[bare[0].hcpcs].container == SINGLE_DOSE
+            and state.complete
+        ):
+            yield finding(
+                "CLAIM_JZ_JW_MISSING",
+                f"Medicare {bare[0].hcpcs} line {bare[0].line_number} of {day} ({drug}, "
+                "single-dose container) has no JZ and the claim has no JW line of it for that "
+                "date",
+                field="lines",
+                suggestion="Add JZ if nothing was discarded, or a JW line with the discarded units",
+            )
+        vial = _vial_units(refdata, code)
+        if wasted and given and vial:
+            total = sum(ln.units for ln in day_lines)
+            if total % vial:
+                yield finding(
+                    "CLAIM_VIAL_TOTAL",
+                    f"{fmt(sum(ln.units for ln in given))} administered + "
+                    f"{fmt(sum(ln.units for ln in wasted))} discarded units on {day} make "
+                    f"{fmt(total)}, not a whole number of {fmt(vial)}-unit vials",
+                    field="lines",
+                    suggestion="Make administered plus discarded units equal the vials opened",
+                )
 
 
 def _vial_units(refdata: ReferenceData, code: str) -> float | None:

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from streams.contract.models import Finding, Route, Severity
 from streams.validation.rules.catalog import finding
 from streams.validation.rules.engine import LineContext, rule
-from streams.validation.rules.units import fmt
+from streams.validation.rules.units import fmt, units_in_doubt
 
 
 @rule
 def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
     facts, line = ctx.facts, ctx.line
     drug = facts.drug
-    if not facts.omacetaxine or drug is None or facts.waste:
+    if drug is None or drug.dose_mg_per_m2 is None or facts.waste:
         return
     if line.route is not None and drug.route and line.route.value != drug.route:
         yield finding(
@@ -23,8 +23,19 @@ def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
             field="line.route",
             suggestion=f"Report route {Route(drug.route).value}",
         )
+    one_vial = drug.vial_units is not None and float(line.units) <= drug.vial_units
+    # Within one vial no body size makes the dose implausible: it cannot change the
+    # outcome (docs/rules.md, severity policy).
+    if facts.body_size_problem is not None:
+        yield finding(
+            "DOSING_BODY_SIZE_IMPLAUSIBLE",
+            f"{facts.body_size_problem}: no dose ceiling is built on it",
+            field="claim.patient",
+            suggestion="Correct height_cm, weight_kg or bsa_m2",
+            severity=Severity.INFO if one_vial else None,
+        )
+        return
     if facts.bsa_m2 is None:
-        one_vial = drug.vial_units is not None and float(line.units) <= drug.vial_units
         yield finding(
             "DOSING_BSA_UNKNOWN",
             "neither BSA nor height and weight are reported, so the dose cannot be checked "
@@ -32,15 +43,30 @@ def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
             + (f" (the {fmt(float(line.units))} units fit one vial)" if one_vial else ""),
             field="claim.patient",
             suggestion="Report bsa_m2, or height_cm and weight_kg",
-            # Within one vial no body size makes the dose implausible: it cannot change
-            # the outcome (docs/rules.md, severity policy).
             severity=Severity.INFO if one_vial else None,
         )
         return
     limit = facts.max_daily_units
-    if limit is None or facts.billed is None or not facts.billed.billing_unit_mg:
+    if (
+        limit is None
+        or facts.billed is None
+        or not facts.billed.billing_unit_mg
+        or units_in_doubt(ctx)  # a scale slip or a wrong code, already reported
+    ):
         return
     units = float(line.units)
+    days = round(units / limit)
+    if 2 <= days <= (drug.max_dosing_days_per_28 or 0) and abs(units - days * limit) <= (
+        days * limit * drug.dose_tolerance
+    ):
+        yield finding(
+            "DOSING_CYCLE_ON_ONE_LINE",
+            f"{fmt(units)} units are {days} days' label doses ({fmt(round(limit))} units a day "
+            f"for BSA {facts.bsa_m2:.2f} m2) on one line of {line.service_date}",
+            field="line.units",
+            suggestion="Bill one line per date of service with that day's units",
+        )
+        return
     if units > limit * (1 + drug.dose_tolerance):
         unit_mg = facts.billed.billing_unit_mg
         yield finding(

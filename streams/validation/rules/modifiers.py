@@ -7,7 +7,11 @@ from collections.abc import Iterator
 from streams.contract.models import Finding, Severity
 from streams.validation.rules.catalog import CATALOG, finding
 from streams.validation.rules.engine import LineContext, rule
+from streams.validation.rules.site import bill_type
 from streams.validation.rules.units import fmt, units_in_doubt
+
+SINGLE_DOSE = "single_dose"
+"""hcpcs.csv's container value for single-dose vials (JW/JZ policy)."""
 
 
 @rule
@@ -44,11 +48,21 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
             f"JW line reports {fmt(units)} discarded units; at least 1 is required",
             field="line.units",
         )
-    if facts.omacetaxine and claim.total_lines in (None, 1) and not marked:
+    largest = _largest_vial(ctx)
+    if waste and largest and units >= largest and facts.ndc_conflict is None:
+        yield finding(
+            "MODIFIER_JW_WHOLE_VIAL",
+            f"JW reports {fmt(units)} discarded {billed.code} units, a whole {fmt(largest)}-unit "
+            f"vial or more; the vials opened for a dose leave at most {fmt(largest - 1)}",
+            field="line.units",
+            suggestion="Bill only what was left in the last vial opened; unopened vials are "
+            "not billed",
+        )
+    if single_dose(ctx) and claim.total_lines in (None, 1) and not marked:
         yield finding(
             "MODIFIER_JZ_JW_REQUIRED",
-            f"Medicare {billed.code} line of {line.service_date}, the only line of its claim, "
-            "carries neither JZ nor JW",
+            f"Medicare {billed.code} line of {line.service_date} ({billed.drug}, single-dose "
+            "container), the only line of its claim, carries neither JZ nor JW",
             field="line.modifiers",
             suggestion="Add JZ if no drug was discarded, or bill the discarded units on a JW line",
         )
@@ -72,11 +86,34 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
         )
 
 
+def single_dose(ctx: LineContext) -> bool:
+    """The line bills a drug from a single-dose container: its NDC's package says so, or,
+    without a usable NDC, the billed code's container in hcpcs.csv. A line whose NDC names
+    another code's drug is left to the coding edits."""
+    facts = ctx.facts
+    if facts.billed is None or facts.ndc_conflict is not None:
+        return False
+    if facts.product is not None:
+        return facts.product.single_dose
+    return facts.billed.container == SINGLE_DOSE
+
+
 def _vial_units(ctx: LineContext) -> float | None:
+    """The units of one vial of the line's drug: its NDC package's, else the label's vial."""
     product, drug = ctx.facts.product, ctx.facts.drug
     if product is not None and ctx.facts.ndc_conflict is None and product.single_dose:
         return product.billing_units_per_package
     return drug.vial_units if drug is not None else None
+
+
+def _largest_vial(ctx: LineContext) -> float | None:
+    """The line's vial, else the billed single-dose code's largest package: a JW amount of
+    that or more no vial leaves, whichever size was opened."""
+    billed = ctx.facts.billed
+    if billed is None or billed.container != SINGLE_DOSE:
+        return None
+    sizes = ctx.refdata.package_units.get(billed.code)
+    return _vial_units(ctx) or (sizes[-1] if sizes else None)
 
 
 @rule
@@ -92,7 +129,7 @@ def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
             field="line.modifiers",
             suggestion="Keep TB for the hospital types CMS lists, JG otherwise",
         )
-    for code in ("MODIFIER_GZ", "MODIFIER_GY"):
+    for code in ("MODIFIER_GZ", "MODIFIER_GA", "MODIFIER_GY"):
         edit = CATALOG[code]
         for mod in set(mods) & set(edit.param("modifiers")):
             yield finding(
@@ -101,6 +138,17 @@ def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
                 field="line.modifiers",
                 suggestion=edit.fix,
             )
+    facility = CATALOG["MODIFIER_340B_FACILITY"]
+    tob = bill_type(ctx.claim.type_of_bill or "")
+    jg = facility.param("jg")
+    if jg in mods and tob.startswith(tuple(facility.param("reports_tb"))):
+        yield finding(
+            "MODIFIER_340B_FACILITY",
+            f"{jg} on a critical access hospital claim (type of bill {tob}), whose 340B drugs "
+            "are reported with TB",
+            field="line.modifiers",
+            suggestion=facility.fix,
+        )
     for mod in mods:
         known = catalog.get(mod)
         if (

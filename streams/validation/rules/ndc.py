@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from streams.contract.models import Finding, NdcUnit
+from streams.contract.models import Finding, NdcUnit, Severity
 from streams.refdata.ndc import format_ndc11
 from streams.validation.rules.catalog import finding
 from streams.validation.rules.engine import LineContext, rule
+from streams.validation.rules.units import fmt
+from streams.validation.similarity import nearest_ndcs
 
 
 @rule
@@ -34,11 +36,7 @@ def ndc_present_and_valid(ctx: LineContext) -> Iterator[Finding]:
     ndc = format_ndc11(facts.ndc.ndc11 or "")
     product = facts.product
     if product is None:
-        yield finding(
-            "NDC_UNKNOWN",
-            f"NDC {ndc} is not in reference data {ctx.refdata.version} for {line.hcpcs}",
-            field="line.ndc.code",
-        )
+        yield _unknown_ndc(ctx, facts.ndc.ndc11 or "")
         return
     if facts.ndc_conflict == "other":
         yield finding(
@@ -64,6 +62,52 @@ def ndc_present_and_valid(ctx: LineContext) -> Iterator[Finding]:
             field="line.ndc.unit",
             suggestion="Report UN (vials), ME (mg) or GR (g)",
         )
+    elif facts.ndc_conflict is None:
+        wanted = NdcUnit.ML if product.package_ml else NdcUnit.UN
+        if line.ndc.unit is not wanted:
+            per = (product.package_ml or 1) if wanted is NdcUnit.ML else 1
+            amount = (
+                facts.ndc_mg / product.package_mg * per
+                if facts.ndc_mg and product.package_mg
+                else None
+            )
+            yield finding(
+                "NDC_UNIT_NCPDP",
+                f"NDC quantity in {line.ndc.unit.value}; the NCPDP billing unit of "
+                f"{product.package_description} is {wanted.value}",
+                field="line.ndc.unit",
+                suggestion=f"Report the quantity in {wanted.value}"
+                + (f" ({fmt(amount)} {wanted.value})" if amount else ""),
+            )
+
+
+def _unknown_ndc(ctx: LineContext, ndc11: str) -> Finding:
+    """An NDC outside the rows: for a single-source drug another drug or a keying slip
+    (with the nearest NDCs of the code); otherwise only outside the bundled sample until
+    the CMS crosswalk is loaded."""
+    line, billed = ctx.line, ctx.facts.billed
+    ndc = format_ndc11(ndc11)
+    drug = ctx.facts.drug
+    if billed is not None and drug is not None and drug.single_source:
+        near = nearest_ndcs(ndc11, billed.code, ctx.refdata)
+        known = ", ".join(format_ndc11(p.ndc11) for p in ctx.refdata.products_of(billed.code))
+        return finding(
+            "NDC_NOT_SINGLE_SOURCE",
+            f"NDC {ndc} is not one of {billed.code}'s ({drug.name}, a single-source drug): "
+            f"{known or 'none listed'}",
+            field="line.ndc.code",
+            suggestion=f"Did you mean {' or '.join(near)}?"
+            if near
+            else "Take the NDC from the vial label",
+        )
+    loaded = billed is not None and billed.code in ctx.refdata.crosswalk_codes
+    return finding(
+        "NDC_UNKNOWN",
+        f"NDC {ndc} is not in reference data {ctx.refdata.version} for {line.hcpcs}"
+        + ("" if loaded else " (the CMS NDC-HCPCS crosswalk is not loaded for it)"),
+        field="line.ndc.code",
+        severity=None if loaded else Severity.INFO,
+    )
 
 
 @rule

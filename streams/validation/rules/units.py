@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 
 from streams.contract.models import Finding, NdcUnit
-from streams.validation.rules.catalog import finding
+from streams.validation.rules.catalog import CATALOG, finding
 from streams.validation.rules.engine import LineContext, rule
 
 
@@ -41,6 +41,25 @@ def billed_in_mg(ctx: LineContext) -> bool:
     )
 
 
+def scale_error(ctx: LineContext) -> float | None:
+    """How many times too many (above 1) or too few (below 1) units the line bills, when
+    that is a scale slip: the milligrams billed as units (on any evidence), or units 10 or
+    100 times (UNITS_NDC_SCALE's factors) what the NDC quantity supplies."""
+    billed, mg = ctx.facts.billed, reference_mg(ctx)
+    if billed is None or not billed.billing_unit_mg or mg is None or mg <= 0:
+        return None
+    ratio = float(ctx.line.units) / (mg / billed.billing_unit_mg)
+    if billed_in_mg(ctx):
+        return ratio
+    if ctx.facts.waste or ctx.facts.ndc_mg is None:
+        return None
+    factors = CATALOG["UNITS_NDC_SCALE"].param("factors")
+    for factor in (*factors, *(1 / f for f in factors)):
+        if math.isclose(ratio, factor, rel_tol=0.01):
+            return float(factor)
+    return None
+
+
 def ndc_units_problem(ctx: LineContext) -> Finding | None:
     """The one finding that explains units at odds with the NDC quantity, if any.
 
@@ -52,13 +71,15 @@ def ndc_units_problem(ctx: LineContext) -> Finding | None:
     if billed is None or not billed.billing_unit_mg:
         return None
     units = float(line.units)
-    if billed_in_mg(ctx):
+    factor = scale_error(ctx)
+    if factor is not None:
         mg = reference_mg(ctx) or 0.0
         right = mg / billed.billing_unit_mg
+        how = f"{fmt(factor)}x too many" if factor > 1 else f"{fmt(1 / factor)}x too few"
         return finding(
             "UNITS_NDC_SCALE",
             f"{fmt(units)} units billed for {fmt(mg)} mg; {billed.code} is billed per "
-            f"{fmt(billed.billing_unit_mg)} mg: bill {fmt(right)}",
+            f"{fmt(billed.billing_unit_mg)} mg: bill {fmt(right)} ({how})",
             field="line.units",
             suggestion=f"Bill {fmt(right)} units",
         )
@@ -149,7 +170,7 @@ def units_whole_and_within_mue(ctx: LineContext) -> Iterator[Finding]:
     if billed is None:
         return
     units = float(line.units)
-    if not units.is_integer() and not billed_in_mg(ctx):
+    if not units.is_integer() and scale_error(ctx) is None:
         yield finding(
             "UNITS_FRACTIONAL",
             f"{fmt(units)} units is not a whole number of {billed.code} billing units",

@@ -56,7 +56,7 @@ def test_units_alone_suggest_a_lookalike_as_a_warning(validator: Validator) -> N
         "ndc": None,
         "administered_mg": None,
         "route": "intravenous",
-        "modifiers": [],
+        "modifiers": ["JZ"],
     }
     verdict = validator.validate(make_event(line=line))
     assert [(f.code, f.severity) for f in verdict.findings] == [

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from streams import refdata
 from streams.contract.models import Severity
+from streams.refdata import ReferenceData
 from streams.validation.validator import Validator
 from tests.conftest import codes, make_event
 
@@ -49,10 +53,64 @@ def test_short_hyphenated_form_is_accepted(validator: Validator) -> None:
     assert verdict.enrichment.ndc.ndc11 == "63459017714"
 
 
-def test_unknown_ndc_warns(validator: Validator) -> None:
+def test_an_unknown_ndc_on_a_single_source_code_is_an_error(validator: Validator) -> None:
     verdict = validator.validate(make_event(line={"ndc": {"code": "12345-6789-01"}}))
-    assert codes(verdict) == ["NDC_UNKNOWN"]
-    assert verdict.disposition == "warn"
+    assert codes(verdict) == ["NDC_NOT_SINGLE_SOURCE"]
+    assert verdict.disposition == "fail"
+    assert verdict.findings[0].suggestion == "Take the NDC from the vial label"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("63495-0177-14", "63459-0177-14 (labeler digits swapped)"),
+        ("63459-0171-14", "63459-0177-14 (product digits mistyped)"),
+        ("63459-1077-14", "63459-0177-14 (product digits swapped)"),
+    ],
+)
+def test_did_you_mean_the_nearest_ndc_of_the_code(
+    validator: Validator, typed: str, meant: str
+) -> None:
+    verdict = validator.validate(make_event(line={"ndc": {"code": typed}}))
+    assert codes(verdict) == ["NDC_NOT_SINGLE_SOURCE"]
+    assert verdict.findings[0].suggestion == f"Did you mean {meant}?"
+
+
+def test_an_unknown_ndc_on_a_multi_source_code_waits_for_the_crosswalk(
+    ref: ReferenceData,
+) -> None:
+    line = {
+        "hcpcs": "J9045",
+        "units": 9,
+        "modifiers": [],
+        "route": "intravenous",
+        "administered_mg": None,
+        "ndc": {"code": "00703-4244-01", "quantity": 45, "unit": "ML"},
+    }
+    bundled = Validator(ref).validate(make_event(line=line))
+    assert [(f.code, f.severity) for f in bundled.findings] == [("NDC_UNKNOWN", Severity.INFO)]
+    assert "crosswalk is not loaded" in bundled.findings[0].message
+    loaded = replace(ref, crosswalk_codes=frozenset({"J9045"}))
+    verdict = Validator(loaded).validate(make_event(line=line))
+    assert [(f.code, f.severity) for f in verdict.findings] == [("NDC_UNKNOWN", Severity.WARNING)]
+
+
+def test_a_product_code_without_its_package_is_malformed(validator: Validator) -> None:
+    for code in ("63459-0177", "634590177"):
+        verdict = validator.validate(make_event(line={"ndc": {"code": code}}))
+        assert codes(verdict) == ["NDC_MALFORMED"]
+        assert "without its package segment" in verdict.findings[0].message
+
+
+def test_medicaid_expects_the_ncpdp_unit(validator: Validator) -> None:
+    medicaid = {"payer": {"payer_id": "MCD-CA", "plan_type": "medicaid"}}
+    in_mg = validator.validate(
+        make_event(claim=medicaid, line={"ndc": {"quantity": 3.5, "unit": "ME"}})
+    )
+    assert codes(in_mg) == ["NDC_UNIT_NCPDP"]
+    assert in_mg.findings[0].suggestion == "Report the quantity in UN (1 UN)"
+    medicare = validator.validate(make_event(line={"ndc": {"quantity": 3.5, "unit": "ME"}}))
+    assert codes(medicare) == []
 
 
 def test_ndc_of_a_code_outside_the_family(validator: Validator) -> None:

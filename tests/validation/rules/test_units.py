@@ -13,7 +13,7 @@ def test_milligrams_billed_as_units(validator: Validator) -> None:
     verdict = validator.validate(make_event(line={"units": 3.5}))
     assert codes(verdict) == ["UNITS_NDC_SCALE"]
     assert verdict.findings[0].message == (
-        "3.5 units billed for 3.5 mg; J9262 is billed per 0.01 mg: bill 350"
+        "3.5 units billed for 3.5 mg; J9262 is billed per 0.01 mg: bill 350 (100x too few)"
     )
     assert verdict.findings[0].suggestion == "Bill 350 units"
     assert verdict.enrichment.dose_mg == pytest.approx(0.035)
@@ -59,7 +59,46 @@ def test_mass_units_convert_exactly(
     validator: Validator, quantity: float, unit: str, units: int, fits: bool
 ) -> None:
     line = {"units": units, "ndc": {"quantity": quantity, "unit": unit}}
-    assert ("UNITS_NDC_MISMATCH" not in codes(validator.validate(make_event(line=line)))) is fits
+    found = set(codes(validator.validate(make_event(line=line))))
+    assert bool(found & {"UNITS_NDC_MISMATCH", "UNITS_NDC_SCALE"}) is not fits
+
+
+@pytest.mark.parametrize(
+    ("units", "how"),
+    [(35, "10x too few"), (3500, "10x too many"), (35000, "100x too many")],
+)
+def test_units_10_or_100_times_the_ndc_quantity_are_a_scale_slip(
+    validator: Validator, units: int, how: str
+) -> None:
+    line = {"units": units, "administered_mg": None}
+    verdict = validator.validate(make_event(line=line))
+    assert codes(verdict)[0] == "UNITS_NDC_SCALE"
+    assert verdict.findings[0].message.endswith(f"bill 350 ({how})")
+
+
+def test_a_scale_slip_on_a_ten_mg_code(validator: Validator) -> None:
+    """J9301 is per 10 mg: 1,000 units for a 1,000 mg vial are mg billed as units."""
+    line = {
+        "hcpcs": "J9301",
+        "units": 1000,
+        "administered_mg": None,
+        "route": "intravenous",
+        "ndc": {"code": "50242-0070-01", "quantity": 1, "unit": "UN"},
+    }
+    verdict = validator.validate(make_event(line=line))
+    assert codes(verdict)[0] == "UNITS_NDC_SCALE"
+    assert verdict.findings[0].message.endswith("bill 100 (10x too many)")
+
+
+def test_a_scale_is_not_read_into_a_jw_amount(validator: Validator) -> None:
+    pair = {"claim": {"total_lines": 2}, "documentation": {"waste_record": True}}
+    verdict = validator.validate(make_event(line={"modifiers": ["JW"], "units": 35}, **pair))
+    assert codes(verdict) == []
+
+
+def test_without_the_ndc_only_mg_as_units_is_a_scale_slip(validator: Validator) -> None:
+    line = {"units": 35, "ndc": None, "administered_mg": 3.5}
+    assert "UNITS_NDC_SCALE" not in codes(validator.validate(make_event(line=line)))
 
 
 def test_millilitres_convert_by_concentration(validator: Validator) -> None:
