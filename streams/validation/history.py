@@ -12,11 +12,27 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from streams.contract.models import ClaimFrequency, ClaimLineEvent, Finding
+from streams.contract.models import Claim, ClaimFrequency, ClaimLineEvent, ClaimType, Finding
 
 CYCLE_DAYS = 28
 SUPERSEDING = frozenset({ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID})
 """Claim frequencies (CLM05-3 7 and 8) whose lines take the place of an earlier claim's."""
+BILL_FREQUENCY = {
+    "1": ClaimFrequency.ORIGINAL,
+    "7": ClaimFrequency.REPLACEMENT,
+    "8": ClaimFrequency.VOID,
+}
+"""The type of bill's last digit (NUBC UB-04 form locator 4, the claim frequency code;
+on an 837I it is CLM05-3), for institutional claims that do not say `frequency`."""
+
+
+def claim_frequency(claim: Claim) -> ClaimFrequency | None:
+    """The claim's frequency as sent, else as its type of bill's last digit says."""
+    if claim.frequency is not None or claim.claim_type is not ClaimType.INSTITUTIONAL:
+        return claim.frequency
+    return BILL_FREQUENCY.get((claim.type_of_bill or "")[-1:])
+
+
 SERVICE_DATE_GRACE_DAYS = 1
 """A service date may run one day past the UTC date the event was sent: a
 hospital's local date can be ahead of UTC's."""
@@ -56,7 +72,7 @@ class HistoryLine(BaseModel):
             units=float(line.units),
             modifiers=tuple(sorted(line.modifiers)),
             event_time=event.event_time,
-            frequency=event.claim.frequency,
+            frequency=claim_frequency(event.claim),
         )
 
 
@@ -65,7 +81,7 @@ def supersedes(event: ClaimLineEvent, line: HistoryLine) -> bool:
     claim it names (`original_claim_id`), or, when it keeps the original's claim id, a
     line that claim sent before it was replaced."""
     claim = event.claim
-    if claim.frequency not in SUPERSEDING:
+    if claim_frequency(claim) not in SUPERSEDING:
         return False
     target = claim.original_claim_id or claim.claim_id
     if line.claim_id != target:
@@ -114,12 +130,13 @@ class PatientHistory(BaseModel):
         does not matter.
         """
         lines = dict(self.lines)  # the lists are shared: neither history changes them
-        if event.claim.frequency in SUPERSEDING:  # the replaced or voided claim's lines go
+        frequency = claim_frequency(event.claim)
+        if frequency in SUPERSEDING:  # the replaced or voided claim's lines go
             kept = {
                 day: [ln for ln in ls if not supersedes(event, ln)] for day, ls in lines.items()
             }
             lines = {day: ls for day, ls in kept.items() if ls}
-        void = event.claim.frequency is ClaimFrequency.VOID  # withdraws, gives no dose
+        void = frequency is ClaimFrequency.VOID  # withdraws, gives no dose
         if not void and event.line.service_date <= latest_service_day(event.event_time):
             key = event.line.service_date.isoformat()
             lines[key] = [*lines.get(key, ()), HistoryLine.of(event)]

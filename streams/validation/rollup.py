@@ -23,7 +23,7 @@ from streams.contract.models import (
     LineVerdict,
     PlanType,
 )
-from streams.validation.history import SUPERSEDING
+from streams.validation.history import SUPERSEDING, claim_frequency
 
 
 class ClaimLine(BaseModel):
@@ -70,7 +70,7 @@ class ClaimLine(BaseModel):
             modifiers=tuple(event.line.modifiers),
             units=float(event.line.units),
             service_date=event.line.service_date,
-            frequency=event.claim.frequency,
+            frequency=claim_frequency(event.claim),
             **_line_verdict_fields(verdict, verdict_json),
         )
 

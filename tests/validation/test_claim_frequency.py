@@ -106,3 +106,21 @@ def test_a_void_withdraws_the_lines_so_a_new_claim_is_no_duplicate(
         doc["claim"]["claim_id"] = "golden-voided-2"
     ran = run(validator, first + void + fresh)
     assert codes_of(ran.verdicts[2:]) == [[], [], [], []]
+
+
+def test_an_institutional_claim_says_its_frequency_in_the_type_of_bill(
+    validator: Validator,
+) -> None:
+    """No `frequency`: TOB 137 is a replacement of a hospital outpatient claim (131)."""
+    hospital = {"claim_type": "institutional", "place_of_service": None}
+    first = original("tob", {"revenue_code": "0636"})
+    again = resent("tob", "replacement", {"revenue_code": "0636"})
+    for doc, tob in [(d, "131") for d in first] + [(d, "137") for d in again]:
+        doc["claim"] |= hospital | {"type_of_bill": tob}
+        doc["claim"].pop("frequency", None)
+    control = original("tob", {"revenue_code": "0636"}, events="tob-131")
+    for doc in control:
+        doc["claim"] |= hospital | {"type_of_bill": "131"}
+        doc["claim"].pop("frequency", None)
+    ran = run(validator, first + again + control)
+    assert codes_of(ran.verdicts) == [[], [], ["DUPLICATE_LINE"]]

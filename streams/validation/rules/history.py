@@ -15,6 +15,7 @@ from streams.validation.history import (
     SUPERSEDING,
     HistoryLine,
     busiest_window,
+    claim_frequency,
     supersedes,
 )
 from streams.validation.rules.catalog import finding
@@ -41,7 +42,7 @@ def _same_billing(a: HistoryLine, b: HistoryLine) -> bool:
 def cross_line(ctx: LineContext) -> Iterator[Finding]:
     if ctx.history is None or ctx.facts.billed is None:
         return
-    if ctx.claim.frequency is ClaimFrequency.VOID:
+    if claim_frequency(ctx.claim) is ClaimFrequency.VOID:
         return  # a void withdraws the original's lines: no dose to count, no duplicate
     history = ctx.history.history
     cached = history.findings.get(ctx.event.event_id)
@@ -133,7 +134,7 @@ def _cycle_days(ctx: LineContext) -> Iterator[Finding]:
     limit = drug.max_dosing_days_per_28 if drug else None
     assert ctx.facts.billed is not None
     codes = ctx.refdata.codes_of_drug(ctx.facts.billed.drug)
-    replacing = ctx.event if ctx.claim.frequency in SUPERSEDING else None
+    replacing = ctx.event if claim_frequency(ctx.claim) in SUPERSEDING else None
     days = history.history.dosing_days(codes, superseded_by=replacing)
     if not limit or ctx.line.service_date in days or len(days) < limit:
         return
