@@ -10,6 +10,7 @@ tests/integration/test_golden_stream.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from streams.samples import ADMIN_96401, CARBO_450, GAZYVA, OPDIVO_100, PAYERS, claim, event
@@ -83,6 +84,7 @@ TF_MEDICAID = "42 CFR 447.45(d) (12 months)"
 JWJZ = "CMS JW/JZ modifier policy FAQ (JZ from 2023-01-01, required 2023-07-01)"
 LABEL = "Synribo prescribing information (BSA dosing, one 3.5 mg vial)"
 ICD = "ICD-10-CM: Z85.6 personal history; C93.1 CMML (Excludes1 of C92.1)"
+ICD10_FROM = "ICD-10-CM C92.10 is valid from 2015-10-01 (45 CFR 162.1002)"
 
 WASTE_PAIR = {"claim": {"total_lines": 2}, "documentation": {"waste_record": True}}
 BARE_PATIENT = {"patient": {"height_cm": None, "weight_kg": None}}
@@ -935,13 +937,14 @@ SOURCED_CASES: list[Case] = [
     ),
     Case(
         "src-c9297-in-2013",
-        "pass",
-        [],
+        "fail",
+        ["DX_NOT_IN_EFFECT"],
         {
             "line": {"hcpcs": "C9297", "modifiers": [], "service_date": "2013-10-01"},
             "event_time": "2013-10-02T09:00:00Z",
         },
-        "CMS HCPCS: C9297 valid 2013-07-01 to 2013-12-31 (QualChoice BI405:00)",
+        "CMS HCPCS: C9297 valid 2013-07-01 to 2013-12-31 (QualChoice BI405:00); the claim's "
+        + ICD10_FROM,
     ),
     # --- dose and documentation ----------------------------------------------------
     Case(
@@ -1344,6 +1347,138 @@ SOURCED_CASES += [
         {"line": drug_line("J9298", "00003-7125-11", 80)},
         "DailyMed Opdualag (240 mg nivolumab / 80 mg relatlimab per 20 mL vial); CMS HCPCS J9298",
     ),
+]
+
+# --- issue 30 item 6: diagnoses near CML, TKIs counted as drugs, validity spans ------
+EXCLUDES1 = (
+    "ICD-10-CM C92.1 Excludes1 (C92.2-, C93.1-, D47.1); ICD-10-CM Official Guidelines s. I.A.12.a"
+)
+TKI_LABEL = (
+    "Synribo prescribing information (resistance or intolerance to two or more TKIs); "
+    "TKI generic and brand names from their prescribing information"
+)
+STEP_THREE = "Payer step therapy (three TKIs, payer_policies.yaml EXAMPLE-THREE-TKIS)"
+HCPCS_SPAN = "CMS HCPCS 2014: J9262 effective 2014-01-01 (C9297 before it)"
+
+
+def tkis(*names: str, attested: bool = True) -> dict[str, Any]:
+    return {"prior_tkis": list(names), "tki_resistance_or_intolerance": attested}
+
+
+def on(day: str, **line: Any) -> dict[str, Any]:
+    """A line given on `day` and sent the next morning, without JZ (for dates before 2023)."""
+    received = date.fromisoformat(day) + timedelta(days=1)
+    return {
+        "line": {"service_date": day, "modifiers": []} | line,
+        "event_time": f"{received}T09:00:00Z",
+    }
+
+
+SOURCED_CASES += [
+    Case(
+        "src-cmml-beside-cml",
+        "warn",
+        ["DX_EXCLUDES1_CONFLICT"],
+        {"claim": payer("commercial") | {"diagnosis_codes": ["C92.10", "C93.10"]}},
+        EXCLUDES1,
+    ),
+    Case(
+        "src-myeloproliferative-disease-not-cml-medicaid",
+        "fail",
+        ["DX_NOT_SUPPORTING"],
+        {"claim": payer("medicaid") | {"diagnosis_codes": ["D47.1"]}},
+        EXCLUDES1,
+    ),
+    Case(
+        "src-history-of-leukemia-institutional",
+        "fail",
+        ["DX_NOT_SUPPORTING"],
+        {
+            "claim": INSTITUTIONAL | {"diagnosis_codes": ["Z85.6"]},
+            "line": {"revenue_code": "0636"},
+        },
+        ICD,
+    ),
+    Case(
+        "src-cml-in-remission-medicare-advantage",
+        "pass",
+        [],
+        {"claim": payer("medicare_advantage") | {"diagnosis_codes": ["C92.11"]}},
+        "ICD-10-CM C92.11; Synribo prescribing information (CML)",
+    ),
+    Case(
+        "src-tki-brand-and-generic-count-once",
+        "warn",
+        ["DOC_TKI_HISTORY"],
+        {"documentation": tkis("Gleevec", "imatinib")},
+        TKI_LABEL,
+    ),
+    Case(
+        "src-tki-brand-names-only",
+        "pass",
+        [],
+        {"documentation": tkis("Sprycel", "Tasigna")},
+        TKI_LABEL,
+    ),
+    Case(
+        "src-non-tki-counts-none",
+        "warn",
+        ["DOC_TKI_HISTORY"],
+        {"documentation": tkis("imatinib", "hydroxyurea")},
+        TKI_LABEL,
+    ),
+    Case(
+        "src-tkis-listed-without-resistance",
+        "warn",
+        ["DOC_TKI_HISTORY"],
+        {"documentation": tkis("imatinib", "dasatinib", attested=False)},
+        TKI_LABEL,
+    ),
+    Case(
+        "src-tkis-listed-without-resistance-commercial",
+        "fail",
+        ["PAYER_STEP_THERAPY"],
+        {
+            "claim": payer("commercial"),
+            "documentation": tkis("nilotinib", "bosutinib", attested=False),
+        },
+        TKI_LABEL + "; Aetna CPB 0872 (step therapy)",
+    ),
+    Case(
+        "src-three-tkis-payer-brand-and-generic",
+        "fail",
+        ["PAYER_STEP_THERAPY"],
+        {
+            "claim": payer("commercial", "EXAMPLE-THREE-TKIS"),
+            "documentation": tkis("imatinib", "Gleevec", "dasatinib"),
+        },
+        STEP_THREE,
+    ),
+    Case(
+        "src-three-tkis-payer-salt-and-brand-names",
+        "pass",
+        [],
+        {
+            "claim": payer("commercial", "EXAMPLE-THREE-TKIS"),
+            "documentation": tkis("imatinib mesylate", "Sprycel", "Bosulif"),
+        },
+        STEP_THREE,
+    ),
+    Case(
+        "src-j9262-before-its-effective-date",
+        "fail",
+        ["CODING_CODE_NOT_IN_EFFECT", "DX_NOT_IN_EFFECT"],
+        on("2013-11-15"),
+        HCPCS_SPAN + "; " + ICD10_FROM,
+    ),
+    Case(
+        "src-icd10-the-day-before-compliance",
+        "fail",
+        ["DX_NOT_IN_EFFECT"],
+        on("2015-09-30"),
+        ICD10_FROM,
+    ),
+    Case("src-icd10-on-compliance-date", "pass", [], on("2015-10-01"), ICD10_FROM),
 ]
 
 CASES += SOURCED_CASES

@@ -25,6 +25,7 @@ from streams.refdata.schema import (
     NdcRow,
     PolicyFile,
     RefdataError,
+    TkiRow,
     icd10_key,
 )
 
@@ -85,7 +86,11 @@ class NdcProduct:
 class Diagnosis:
     code: str
     description: str
-    support: str  # supports | payer_dependent | incomplete
+    support: str  # supports | payer_dependent | incomplete | history_of | excludes1
+    reason: str | None = None
+    """Why a code near CML does not support it (history_of, excludes1)."""
+    effective_date: date | None = None
+    termination_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,7 @@ class Modifier:
     kind: str  # waste | no_waste | 340b | distinct | other
     description: str
     effective_date: date | None
+    termination_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +197,8 @@ class ReferenceData:
     administration: dict[str, str] = field(default_factory=dict)
     products: dict[str, list[NdcProduct]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    tkis: dict[str, str] = field(default_factory=dict)
+    """Every TKI name (generic or brand, lower case) -> its generic name (tkis.csv)."""
     crosswalk_codes: frozenset[str] = frozenset()
     """HCPCS codes whose NDC rows came from an imported CMS crosswalk: for them an NDC
     outside the rows is news, for the rest it is only outside the bundled sample."""
@@ -281,6 +289,7 @@ def load(override: Path | None = None) -> ReferenceData:
     modifiers = folder.rows("modifiers.csv", ModifierRow)
     mue = folder.rows("mue.csv", MueRow)
     administration = folder.rows("administration.csv", AdministrationRow)
+    tkis = folder.rows("tkis.csv", TkiRow)
     drugs = folder.entries("drugs.yaml", DrugSpec)
     policies = folder.document("payer_policies.yaml", PolicyFile)
     codes = {row.code for _, row in hcpcs}
@@ -299,12 +308,20 @@ def load(override: Path | None = None) -> ReferenceData:
         },
         ndcs={row.ndc11: NdcProduct(**row.model_dump(exclude={"source"})) for _, row in ndcs},
         diagnoses={
-            row.key(): Diagnosis(row.code, row.description, row.support) for _, row in diagnoses
+            row.key(): Diagnosis(**row.model_dump(exclude={"source", "status"}))
+            for _, row in diagnoses
         },
         modifiers={
-            row.modifier: Modifier(row.modifier, row.kind, row.description, row.effective_date)
+            row.modifier: Modifier(
+                row.modifier,
+                row.kind,
+                row.description,
+                row.effective_date,
+                row.termination_date,
+            )
             for _, row in modifiers
         },
+        tkis={name.lower(): row.generic.lower() for _, row in tkis for name in row.names()},
         mue={row.code: Mue(row.code, row.mue, row.mai, row.rationale, row.basis) for _, row in mue},
         drugs={name: _drug(name, spec) for name, spec in drugs.items()},
         administration={row.code: row.route.value for _, row in administration},

@@ -40,6 +40,7 @@ FILES = (
     "drugs.yaml",
     "payer_policies.yaml",
     "administration.csv",
+    "tkis.csv",
 )
 STAMP_HINT = "j9262 refdata stamp"
 

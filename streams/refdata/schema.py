@@ -95,6 +95,14 @@ Level2Code = Annotated[str, Field(pattern=HCPCS_LEVEL_II)]
 AnyCode = Annotated[str, Field(pattern=ANY_CODE)]
 
 
+def _ends_after_start(value: date | None, info: ValidationInfo) -> date | None:
+    """A termination date on or after the row's effective date."""
+    effective = info.data.get("effective_date")
+    if value is not None and effective is not None and value < effective:
+        raise ValueError(f"{value} is before effective_date {effective}")
+    return value
+
+
 class Row(BaseModel):
     """One CSV data row; a column the model declares is required in the header.
 
@@ -124,13 +132,7 @@ class HcpcsRow(Row):
     status: Status
     source: Text
 
-    @field_validator("termination_date")
-    @classmethod
-    def _not_before_effective(cls, value: date | None, info: ValidationInfo) -> date | None:
-        effective = info.data.get("effective_date")
-        if value is not None and effective is not None and value < effective:
-            raise ValueError(f"{value} is before effective_date {effective}")
-        return value
+    _not_before_effective = field_validator("termination_date")(_ends_after_start)
 
 
 class NdcRow(Row):
@@ -149,11 +151,20 @@ class NdcRow(Row):
 
 
 class Icd10Row(Row):
+    """A diagnosis the J9262 edits know: one that supports CML, one that needs a 5th
+    character, or one that looks near CML and is not (history of, an Excludes1 neighbour),
+    with the reason a reviewer gives."""
+
     code: Annotated[str, Field(pattern=ICD10)]
     description: Text
-    support: Literal["supports", "payer_dependent", "incomplete"]
+    support: Literal["supports", "payer_dependent", "incomplete", "history_of", "excludes1"]
     status: Status
     source: Text
+    reason: Annotated[str | None, Blank] = None
+    effective_date: OptDate = None
+    termination_date: OptDate = None
+
+    _not_before_effective = field_validator("termination_date")(_ends_after_start)
 
     def key(self) -> str:
         return icd10_key(self.code)
@@ -167,6 +178,24 @@ class ModifierRow(Row):
     effective_date: OptDate
     status: Status
     source: Text
+    termination_date: OptDate = None
+
+    _not_before_effective = field_validator("termination_date")(_ends_after_start)
+
+
+class TkiRow(Row):
+    """A tyrosine kinase inhibitor by its generic name, with its brand names: a record that
+    lists one drug by both names has tried one TKI, not two."""
+
+    key_column: ClassVar[str] = "generic"
+    generic: Text
+    brands: str
+    """Brand names separated by ';'."""
+    status: Status
+    source: Text
+
+    def names(self) -> list[str]:
+        return [self.generic, *(b.strip() for b in self.brands.split(";") if b.strip())]
 
 
 class MueRow(Row):
@@ -388,8 +417,10 @@ class Report:
 
 
 def read_csv(path: Path, model: type[R], report: Report) -> list[tuple[int, R]]:
-    """The rows of a CSV file with their line numbers; errors go to `report`."""
-    columns = list(model.model_fields)
+    """The rows of a CSV file with their line numbers; errors go to `report`.
+
+    A column with a default (added after files were written without it) may be absent."""
+    columns = [name for name, spec in model.model_fields.items() if spec.is_required()]
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)

@@ -12,9 +12,27 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from streams.contract.models import ClaimLineEvent, Finding
+from streams.contract.models import Claim, ClaimFrequency, ClaimLineEvent, ClaimType, Finding
 
 CYCLE_DAYS = 28
+SUPERSEDING = frozenset({ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID})
+"""Claim frequencies (CLM05-3 7 and 8) whose lines take the place of an earlier claim's."""
+BILL_FREQUENCY = {
+    "1": ClaimFrequency.ORIGINAL,
+    "7": ClaimFrequency.REPLACEMENT,
+    "8": ClaimFrequency.VOID,
+}
+"""The type of bill's last digit (NUBC UB-04 form locator 4, the claim frequency code;
+on an 837I it is CLM05-3), for institutional claims that do not say `frequency`."""
+
+
+def claim_frequency(claim: Claim) -> ClaimFrequency | None:
+    """The claim's frequency as sent, else as its type of bill's last digit says."""
+    if claim.frequency is not None or claim.claim_type is not ClaimType.INSTITUTIONAL:
+        return claim.frequency
+    return BILL_FREQUENCY.get((claim.type_of_bill or "")[-1:])
+
+
 SERVICE_DATE_GRACE_DAYS = 1
 """A service date may run one day past the UTC date the event was sent: a
 hospital's local date can be ahead of UTC's."""
@@ -36,6 +54,8 @@ class HistoryLine(BaseModel):
     units: float
     modifiers: tuple[str, ...]
     event_time: datetime
+    frequency: ClaimFrequency | None = None
+    """Absent in histories stored before claim frequency was read: an original."""
 
     @property
     def waste(self) -> bool:
@@ -52,7 +72,21 @@ class HistoryLine(BaseModel):
             units=float(line.units),
             modifiers=tuple(sorted(line.modifiers)),
             event_time=event.event_time,
+            frequency=claim_frequency(event.claim),
         )
+
+
+def supersedes(event: ClaimLineEvent, line: HistoryLine) -> bool:
+    """Whether `event`, a replacement or void, takes the place of `line`: a line of the
+    claim it names (`original_claim_id`), or, when it keeps the original's claim id, a
+    line that claim sent before it was replaced."""
+    claim = event.claim
+    if claim_frequency(claim) not in SUPERSEDING:
+        return False
+    target = claim.original_claim_id or claim.claim_id
+    if line.claim_id != target:
+        return False
+    return target != claim.claim_id or line.frequency not in SUPERSEDING
 
 
 class PatientHistory(BaseModel):
@@ -68,10 +102,16 @@ class PatientHistory(BaseModel):
     def on(self, day: date) -> list[HistoryLine]:
         return self.lines.get(day.isoformat(), [])
 
-    def dosing_days(self, codes: frozenset[str]) -> set[date]:
+    def dosing_days(
+        self, codes: frozenset[str], superseded_by: ClaimLineEvent | None = None
+    ) -> set[date]:
+        """Days with an administered line of `codes`, leaving out the lines that
+        `superseded_by` (a replacement or void) takes the place of."""
         days = set()
         for day, lines in self.lines.items():
             for ln in lines:
+                if superseded_by is not None and supersedes(superseded_by, ln):
+                    continue
                 if ln.hcpcs in codes and not ln.waste:
                     days.add(date.fromisoformat(day))
                     break
@@ -82,14 +122,22 @@ class PatientHistory(BaseModel):
     ) -> PatientHistory:
         """A new history with this line added and lines past retention dropped.
 
-        A line dated after it was sent (a mistyped year) is not kept: retention
+        A replacement or void removes the lines it takes the place of; a void's own line
+        is not kept. A line dated after it was sent (a mistyped year) is not kept: retention
         counts back from the latest date held, so one such line would push out
         every real one and blind the cross-line edits for years. Each line is
         judged by its own event_time when it comes, so the order lines arrive in
         does not matter.
         """
         lines = dict(self.lines)  # the lists are shared: neither history changes them
-        if event.line.service_date <= latest_service_day(event.event_time):
+        frequency = claim_frequency(event.claim)
+        if frequency in SUPERSEDING:  # the replaced or voided claim's lines go
+            kept = {
+                day: [ln for ln in ls if not supersedes(event, ln)] for day, ls in lines.items()
+            }
+            lines = {day: ls for day, ls in kept.items() if ls}
+        void = frequency is ClaimFrequency.VOID  # withdraws, gives no dose
+        if not void and event.line.service_date <= latest_service_day(event.event_time):
             key = event.line.service_date.isoformat()
             lines[key] = [*lines.get(key, ()), HistoryLine.of(event)]
         if lines:

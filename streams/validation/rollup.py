@@ -15,6 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from streams.contract.models import (
+    ClaimFrequency,
     ClaimLineEvent,
     ClaimType,
     ClaimVerdict,
@@ -22,6 +23,7 @@ from streams.contract.models import (
     LineVerdict,
     PlanType,
 )
+from streams.validation.history import SUPERSEDING, claim_frequency
 
 
 class ClaimLine(BaseModel):
@@ -42,6 +44,8 @@ class ClaimLine(BaseModel):
     verdict_id: str
     disposition: Disposition
     verdict_json: str
+    frequency: ClaimFrequency | None = None
+    """The claim's frequency when the line came (absent in older changelogs: original)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -66,6 +70,7 @@ class ClaimLine(BaseModel):
             modifiers=tuple(event.line.modifiers),
             units=float(event.line.units),
             service_date=event.line.service_date,
+            frequency=claim_frequency(event.claim),
             **_line_verdict_fields(verdict, verdict_json),
         )
 
@@ -109,10 +114,26 @@ class ClaimState(BaseModel):
         return self.total_lines is not None and len(self.lines) >= self.total_lines
 
     def with_line(self, line: ClaimLine, total_lines: int | None) -> ClaimState:
-        """This state with the line added; the same verdict again changes nothing."""
+        """This state with the line added; the same verdict again changes nothing.
+
+        The first line of a replacement or void sent under the claim's own id supersedes
+        the lines sent before it: they go, and so does the verdict given on them, so the
+        replacement gets a roll-up of its own."""
         known = self.lines.get(line.line_number)
         if known is not None and known.verdict_id == line.verdict_id:
             return self
+        if line.frequency in SUPERSEDING and any(
+            ln.frequency not in SUPERSEDING for ln in self.lines.values()
+        ):
+            return self.model_copy(
+                update={
+                    "lines": {line.line_number: line},
+                    "total_lines": total_lines or self.total_lines,
+                    "verdict_json": None,
+                    "verdict_complete": False,
+                    "verdict_at": None,
+                }
+            )
         return self.model_copy(
             update={
                 "lines": {**self.lines, line.line_number: line},

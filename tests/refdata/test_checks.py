@@ -124,7 +124,7 @@ def test_an_unlisted_an_unknown_and_an_absent_file_are_refused(site: Path) -> No
         f"manifest.yaml:{line}: key 'files.mue.csv': mue.csv is listed but not in the folder",
         f"drugs.yaml: is not listed in manifest.yaml (`j9262 refdata stamp {site}` adds it)",
         "notes.txt: is not a reference file; the files are hcpcs.csv, ndc.csv, icd10.csv, "
-        "modifiers.csv, mue.csv, drugs.yaml, payer_policies.yaml, administration.csv",
+        "modifiers.csv, mue.csv, drugs.yaml, payer_policies.yaml, administration.csv, tkis.csv",
     ]
 
 
@@ -232,7 +232,7 @@ def test_a_termination_before_the_effective_date_is_refused(site: Path) -> None:
             ",supports,",
             ",maybe,",
             "icd10.csv:2: column 'support': 'maybe' is not one of 'supports', "
-            "'payer_dependent' or 'incomplete'",
+            "'payer_dependent', 'incomplete', 'history_of' or 'excludes1'",
         ),
         (
             "administration.csv",

@@ -135,7 +135,15 @@ def test_every_reference_row_carries_its_source_and_status() -> None:
     """Each file's schema requires both, so a row without them is refused on load."""
     from streams.refdata import schema
 
-    names = ("AdministrationRow", "DrugSpec", "HcpcsRow", "Icd10Row", "ModifierRow", "MueRow")
+    names = (
+        "AdministrationRow",
+        "DrugSpec",
+        "HcpcsRow",
+        "Icd10Row",
+        "ModifierRow",
+        "MueRow",
+        "TkiRow",
+    )
 
     for model in (getattr(schema, n) for n in (*names, "NdcRow")):
         for name in ("source", "status"):

@@ -58,11 +58,13 @@ def test_dosing_days_at_either_end_of_the_calendar(
 ) -> None:
     """The history's retention and the cycle's window stay inside the calendar: such
     dates were once an OverflowError, and every line an internal-error dead letter.
-    JZ exists from 2023-01-01: the year-1 lines go without it."""
+    JZ exists from 2023-01-01: the year-1 lines go without it; J9262 and the ICD-10 codes
+    did not exist yet either, which the year-1 lines report first."""
     jz = {"modifiers": [] if start.year < 2023 else ["JZ"]}
     verdicts, _ = validate(validator, [dosing_day(n, start, **jz) for n in range(15)])
-    assert [codes(v) for v in verdicts] == [[]] * 14 + [["DOSING_CYCLE_DAYS"]]
-    assert f"15 dosing days in the 28 days {window}" in verdicts[14]["findings"][0]["message"]
+    before = ["CODING_CODE_NOT_IN_EFFECT", "DX_NOT_IN_EFFECT"] if start.year < 2014 else []
+    assert [codes(v) for v in verdicts] == [before] * 14 + [[*before, "DOSING_CYCLE_DAYS"]]
+    assert f"15 dosing days in the 28 days {window}" in verdicts[14]["findings"][-1]["message"]
 
 
 def test_a_mistyped_year_neither_passes_nor_hides_the_cycle(validator: Validator) -> None:

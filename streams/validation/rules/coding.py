@@ -1,5 +1,5 @@
-"""Coding edits: a service date not yet reached, the retired code, look-alike
-mix-ups and typos of J9262."""
+"""Coding edits: a service date not yet reached, the retired code, a code outside its
+validity span, look-alike mix-ups and typos of J9262."""
 
 from __future__ import annotations
 
@@ -35,6 +35,37 @@ def retired_code(ctx: LineContext) -> Iterator[Finding]:
             f"{billed.replaced_by} replaced it",
             field="line.hcpcs",
             suggestion=f"Bill {billed.replaced_by}",
+        )
+
+
+@rule
+def code_in_effect(ctx: LineContext) -> Iterator[Finding]:
+    """The billed code is valid on the date of service (a retired code's own edit,
+    CODING_RETIRED_CODE, names its replacement)."""
+    billed, day = ctx.facts.billed, ctx.line.service_date
+    if billed is None or billed.role == "retired":
+        return
+    if billed.effective_date and day < billed.effective_date:
+        earlier = sorted(
+            c.code
+            for c in ctx.refdata.hcpcs.values()
+            if c.replaced_by == billed.code
+            and (c.effective_date is None or c.effective_date <= day)
+        )
+        yield finding(
+            "CODING_CODE_NOT_IN_EFFECT",
+            f"{billed.code} is valid from {billed.effective_date}; the service date is {day}",
+            field="line.hcpcs",
+            suggestion=f"Bill {earlier[0]}, the code in effect then, or correct the date"
+            if earlier
+            else "Correct the date of service, or bill the code in effect then",
+        )
+    elif billed.termination_date and day > billed.termination_date:
+        yield finding(
+            "CODING_CODE_NOT_IN_EFFECT",
+            f"{billed.code} was terminated on {billed.termination_date}; the service date is {day}",
+            field="line.hcpcs",
+            suggestion="Bill the code in effect on the date of service",
         )
 
 

@@ -9,8 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from streams.contract.models import Finding
-from streams.validation.history import CYCLE_DAYS, HistoryLine, busiest_window
+from streams.contract.models import ClaimFrequency, Finding
+from streams.validation.history import (
+    CYCLE_DAYS,
+    SUPERSEDING,
+    HistoryLine,
+    busiest_window,
+    claim_frequency,
+    supersedes,
+)
 from streams.validation.rules.catalog import finding
 from streams.validation.rules.engine import LineContext, rule
 from streams.validation.rules.units import fmt
@@ -35,6 +42,8 @@ def _same_billing(a: HistoryLine, b: HistoryLine) -> bool:
 def cross_line(ctx: LineContext) -> Iterator[Finding]:
     if ctx.history is None or ctx.facts.billed is None:
         return
+    if claim_frequency(ctx.claim) is ClaimFrequency.VOID:
+        return  # a void withdraws the original's lines: no dose to count, no duplicate
     history = ctx.history.history
     cached = history.findings.get(ctx.event.event_id)
     if cached is not None:
@@ -42,7 +51,11 @@ def cross_line(ctx: LineContext) -> Iterator[Finding]:
         return
     this = HistoryLine.of(ctx.event)
     day = ctx.line.service_date
-    earlier = [ln for ln in history.on(day) if ln.event_id != this.event_id]
+    earlier = [
+        ln
+        for ln in history.on(day)
+        if ln.event_id != this.event_id and not supersedes(ctx.event, ln)
+    ]  # a replacement's lines take the place of the original's: not duplicates of them
 
     for other in earlier:
         if _same_billing(this, other) and (
@@ -120,7 +133,9 @@ def _cycle_days(ctx: LineContext) -> Iterator[Finding]:
     assert history is not None
     limit = drug.max_dosing_days_per_28 if drug else None
     assert ctx.facts.billed is not None
-    days = history.history.dosing_days(ctx.refdata.codes_of_drug(ctx.facts.billed.drug))
+    codes = ctx.refdata.codes_of_drug(ctx.facts.billed.drug)
+    replacing = ctx.event if claim_frequency(ctx.claim) in SUPERSEDING else None
+    days = history.history.dosing_days(codes, superseded_by=replacing)
     if not limit or ctx.line.service_date in days or len(days) < limit:
         return
     count, start = busiest_window(days | {ctx.line.service_date}, ctx.line.service_date)

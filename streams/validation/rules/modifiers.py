@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 from streams.contract.models import Finding, Severity
+from streams.refdata import Modifier
 from streams.validation.rules.catalog import CATALOG, finding
 from streams.validation.rules.engine import LineContext, rule
 from streams.validation.rules.site import bill_type
@@ -151,15 +153,11 @@ def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
         )
     for mod in mods:
         known = catalog.get(mod)
-        if (
-            known is not None
-            and known.effective_date
-            and ctx.line.service_date < (known.effective_date)
-        ):
+        span = _out_of_span(known, ctx.line.service_date) if known is not None else None
+        if span is not None:
             yield finding(
                 "MODIFIER_NOT_IN_EFFECT",
-                f"modifier {mod} is valid from {known.effective_date}; the service date is "
-                f"{ctx.line.service_date}",
+                f"modifier {mod} {span}; the service date is {ctx.line.service_date}",
                 field="line.modifiers",
                 suggestion=f"Remove {mod}, or correct the date of service",
             )
@@ -177,3 +175,12 @@ def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
                 field="line.modifiers",
                 suggestion=f"Remove {mod} unless the payer asked for it",
             )
+
+
+def _out_of_span(mod: Modifier, day: date) -> str | None:
+    """Why the modifier is not valid on the day, or None when it is."""
+    if mod.effective_date and day < mod.effective_date:
+        return f"is valid from {mod.effective_date}"
+    if mod.termination_date and day > mod.termination_date:
+        return f"was terminated on {mod.termination_date}"
+    return None

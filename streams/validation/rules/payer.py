@@ -19,7 +19,7 @@ from streams.contract.models import (
 )
 from streams.refdata import PayerPolicy
 from streams.validation.rules.catalog import finding
-from streams.validation.rules.documentation import tki_history_met
+from streams.validation.rules.documentation import tki_history
 from streams.validation.rules.engine import LineContext, rule
 
 
@@ -107,17 +107,13 @@ def payer_policy(ctx: LineContext) -> Iterator[Finding]:
             )
     minimum = policy.step_therapy_min_tkis
     doc = ctx.event.documentation or Documentation()
-    if minimum and not tki_history_met(doc, minimum):
+    history = tki_history(doc, ctx.refdata.tkis)
+    if minimum and not history.met(minimum):
         yield finding(
             "PAYER_STEP_THERAPY",
             f"the {policy.basis} requires {minimum} failed or not tolerated TKIs first; "
-            f"{len(doc.prior_tkis)} documented"
-            + (
-                ""
-                if doc.tki_resistance_or_intolerance
-                else ", resistance or intolerance not attested"
-            ),
-            field="documentation.prior_tkis",
+            + history.describe(),
+            field=history.field(),
             suggestion="Document the prior TKIs and why they were stopped, or request an exception",
         )
     if policy.white_bag_required and ctx.line.drug_source is DrugSource.BUY_AND_BILL:
