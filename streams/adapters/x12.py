@@ -151,6 +151,11 @@ class _Context:
                 self.patient = (raw, f"NM1*QC ({at})")
 
 
+CLAIM_FREQUENCY = {"1": "original", "7": "replacement", "8": "void"}
+"""CLM05-3, the claim frequency type code (the type of bill's last digit on an 837I);
+the other codes (late charges, adjustments) leave the field unset."""
+
+
 def _claim(node: Any, ctx: _Context, out: Collector, digest: bytes, options: Options) -> None:
     fmt = out.format
     at = f"segment {node.cur_line_number}"
@@ -173,9 +178,13 @@ def _claim(node: Any, ctx: _Context, out: Collector, digest: bytes, options: Opt
         "diagnosis_codes": diagnoses,
         "prior_authorization": {"number": auth, "status": "approved"} if auth else None,
     }
+    frequency = node.get_value("CLM05-3") or ""
     if fmt is Format.X12_837I:
-        frequency = node.get_value("CLM05-3") or ""
         claim["type_of_bill"] = f"{facility}{frequency}" if facility else None
+    if frequency in CLAIM_FREQUENCY:
+        claim["frequency"] = CLAIM_FREQUENCY[frequency]
+        # The payer's control number of the claim a replacement or void takes the place of.
+        claim["original_claim_id"] = node.get_value("REF[F8]02")
     claim_date = node.get_value("DTP[472]03") or node.get_value("DTP[434]03")
     lines = list(node.select("2400"))
     claim["total_lines"] = len(lines) or None
@@ -186,6 +195,8 @@ def _claim(node: Any, ctx: _Context, out: Collector, digest: bytes, options: Opt
         "claim.diagnosis_codes": f"HI (after {at})",
         "claim.place_of_service": f"CLM05-1 ({at})",
         "claim.type_of_bill": f"CLM05 ({at})",
+        "claim.frequency": f"CLM05-3 ({at})",
+        "claim.original_claim_id": f"REF*F8 (after {at})",
         "claim.total_lines": f"loop 2400 count ({at})",
     }
     if not lines:

@@ -147,3 +147,24 @@ def test_public_837_samples_map_every_service_line(name: str) -> None:
     assert result.events
     for event in result.events:
         ClaimLineEvent.model_validate(event)
+
+
+def test_837_claim_frequency_and_the_claim_it_replaces() -> None:
+    """CLM05-3: 1 original, 7 replacement (with the payer's control number of the claim
+    it replaces, REF*F8), 8 void; other codes leave the frequency unset."""
+    original = (FIXTURES / "j9262-837p.x12").read_bytes()
+    _, by_key = events("j9262-837p.x12")
+    assert by_key["CLM-P-0001", 1].claim.frequency is not None
+    assert by_key["CLM-P-0001", 1].claim.frequency.value == "original"
+    replaced = original.replace(
+        b"CLM*CLM-P-0001*4275***11:B:1*Y*A*Y*Y~",
+        b"CLM*CLM-P-0001*4275***11:B:7*Y*A*Y*Y~REF*F8*PAYER-CCN-77~",
+    )
+    assert replaced != original
+    result = adapt(replaced)
+    assert len(result.failures) == len(adapt(original).failures)  # the fixture's planted one
+    first = next(e for e in result.events if e["claim"]["claim_id"] == "CLM-P-0001")
+    assert first["claim"]["frequency"] == "replacement"
+    assert first["claim"]["original_claim_id"] == "PAYER-CCN-77"
+    other = next(e for e in result.events if e["claim"]["claim_id"] == "CLM-P-0002")
+    assert other["claim"]["frequency"] == "original"
