@@ -23,6 +23,7 @@ from typing import IO, Protocol
 
 from streams.contract.decoding import Rejection, dead_letter, decode, source_of
 from streams.contract.models import (
+    ClaimFrequency,
     ClaimLineEvent,
     ClaimVerdict,
     DeadLetter,
@@ -34,6 +35,9 @@ from streams.validation.answer import ClaimMessage, add_to_claim, validate_for_p
 from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimState
 from streams.validation.validator import Validator
+
+SUPERSEDING = frozenset({ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID})
+"""Claim frequencies that take the place of an earlier claim's lines."""
 
 
 @dataclass
@@ -304,6 +308,10 @@ def _run(
         if report is not None:
             report.add_line(event, item)
         roll_up = claims_out is not None or report is not None
+        if event is not None and event.claim.frequency in SUPERSEDING:
+            # A replacement or void under an answered claim's id is rolled up again, as
+            # the stream's claim state (kept after its verdict) does.
+            done.pop(event.claim.claim_id, None)
         if event is not None and roll_up and event.claim.claim_id not in done:
             # The roll-up reads a line's verdict id and disposition only: no copy of its text.
             write_claim(ClaimMessage.for_line(event, item, ""), math.inf)

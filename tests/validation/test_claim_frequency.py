@@ -124,3 +124,16 @@ def test_an_institutional_claim_says_its_frequency_in_the_type_of_bill(
         doc["claim"].pop("frequency", None)
     ran = run(validator, first + again + control)
     assert codes_of(ran.verdicts) == [[], [], ["DUPLICATE_LINE"]]
+
+
+def test_validate_rolls_a_replacement_under_the_same_id_up_again(validator: Validator) -> None:
+    """Offline, an answered claim's id is done; a replacement under it is answered again,
+    on its own lines, as the stream's claim state (kept after its verdict) does."""
+    first = original("offline-again", {}, ADMIN_96401)
+    again = resent("offline-again", "replacement", DOSE, ADMIN_96401)
+    ran = run(validator, first + again)
+    by_claim = [v for v in ran.claim_verdicts if v["claim_id"] == "golden-offline-again"]
+    assert len(by_claim) == 2
+    ids = {v["event_id"]: v["verdict_id"] for v in ran.verdicts}
+    replacement_ids = {ids[d["event_id"]] for d in again}
+    assert {ln["verdict_id"] for ln in by_claim[1]["lines"]} == replacement_ids
