@@ -38,6 +38,7 @@ from streams.validation.validator import Validator
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class Summary:
     lines: int = 0
