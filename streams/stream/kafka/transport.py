@@ -219,6 +219,9 @@ class Consumer(driver.Consumer):
     fetched before its seek are dropped: Faust would take them as read and then
     drop the re-read as already read.
 
+    Seeks: after an assignment, stream partitions are fetched only once they have
+    been sought (`resume_partitions`), so no record reaches the agents twice.
+
     Jumps: the first time a partition's offsets jump, it is fetched once more
     from the first offset missing (`_past_a_jump`), for the embedded broker.
     """
