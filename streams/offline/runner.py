@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import logging
 import math
 import os
 import stat
@@ -27,14 +28,16 @@ from streams.contract.models import (
     ClaimLineEvent,
     ClaimVerdict,
     DeadLetter,
-    DeadLetterReason,
     LineVerdict,
 )
 from streams.offline.spill import SpillMap
-from streams.validation.answer import ClaimMessage, add_to_claim, validate_for_patient
+from streams.ops.logs import withheld
+from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
 from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimState
 from streams.validation.validator import Validator
+
+log = logging.getLogger(__name__)
 
 SUPERSEDING = frozenset({ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID})
 """Claim frequencies that take the place of an earlier claim's lines."""
@@ -70,20 +73,19 @@ def results(
         if isinstance(value, Rejection):
             yield None, dead_letter(value, record, source_of(source_name, None, number, None))
             continue
-        try:
-            if validator.stateful(value):
-                verdict = validate_for_patient(validator, value, histories, duplicate_window_days)
-            else:
-                verdict = validator.validate(value)
-        except Exception as exc:
-            rejection = Rejection(
-                DeadLetterReason.INTERNAL_ERROR,
-                f"validation raised {type(exc).__name__}: {exc}",
-                event_id=value.event_id,
-            )
-            yield value, dead_letter(rejection, record, source_of(source_name, None, number, None))
+        answer = answer_line(
+            validator, value, histories, duplicate_window_days, on_error=_rule_failed
+        )
+        if isinstance(answer, Rejection):
+            yield value, dead_letter(answer, record, source_of(source_name, None, number, None))
             continue
-        yield value, verdict
+        yield value, answer
+
+
+def _rule_failed(event: ClaimLineEvent, exc: Exception) -> None:
+    """As the worker logs it (streams.stream.agents): the event id, the error's type and
+    where it was raised, never its text."""
+    log.error("rule evaluation failed for event_id=%s: %s", event.event_id, withheld(exc))
 
 
 @contextmanager

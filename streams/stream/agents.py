@@ -17,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import faust
 from faust.types import TP
 
 from streams.contract.decoding import Headers, Rejection, dead_letter, source_of, trace_headers
-from streams.contract.models import ClaimLineEvent, DeadLetterReason, LineVerdict
+from streams.contract.models import ClaimLineEvent, LineVerdict
 from streams.ops.logs import withheld
 from streams.ops.metrics import CommitWatch, Metrics, held_header, processing_seconds
 from streams.settings import Settings
@@ -35,13 +35,15 @@ from streams.stream.kafka.batched_producer import Outbox
 from streams.stream.kafka.transport import Consumer
 from streams.stream.tables import Tables
 from streams.stream.topics import Topics
-from streams.validation.answer import ClaimMessage, add_to_claim, validate_for_patient
+from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
 from streams.validation.rollup import ClaimClock, ClaimState
 from streams.validation.validator import Validator
 
 log = logging.getLogger(__name__)
 
 SOURCE_HEADERS = ("j9262-source-topic", "j9262-source-partition", "j9262-source-offset")
+SOURCE_KEY_HEADER = "j9262-source-key"
+"""The input record's key, as received (raw bytes); absent when it had none."""
 
 
 def _batches(stream: faust.StreamT[Any], settings: Settings) -> Any:
@@ -50,18 +52,38 @@ def _batches(stream: faust.StreamT[Any], settings: Settings) -> Any:
     )
 
 
+def _header_pairs(message: Any) -> Iterable[tuple[str, Any]]:
+    headers = message.headers
+    return headers.items() if isinstance(headers, Mapping) else headers or ()
+
+
 def _source_headers(message: Any) -> list[tuple[str, bytes]]:
+    """Where the input record arrived, and its key, for the record forwarded from it."""
     values = (message.topic, message.partition, message.offset)
-    return [(k, str(v).encode()) for k, v in zip(SOURCE_HEADERS, values, strict=True)]
+    headers = [(k, str(v).encode()) for k, v in zip(SOURCE_HEADERS, values, strict=True)]
+    if message.key is not None:
+        headers.append((SOURCE_KEY_HEADER, bytes(message.key)))
+    return headers
 
 
-def _original_source(message: Any) -> tuple[str, int | None, int | None]:
-    """Where a forwarded record first arrived, so dead letters point at the input."""
-    headers = dict(message.headers or ())
+class Source(NamedTuple):
+    """The input record a (possibly forwarded) record stands for."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    key: bytes | None
+
+
+def _original_source(message: Any) -> Source:
+    """Where a forwarded record first arrived, and the input key, so dead letters point
+    at the input and are keyed like it (docs/contract.md)."""
+    headers = dict(_header_pairs(message))
     if SOURCE_HEADERS[0] not in headers:
-        return message.topic, message.partition, message.offset
-    topic, partition, offset = (headers[h].decode() for h in SOURCE_HEADERS)
-    return topic, int(partition), int(offset)
+        return Source(message.topic, message.partition, message.offset, message.key)
+    topic, partition, offset = (bytes(headers[h]).decode() for h in SOURCE_HEADERS)
+    key = headers.get(SOURCE_KEY_HEADER)
+    return Source(topic, int(partition), int(offset), None if key is None else bytes(key))
 
 
 #: Claims the deadline index reads before letting the agents run again.
@@ -123,66 +145,107 @@ class DeadlineIndex:
         return ready
 
 
-def attach(
-    app: faust.App,
-    topics: Topics,
-    tables: Tables,
-    settings: Settings,
-    *,
-    validator: Validator,
-    metrics: Metrics,
-) -> None:
-    deadlines = DeadlineIndex(settings)
-    commits = CommitWatch()
-    outbox: Outbox | None = getattr(app, "outbox", None)
-    intake = Intake(settings)  # issue 31: the formats hospitals send (streams.stream.intake)
-    traced = intake.traced  # the trace headers and j9262-input-format
+class Steps:
+    """The agents' work, a method a step: `attach` wires them to the topics.
 
-    def reject(message: Any, rejection: Rejection, headers: Headers | None = None) -> None:
-        topic, partition, offset = _original_source(message)
+    Each step takes what it works on as arguments and sends with `send_soon`, so a
+    test can run it with a Faust app that never starts: its sends wait in the app's
+    producer buffer (tests/stream/test_agents.py).
+    """
+
+    def __init__(
+        self,
+        topics: Topics,
+        tables: Tables,
+        settings: Settings,
+        *,
+        validator: Validator,
+        metrics: Metrics,
+    ) -> None:
+        self.topics = topics
+        self.tables = tables
+        self.settings = settings
+        self.validator = validator
+        self.metrics = metrics
+        self.deadlines = DeadlineIndex(settings)
+        self.intake = Intake(settings)
+        self.traced = self.intake.traced
+        """The trace headers and j9262-input-format, copied onto what a line causes."""
+
+    # validate-lines ------------------------------------------------------------------
+
+    def take(self, message: Any, value: Any) -> None:
+        """An input record: each of its lines forwarded to its patient, what cannot be
+        read dead-lettered. One record may hold many lines (an X12 interchange, a FHIR
+        Bundle: streams.stream.intake); the topic's codec has decoded our own JSON."""
+        taken = self.intake.take(message, value)
+        for rejection in taken.rejections:
+            self.reject(message, rejection, taken.headers)
+        for patient_id, line in taken.events:
+            self.forward(message, patient_id, line, taken.headers)
+
+    def forward(self, message: Any, patient_id: str, line: bytes, headers: Headers) -> None:
+        """A line's bytes keyed by patient: the patient's history and the line's claim
+        live on that partition. The headers say where it came from, its input format and
+        its trace."""
+        self.topics.patient_lines.send_soon(
+            key=patient_id,
+            value=line,
+            headers=[*_source_headers(message), held_header(message), *headers],
+        )
+
+    def reject(self, message: Any, rejection: Rejection, headers: Headers | None = None) -> None:
+        """A dead letter for the input record `message` stands for, keyed by its key."""
+        source = _original_source(message)
         letter = dead_letter(
-            rejection, message.value, source_of(topic, partition, offset, message.key)
+            rejection,
+            message.value,
+            source_of(source.topic, source.partition, source.offset, source.key),
         )
-        topics.dead_letters.send_soon(
-            key=message.key,
+        self.topics.dead_letters.send_soon(
+            key=source.key,
             value=letter.model_dump_json().encode(),
-            headers=trace_headers(message.headers, traced) if headers is None else headers,
+            headers=trace_headers(message.headers, self.traced) if headers is None else headers,
         )
-        metrics.dead_letters.labels(rejection.reason.value).inc()
+        self.metrics.dead_letters.labels(rejection.reason.value).inc()
         log.info(
             "dead-lettered %s:%s@%s reason=%s event_id=%s",
-            topic,
-            partition,
-            offset,
+            source.topic,
+            source.partition,
+            source.offset,
             rejection.reason.value,
             rejection.event_id,
         )
 
-    def answer(
-        message: Any, event: ClaimLineEvent, validate: Callable[[], LineVerdict]
-    ) -> ClaimMessage | None:
-        """Send the line's verdict; what its claim needs, or None if it was dead-lettered."""
-        try:
-            started = time.perf_counter()
-            verdict = validate()
-            elapsed = time.perf_counter() - started
-        except Exception as exc:
-            log.error("rule evaluation failed for event_id=%s: %s", event.event_id, withheld(exc))
-            detail = (
-                f"validation raised {type(exc).__name__}; see the worker log for "
-                f"event_id {event.event_id}"
-            )
-            reject(
-                message, Rejection(DeadLetterReason.INTERNAL_ERROR, detail, event_id=event.event_id)
-            )
+    # patient-lines -------------------------------------------------------------------
+
+    def answer(self, message: Any, event: ClaimLineEvent) -> ClaimMessage | None:
+        """Send the line's verdict, or dead-letter it if validation raised; what its
+        claim needs, or None if it was dead-lettered."""
+        started = time.perf_counter()
+        answer = answer_line(
+            self.validator,
+            event,
+            self.tables.histories,
+            self.settings.duplicate_window_days,
+            on_error=_rule_failed,
+        )
+        elapsed = time.perf_counter() - started
+        if isinstance(answer, Rejection):
+            self.reject(message, answer)
             return None
+        return self.send_verdict(message, event, answer, elapsed)
+
+    def send_verdict(
+        self, message: Any, event: ClaimLineEvent, verdict: LineVerdict, elapsed: float
+    ) -> ClaimMessage:
         text = verdict.model_dump_json()
-        topics.verdicts.send_soon(
+        self.topics.verdicts.send_soon(
             key=event.claim.claim_id.encode(),
             value=text.encode(),
-            headers=trace_headers(message.headers, traced),
+            headers=trace_headers(message.headers, self.traced),
         )
-        metrics.line_verdict(event, verdict, elapsed, processing_seconds(message))
+        self.metrics.line_verdict(event, verdict, elapsed, processing_seconds(message))
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "event_id=%s verdict_id=%s disposition=%s findings=%d",
@@ -193,56 +256,22 @@ def attach(
             )
         return ClaimMessage.for_line(event, verdict, text)
 
-    @app.agent(topics.lines, name="validate-lines")
-    async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        async for batch in _batches(stream, settings):
-            metrics.events_consumed.inc(len(batch))
-            for record in batch:
-                # One record may hold many lines (an X12 interchange, a FHIR Bundle).
-                message = record.message
-                taken = intake.take(message, record.value)
-                for rejection in taken.rejections:
-                    reject(message, rejection, taken.headers)
-                for patient_id, value in taken.events:
-                    topics.patient_lines.send_soon(
-                        key=patient_id,
-                        value=value,
-                        headers=[*_source_headers(message), held_header(message), *taken.headers],
-                    )
-            if outbox is not None and outbox.full:
-                await outbox.ebb()
-            yield None
+    def handle_line(self, message: Any, value: Any) -> None:
+        """A forwarded record: its answer, then its claim's roll-up."""
+        if isinstance(value, Rejection):  # it parsed upstream; kept for safety
+            self.reject(message, value)
+            return
+        claim_message = self.answer(message, value)
+        if claim_message is not None:
+            self.roll_up(claim_message, message)
 
-    # The stateful agents take one event at a time: Faust writes a table's changelog
-    # to the partition of the event being handled.
-    @app.agent(topics.patient_lines, name="patient-lines")
-    async def patient_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        window = settings.duplicate_window_days
-        async for record in stream.events():
-            event = record.value
-            if isinstance(event, Rejection):  # it parsed upstream; kept for safety
-                reject(record.message, event)
-                continue
-            if validator.stateful(event):
-                validate = partial(validate_for_patient, validator, event, tables.histories, window)
-            else:
-                validate = partial(validator.validate, event)
-            claim_message = answer(record.message, event, validate)
-            if claim_message is not None:
-                safe_roll_up(claim_message, record.message)
-            if outbox is not None and outbox.full:
-                await outbox.ebb()
-            yield None
+    # the claims ----------------------------------------------------------------------
 
-    @app.agent(topics.claim_lines, name="claim-deadlines")
-    async def expire_claims(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        async for record in stream.events():
-            safe_roll_up(record.value, record.message)
-            yield None
-
-    def safe_roll_up(message: ClaimMessage, source: Any) -> None:
+    def roll_up(self, message: ClaimMessage, source: Any) -> None:
+        """Add a line (or a deadline tick) to its claim; a failure costs the claim its
+        roll-up, never the line its verdict, and is logged without its text."""
         try:
-            roll_up(message, source.partition)
+            self._roll_up(message, source.partition)
         except Exception as exc:
             log.error(
                 "claim roll-up failed at %s:%s@%s; the line verdicts stand: %s",
@@ -252,24 +281,135 @@ def attach(
                 withheld(exc),
             )
 
-    def roll_up(message: ClaimMessage, partition: int) -> None:
+    def _roll_up(self, message: ClaimMessage, partition: int) -> None:
         now = datetime.now(UTC)
+        claims = self.tables.claims
         if message.kind == "deadline":
-            state = tables.claims.get(message.claim_id)
-            retention = timedelta(seconds=settings.claim_retention_s)
+            state = claims.get(message.claim_id)
+            retention = timedelta(seconds=self.settings.claim_retention_s)
             if state is not None and state.verdict_at and now - state.verdict_at >= retention:
-                del tables.claims[message.claim_id]
-                deadlines.forget(message.claim_id)
+                del claims[message.claim_id]
+                self.deadlines.forget(message.claim_id)
                 return
         update = add_to_claim(
-            validator, tables.claims, message, now, settings.claim_wait_s, partition=partition
+            self.validator, claims, message, now, self.settings.claim_wait_s, partition=partition
         )
         state, verdict, text = update.state, update.verdict, update.verdict_json
         if verdict is not None and text is not None:
-            topics.claim_verdicts.send_soon(key=message.claim_id.encode(), value=text.encode())
-            metrics.claim_verdict(verdict)
+            self.topics.claim_verdicts.send_soon(key=message.claim_id.encode(), value=text.encode())
+            self.metrics.claim_verdict(verdict)
         if state is not None:
-            deadlines.note(message.claim_id, state)
+            self.deadlines.note(message.claim_id, state)
+
+    async def due_ticks(self, actives: set[TP], now: datetime) -> list[tuple[str, int | None]]:
+        """The claims whose wait or retention ran out on the partitions this worker
+        holds (`actives`), with the partition of each: where its tick goes. The index
+        is rebuilt first if a rebalance made it stale."""
+        name = self.topics.claim_lines.get_topic_name()
+
+        def active(partition: int | None) -> bool:
+            return partition is not None and TP(name, partition) in actives
+
+        if self.deadlines.stale:
+            await self.deadlines.rebuild(self.tables.claims.table)
+        return self.deadlines.expired(now, active)
+
+
+def _rule_failed(event: ClaimLineEvent, exc: Exception) -> None:
+    log.error("rule evaluation failed for event_id=%s: %s", event.event_id, withheld(exc))
+
+
+@dataclass
+class Gauges:
+    """The sampled gauges: lag and uncommitted records per assigned input partition,
+    table sizes, claims waiting. (Readiness is read at each scrape:
+    `streams.stream.web.readiness`.)"""
+
+    metrics: Metrics
+    tables: Tables
+    deadlines: DeadlineIndex
+    inputs: frozenset[str]
+    commits: CommitWatch
+
+    def begin(self, actives: Iterable[TP]) -> set[TP]:
+        """Clears the per-partition gauges; the assigned input partitions to sample."""
+        for gauge in (
+            self.metrics.consumer_lag,
+            self.metrics.uncommitted,
+            self.metrics.commit_age,
+        ):
+            gauge.clear()
+        watched = {tp for tp in actives if tp.topic in self.inputs}
+        self.commits.keep_only(watched)
+        return watched
+
+    def partition(
+        self, tp: TP, position: int, highwater: int | None, committed: int | None, now: float
+    ) -> None:
+        labels = (tp.topic, str(tp.partition))
+        if highwater is not None:
+            self.metrics.consumer_lag.labels(*labels).set(max(highwater - position, 0))
+        uncommitted, stalled = self.commits.observe(tp, committed, position, now)
+        self.metrics.uncommitted.labels(*labels).set(uncommitted)
+        self.metrics.commit_age.labels(*labels).set(stalled)
+
+    def sizes(self) -> None:
+        self.metrics.table_keys.labels("patient-history").set(len(self.tables.histories))
+        self.metrics.table_keys.labels("claims").set(len(self.tables.claims))
+        self.metrics.claims_pending.set(len(self.deadlines.waiting))
+
+
+class Agents(NamedTuple):
+    """What `attach` added to the app: the steps, and the agents that run them."""
+
+    steps: Steps
+    gauges: Gauges
+    validate_lines: faust.types.AgentT[Any]
+    patient_lines: faust.types.AgentT[Any]
+    claim_deadlines: faust.types.AgentT[Any]
+
+
+def attach(
+    app: faust.App,
+    topics: Topics,
+    tables: Tables,
+    settings: Settings,
+    *,
+    validator: Validator,
+    metrics: Metrics,
+) -> Agents:
+    """The agents and timers, each a loop over `Steps`."""
+    steps = Steps(topics, tables, settings, validator=validator, metrics=metrics)
+    deadlines = steps.deadlines
+    outbox: Outbox | None = getattr(app, "outbox", None)
+
+    async def ebb() -> None:
+        if outbox is not None and outbox.full:
+            await outbox.ebb()
+
+    @app.agent(topics.lines, name="validate-lines")
+    async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        async for batch in _batches(stream, settings):
+            metrics.events_consumed.inc(len(batch))
+            for record in batch:
+                steps.take(record.message, record.value)
+            await ebb()
+            yield None
+
+    # The stateful agents take one event at a time: Faust writes a table's changelog
+    # to the partition of the event being handled.
+    @app.agent(topics.patient_lines, name="patient-lines")
+    async def patient_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        async for record in stream.events():
+            steps.handle_line(record.message, record.value)
+            await ebb()
+            yield None
+
+    @app.agent(topics.claim_lines, name="claim-deadlines")
+    async def expire_claims(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        async for record in stream.events():
+            steps.roll_up(record.value, record.message)
+            yield None
 
     def _index_is_stale(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         deadlines.stale = True
@@ -281,49 +421,32 @@ def attach(
         if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return
         actives = app.assignor.assigned_actives()
-
-        def active(partition: int | None) -> bool:
-            return (
-                partition is not None
-                and TP(topics.claim_lines.get_topic_name(), partition) in actives
-            )
-
-        if deadlines.stale:
-            await deadlines.rebuild(tables.claims.table)
-        for claim_id, partition in deadlines.expired(datetime.now(UTC), active):
+        for claim_id, partition in await steps.due_ticks(actives, datetime.now(UTC)):
             await topics.claim_lines.send(
                 key=claim_id,
                 value=ClaimMessage(kind="deadline", claim_id=claim_id),
                 partition=partition,
             )
 
+    gauges = Gauges(
+        metrics,
+        tables,
+        deadlines,
+        frozenset(
+            t.get_topic_name() for t in (topics.lines, topics.patient_lines, topics.claim_lines)
+        ),
+        CommitWatch(),
+    )
+
     @app.timer(interval=settings.metrics_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def sample_gauges() -> None:
-        """Lag and uncommitted records per assigned input partition, table sizes.
-        (Readiness is read at each scrape: `streams.stream.web.readiness`.)"""
-        actives = app.assignor.assigned_actives()
-        inputs = {
-            topics.lines.get_topic_name(),
-            topics.patient_lines.get_topic_name(),
-            topics.claim_lines.get_topic_name(),
-        }
-        for gauge in (metrics.consumer_lag, metrics.uncommitted, metrics.commit_age):
-            gauge.clear()
-        watched = {tp for tp in actives if tp.topic in inputs}
-        commits.keep_only(watched)
         now = time.monotonic()
-        for tp in watched:
-            labels = (tp.topic, str(tp.partition))
+        for tp in gauges.begin(app.assignor.assigned_actives()):
             position = await app.consumer.position(tp)
             if position is None:
                 continue
-            highwater = app.consumer.highwater(tp)
-            if highwater is not None:
-                metrics.consumer_lag.labels(*labels).set(max(highwater - position, 0))
             committed = cast(Consumer, app.consumer).committed_offset(tp)
-            uncommitted, stalled = commits.observe(tp, committed, position, now)
-            metrics.uncommitted.labels(*labels).set(uncommitted)
-            metrics.commit_age.labels(*labels).set(stalled)
-        metrics.table_keys.labels("patient-history").set(len(tables.histories))
-        metrics.table_keys.labels("claims").set(len(tables.claims))
-        metrics.claims_pending.set(len(deadlines.waiting))
+            gauges.partition(tp, position, app.consumer.highwater(tp), committed, now)
+        gauges.sizes()
+
+    return Agents(steps, gauges, validate_lines, patient_lines, expire_claims)

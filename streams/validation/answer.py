@@ -1,18 +1,27 @@
 """Stateful steps over a mapping store: a Faust table in the stream, a dict offline.
 
 The patient and claim agents, and `j9262 validate`, call these same functions,
-so they keep the same state and give the same verdicts for lines in the same order.
+so they keep the same state and give the same verdicts, and the same dead letters,
+for lines in the same order.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel
 
-from streams.contract.models import ClaimLineEvent, ClaimType, ClaimVerdict, LineVerdict, PlanType
+from streams.contract.decoding import Rejection
+from streams.contract.models import (
+    ClaimLineEvent,
+    ClaimType,
+    ClaimVerdict,
+    DeadLetterReason,
+    LineVerdict,
+    PlanType,
+)
 from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimLine, ClaimState
 from streams.validation.validator import Validator
@@ -31,6 +40,46 @@ def validate_for_patient(
     if after is not before:
         histories[patient] = after
     return verdict
+
+
+OnError = Callable[[ClaimLineEvent, Exception], None]
+"""Told of an exception a line's validation raised, to log where it was raised."""
+
+
+def answer_line(
+    validator: Validator,
+    event: ClaimLineEvent,
+    histories: MutableMapping[str, PatientHistory],
+    duplicate_window_days: int,
+    *,
+    on_error: OnError | None = None,
+) -> LineVerdict | Rejection:
+    """A decoded line's verdict (J9262-family lines against their patient's history),
+    or the internal_error rejection that dead-letters it when validation raises.
+
+    The stream's patient agent and `j9262 validate` both answer a line here, so they
+    give the same verdict or the same dead letter for it. `on_error` gets the
+    exception to log; the rejection carries its type, never its text.
+    """
+    try:
+        if validator.stateful(event):
+            return validate_for_patient(validator, event, histories, duplicate_window_days)
+        return validator.validate(event)
+    except Exception as exc:
+        if on_error is not None:
+            on_error(event, exc)
+        return internal_error(event, exc)
+
+
+def internal_error(event: ClaimLineEvent, exc: BaseException) -> Rejection:
+    """The rejection of a line whose validation raised `exc`: its type and the line's
+    event id, not its text (an error about a line or stored state can quote claim
+    data, e.g. pydantic's quote the input)."""
+    return Rejection(
+        DeadLetterReason.INTERNAL_ERROR,
+        f"validation raised {type(exc).__name__}; see the log for event_id {event.event_id}",
+        event_id=event.event_id,
+    )
 
 
 class ClaimMessage(BaseModel):

@@ -1,20 +1,35 @@
-"""The deadline index: when each held claim next needs a look, also after a rebalance."""
+"""The agents' steps, each on its own: the deadline index (when each held claim next
+needs a look, also after a rebalance), and each agent through Faust's test context."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
+import faust
+import orjson
 import pytest
+from faust.types import TP
+from pydantic import BaseModel
 
+from streams.ops.metrics import Metrics
+from streams.samples import encode, event
 from streams.settings import Settings
+from streams.stream import agents, tables, topics
 from streams.stream.agents import REBUILD_CHUNK, DeadlineIndex
-from streams.stream.tables import ModelTable
+from streams.stream.tables import ModelTable, Tables
+from streams.stream.topics import Topics
+from streams.validation.answer import ClaimMessage
+from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimState
 from streams.validation.validator import Validator
-from tests.conftest import claim_with_line, make_event
+from tests.conftest import claim_with_line, make_event, validate_offline
+from tests.validation.test_answer import SECRET, raising_rule  # noqa: F401 (a fixture)
 
 
 def stored(*states: ClaimState) -> MutableMapping[str, bytes]:
@@ -103,3 +118,298 @@ def test_rebuild_lets_the_agents_run_between_chunks(
 
     assert asyncio.run(rebuild_beside_another_task()) >= 2
     assert len(index.due) == len(claims)
+
+
+# --- the agents' steps, with Faust's agent test context -----------------------------
+#
+# A real Faust app that never starts: `agent.test_context()` hands an agent records as
+# its topic would, and what the steps send waits in the app's producer buffer, where
+# `Harness.sent` reads it. No broker is contacted.
+
+
+@dataclass
+class Sent:
+    topic: str
+    key: bytes | None
+    value: Any
+    headers: list[tuple[str, bytes]]
+
+    @property
+    def json(self) -> Any:
+        return orjson.loads(self.value)
+
+
+@dataclass
+class Harness:
+    app: faust.App
+    settings: Settings
+    topics: Topics
+    tables: Tables
+    metrics: Metrics
+    agents: agents.Agents
+
+    @property
+    def steps(self) -> agents.Steps:
+        return self.agents.steps
+
+    def sent(self) -> list[Sent]:
+        """What the steps sent since the last look, in order."""
+        pending = self.app.producer.buffer.pending
+        out = []
+        while not pending.empty():
+            message = pending.get_nowait().message
+            key = message.key.encode() if isinstance(message.key, str) else message.key
+            headers = message.headers.items() if isinstance(message.headers, Mapping) else []
+            out.append(
+                Sent(
+                    message.channel.get_topic_name(),
+                    key,
+                    message.value,
+                    list(headers) or list(message.headers or ()),
+                )
+            )
+        return out
+
+    def store(self, table: ModelTable[Any], key: str, value: bytes | BaseModel) -> None:
+        """Puts a value in a table's store, as a changelog's recovery would: a table
+        changes only inside an agent, and this is set-up."""
+        raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
+        cast(Any, table.table).data[key] = raw
+
+    def to(self, topic: faust.TopicT, sent: list[Sent]) -> list[Sent]:
+        return [s for s in sent if s.topic == topic.get_topic_name()]
+
+    async def validate_lines(self, *records: tuple[bytes | None, bytes | None]) -> list[Sent]:
+        """The validate-lines agent on input records (key, value), handed over raw."""
+        async with self.agents.validate_lines.test_context() as agent:
+            for key, value in records:
+                await agent.put(value, key=key)
+        return self.sent()
+
+    async def patient_lines(self, forwarded: list[Sent]) -> list[Sent]:
+        """The patient-lines agent on forwarded records, decoded by the topic's codec."""
+        decoding = self.app.topic(
+            "agents-test-patient-lines",
+            key_serializer="raw",
+            value_serializer=self.topics.patient_lines.value_serializer,
+        )
+        async with self.agents.patient_lines.test_context(channel=decoding) as agent:
+            for record in forwarded:
+                await agent.put(record.value, key=record.key, headers=record.headers)
+        return self.sent()
+
+    async def both(self, key: bytes | None, value: bytes) -> list[Sent]:
+        forwarded = self.to(self.topics.patient_lines, await self.validate_lines((key, value)))
+        return await self.patient_lines(forwarded)
+
+
+@pytest.fixture
+def harness(validator: Validator) -> Harness:
+    settings = Settings(_env_file=None)
+    app = faust.App(
+        "agents-test", broker="kafka://localhost:1", store="memory://", autodiscover=False
+    )
+    metrics = Metrics(validator.ruleset_version, validator.refdata.version)
+    declared_topics = topics.declare(app, settings)
+    declared_tables = tables.declare(app, settings)
+    attached = agents.attach(
+        app, declared_topics, declared_tables, settings, validator=validator, metrics=metrics
+    )
+    return Harness(app, settings, declared_topics, declared_tables, metrics, attached)
+
+
+def counted(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(f"j9262_{name}", labels) or 0.0
+
+
+def test_a_readable_line_is_forwarded_as_received_keyed_by_patient_with_its_source(
+    harness: Harness,
+) -> None:
+    doc = event("forward", claim={"patient": {"patient_id": "P-fwd"}})
+    [forwarded] = asyncio.run(harness.validate_lines((b"CLM-KEY", encode(doc))))
+    assert forwarded.topic == harness.topics.patient_lines.get_topic_name()
+    assert (forwarded.key, forwarded.value) == (b"P-fwd", encode(doc))
+    headers = dict(forwarded.headers)
+    assert headers["j9262-source-topic"] == harness.settings.topic_lines.encode()
+    assert (headers["j9262-source-partition"], headers["j9262-source-offset"]) == (b"0", b"0")
+    assert headers[agents.SOURCE_KEY_HEADER] == b"CLM-KEY"
+    assert counted(harness.metrics, "events_consumed_total") == 1
+
+
+def test_an_input_without_a_key_is_forwarded_without_a_key_header(harness: Harness) -> None:
+    [forwarded] = asyncio.run(harness.validate_lines((None, encode(event("keyless")))))
+    assert agents.SOURCE_KEY_HEADER not in dict(forwarded.headers)
+
+
+def test_an_unreadable_record_is_dead_lettered_keyed_by_its_key_and_not_forwarded(
+    harness: Harness,
+) -> None:
+    [letter] = asyncio.run(harness.validate_lines((b"\xffCLM", b"{not json")))
+    assert (letter.topic, letter.key) == (harness.settings.topic_dead_letters, b"\xffCLM")
+    assert letter.json["reason"] == "invalid_json"
+    assert base64.b64decode(letter.json["payload_base64"]) == b"{not json"
+    source = letter.json["source"]
+    assert (source["topic"], source["partition"], source["offset"]) == (
+        harness.settings.topic_lines,
+        0,
+        0,
+    )
+    assert base64.b64decode(source["key_base64"]) == b"\xffCLM"
+    assert counted(harness.metrics, "dead_letters_total", reason="invalid_json") == 1
+
+
+def test_a_forwarded_line_gets_its_verdict_history_and_claim_verdict(
+    harness: Harness, validator: Validator
+) -> None:
+    doc = event("answered", claim={"total_lines": 1})
+    sent = asyncio.run(harness.both(b"CLM-KEY", encode(doc)))
+    [verdict] = harness.to(harness.topics.verdicts, sent)
+    assert verdict.key == doc["claim"]["claim_id"].encode()
+    assert verdict.json["event_id"] == doc["event_id"]
+    [offline] = validate_offline(validator, [encode(doc)]).verdicts
+    assert {**verdict.json, "validated_at": None} == {**offline, "validated_at": None}
+    [claim_verdict] = harness.to(harness.topics.claim_verdicts, sent)
+    assert (claim_verdict.json["claim_id"], claim_verdict.json["complete"]) == (
+        doc["claim"]["claim_id"],
+        True,
+    )
+    assert doc["claim"]["patient"]["patient_id"] in harness.tables.histories
+    assert doc["claim"]["claim_id"] in harness.tables.claims
+    assert set(harness.steps.deadlines.due) == {doc["claim"]["claim_id"]}
+    assert harness.to(harness.topics.dead_letters, sent) == []
+
+
+@pytest.mark.usefixtures("raising_rule")
+def test_a_raising_rule_is_dead_lettered_keyed_by_the_input_key(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The letter comes from the second hop, yet names the input record: its key,
+    as received, is the letter's key and source.key (docs/contract.md)."""
+    doc = event("raises")
+    caplog.set_level(logging.INFO, logger="streams.stream.agents")
+    sent = asyncio.run(harness.both(b"CLM-INPUT-KEY", encode(doc)))
+    assert harness.to(harness.topics.verdicts, sent) == []
+    assert harness.to(harness.topics.claim_verdicts, sent) == []
+    [letter] = harness.to(harness.topics.dead_letters, sent)
+    assert letter.key == b"CLM-INPUT-KEY"
+    assert letter.json["source"] == {
+        "topic": harness.settings.topic_lines,
+        "partition": 0,
+        "offset": 0,
+        "key": "CLM-INPUT-KEY",
+        "key_base64": None,
+    }
+    assert letter.json["reason"] == "internal_error"
+    assert base64.b64decode(letter.json["payload_base64"]) == encode(doc)
+    assert f"rule evaluation failed for event_id={doc['event_id']}" in caplog.text
+    assert SECRET not in caplog.text + letter.value.decode()
+    assert counted(harness.metrics, "dead_letters_total", reason="internal_error") == 1
+
+
+@pytest.mark.usefixtures("raising_rule")
+def test_a_keyless_input_gives_a_keyless_letter_from_the_second_hop(harness: Harness) -> None:
+    [letter] = asyncio.run(harness.both(None, encode(event("raises-keyless"))))
+    assert letter.key is None
+    assert letter.json["source"]["key"] is None
+
+
+@pytest.mark.usefixtures("raising_rule")
+def test_the_stream_and_the_offline_runner_dead_letter_a_raising_rule_alike(
+    harness: Harness, validator: Validator
+) -> None:
+    docs = [event("alike-j9262"), event("alike-admin", line={"hcpcs": "96401"})]
+    offline = validate_offline(validator, [encode(d) for d in docs]).dead_letters
+    stream = [
+        harness.to(harness.topics.dead_letters, asyncio.run(harness.both(b"K", encode(d))))[0]
+        for d in docs
+    ]
+    same = ("reason", "detail", "errors", "event_id", "payload_base64")
+    assert [{k: s.json[k] for k in same} for s in stream] == [
+        {k: o[k] for k in same} for o in offline
+    ]
+    assert [o["detail"] for o in offline] == [
+        f"validation raised ValueError; see the log for event_id {d['event_id']}" for d in docs
+    ]
+
+
+def test_a_claim_whose_state_does_not_parse_keeps_its_line_verdict(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    doc = event("bad-claim-state")
+    harness.store(harness.tables.claims, doc["claim"]["claim_id"], b'{"claim_id": "CLM-SECRET"}')
+    sent = asyncio.run(harness.both(b"K", encode(doc)))
+    assert [v.json["event_id"] for v in harness.to(harness.topics.verdicts, sent)] == [
+        doc["event_id"]
+    ]
+    assert harness.to(harness.topics.claim_verdicts, sent) == []
+    assert "claim roll-up failed" in caplog.text
+    assert "CLM-SECRET" not in caplog.text
+
+
+def test_a_deadline_tick_sends_a_waiting_claims_verdict_and_forgets_it_after_retention(
+    harness: Harness, validator: Validator
+) -> None:
+    line = make_event("waits", claim={"total_lines": 2})
+    waiting = claim_with_line(validator, line).model_copy(
+        update={"first_seen": datetime.now(UTC) - timedelta(days=1)}
+    )
+    harness.store(harness.tables.claims, waiting.claim_id, waiting)
+    tick = ClaimMessage(kind="deadline", claim_id=waiting.claim_id)
+
+    async def tick_once() -> None:
+        async with harness.agents.claim_deadlines.test_context() as agent:
+            await agent.put(tick, key=waiting.claim_id)
+
+    asyncio.run(tick_once())
+    [claim_verdict] = harness.to(harness.topics.claim_verdicts, harness.sent())
+    assert claim_verdict.key == waiting.claim_id.encode()
+    assert (claim_verdict.json["complete"], claim_verdict.json["total_lines"]) == (False, 2)
+    retention = timedelta(seconds=harness.settings.claim_retention_s + 1)
+    stored = harness.tables.claims[waiting.claim_id]
+    assert stored.verdict_at is not None
+    harness.store(
+        harness.tables.claims,
+        waiting.claim_id,
+        stored.model_copy(update={"verdict_at": stored.verdict_at - retention}),
+    )
+    asyncio.run(tick_once())
+    assert harness.to(harness.topics.claim_verdicts, harness.sent()) == []
+    assert waiting.claim_id not in harness.tables.claims
+    assert waiting.claim_id not in harness.steps.deadlines.due
+
+
+def test_due_ticks_go_to_the_partitions_this_worker_holds(
+    harness: Harness, validator: Validator
+) -> None:
+    past = datetime.now(UTC) - timedelta(days=1)
+    for name, partition in (("here", 1), ("elsewhere", 2)):
+        state = claim_with_line(validator, make_event(name, claim={"total_lines": 2}))
+        harness.store(
+            harness.tables.claims,
+            state.claim_id,
+            state.model_copy(update={"first_seen": past, "partition": partition}),
+        )
+    here = TP(harness.topics.claim_lines.get_topic_name(), 1)
+    due = asyncio.run(harness.steps.due_ticks({here}, datetime.now(UTC)))
+    assert [partition for _, partition in due] == [1]
+    assert not harness.steps.deadlines.stale  # rebuilt from the table first
+    assert asyncio.run(harness.steps.due_ticks({here}, datetime.now(UTC))) == []  # retried later
+
+
+def test_gauges_sample_the_input_partitions_and_the_tables(harness: Harness) -> None:
+    gauges, metrics = harness.agents.gauges, harness.metrics
+    lines = harness.settings.topic_lines
+    watched = gauges.begin({TP(lines, 0), TP("elsewhere", 0)})
+    assert watched == {TP(lines, 0)}
+    gauges.partition(TP(lines, 0), position=40, highwater=100, committed=30, now=10.0)
+    gauges.partition(TP(lines, 0), position=50, highwater=None, committed=30, now=25.0)
+    labels = {"topic": lines, "partition": "0"}
+    assert counted(metrics, "consumer_lag_messages", **labels) == 60
+    assert counted(metrics, "uncommitted_messages", **labels) == 20
+    assert counted(metrics, "commit_stalled_seconds", **labels) == 15
+    harness.store(harness.tables.histories, "P-1", PatientHistory())
+    gauges.sizes()
+    assert counted(metrics, "table_keys", table="patient-history") == 1
+    assert counted(metrics, "table_keys", table="claims") == 0
+    gauges.begin(set())
+    assert counted(metrics, "consumer_lag_messages", **labels) == 0

@@ -1,15 +1,23 @@
-"""Cross-line and claim-level checks through `j9262 validate` (dicts for tables)."""
+"""Cross-line and claim-level checks through `j9262 validate` (dicts for tables), and
+`answer_line`, the step the stream and `j9262 validate` both answer a line with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from streams.contract.decoding import Rejection
+from streams.contract.models import ClaimLineEvent, DeadLetterReason, LineVerdict
 from streams.samples import ADMIN_96401, claim, encode, event
+from streams.validation.answer import answer_line
+from streams.validation.history import PatientHistory
+from streams.validation.rules import engine
+from streams.validation.rules.engine import LineContext
 from streams.validation.validator import Validator
-from tests.conftest import validate_offline
+from tests.conftest import make_event, validate_offline
 
 PATIENT = {"patient": {"patient_id": "P-cycle"}}
 
@@ -254,3 +262,97 @@ def test_a_due_claim_verdict_is_sent_as_the_text_its_state_keeps(validator: Vali
     assert done.verdict is not None and done.state is not None
     assert done.verdict_json == done.verdict.model_dump_json() == done.state.verdict_json
     assert ClaimVerdict.model_validate_json(done.verdict_json).lines[1].line_number == 2
+
+
+# --- answer_line ----------------------------------------------------------------------
+
+SECRET = "PT-SECRET-TEXT"
+"""What the raising rule's message says: claim data an error's text could quote."""
+
+
+def raise_in_a_rule(ctx: LineContext) -> Iterator[Any]:
+    raise ValueError(f"{SECRET} {ctx.claim.patient.patient_id}")
+
+
+@pytest.fixture
+def raising_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule run also runs one that raises, as a rule with a bug would."""
+    monkeypatch.setattr(engine, "RULES", [*engine.RULES, raise_in_a_rule])
+
+
+def test_a_stateless_line_is_validated_alone(validator: Validator) -> None:
+    line = make_event("admin", line={"hcpcs": "96401", "ndc": None, "modifiers": []})
+    assert not validator.stateful(line)
+    histories: dict[str, PatientHistory] = {}
+    answer = answer_line(validator, line, histories, 90)
+    assert isinstance(answer, LineVerdict)
+    assert answer == validator.validate(line).model_copy(
+        update={"validated_at": answer.validated_at}
+    )
+    assert histories == {}
+
+
+def test_a_stateful_line_is_validated_against_and_added_to_its_patients_history(
+    validator: Validator,
+) -> None:
+    first, again = (make_event(name, claim=PATIENT) for name in ("first", "again"))
+    assert validator.stateful(first)
+    histories: dict[str, PatientHistory] = {}
+    assert isinstance(answer_line(validator, first, histories, 90), LineVerdict)
+    assert set(histories) == {first.claim.patient.patient_id}
+    repeat = answer_line(validator, again, histories, 90)
+    assert isinstance(repeat, LineVerdict)
+    assert [f.code for f in repeat.findings] == ["DUPLICATE_LINE"]
+
+
+@pytest.mark.usefixtures("raising_rule")
+@pytest.mark.parametrize("hcpcs", ["J9262", "96401"])
+def test_a_rule_that_raises_gives_one_internal_error_without_its_text(
+    validator: Validator, hcpcs: str
+) -> None:
+    line = make_event("raises", line={"hcpcs": hcpcs})
+    told: list[tuple[ClaimLineEvent, Exception]] = []
+    histories: dict[str, PatientHistory] = {}
+    answer = answer_line(
+        validator, line, histories, 90, on_error=lambda e, exc: told.append((e, exc))
+    )
+    assert answer == Rejection(
+        DeadLetterReason.INTERNAL_ERROR,
+        f"validation raised ValueError; see the log for event_id {line.event_id}",
+        event_id=line.event_id,
+    )
+    assert SECRET not in answer.detail
+    assert [(e, type(exc)) for e, exc in told] == [(line, ValueError)]
+    assert histories == {}  # the line is not remembered: sent back, it is checked again
+
+
+def test_stored_state_that_does_not_parse_is_an_internal_error(validator: Validator) -> None:
+    """A history table whose value does not parse raises as it is read."""
+
+    class Unreadable(dict[str, PatientHistory]):
+        def get(self, key: str, default: Any = None) -> Any:
+            return PatientHistory.model_validate_json(b'{"lines": "PT-SECRET"}')
+
+    line = make_event("unreadable")
+    answer = answer_line(validator, line, Unreadable(), 90)
+    assert isinstance(answer, Rejection)
+    assert answer.reason is DeadLetterReason.INTERNAL_ERROR
+    assert answer.detail.startswith("validation raised ValidationError;")
+    assert "PT-SECRET" not in answer.detail
+
+
+@pytest.mark.usefixtures("raising_rule")
+def test_the_offline_runner_dead_letters_a_raising_rule_without_its_text(
+    validator: Validator, caplog: pytest.LogCaptureFixture
+) -> None:
+    doc = event("offline-raises")
+    ran = validate_offline(validator, [encode(doc)])
+    assert ran.verdicts == []
+    [letter] = ran.dead_letters
+    assert (letter["reason"], letter["event_id"]) == ("internal_error", doc["event_id"])
+    assert letter["detail"] == (
+        f"validation raised ValueError; see the log for event_id {doc['event_id']}"
+    )
+    assert f"rule evaluation failed for event_id={doc['event_id']}" in caplog.text
+    assert "raise_in_a_rule" in caplog.text  # where it was raised
+    assert SECRET not in caplog.text
