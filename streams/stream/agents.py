@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from typing import Any, NamedTuple, cast
 import faust
 from faust.types import TP
 
+from streams.contract.cloudevents import DEAD_LETTER, LINE_VERDICT, cloudevent_headers
 from streams.contract.decoding import Headers, Rejection, dead_letter, source_of, trace_headers
 from streams.contract.models import ClaimLineEvent, LineVerdict
 from streams.ops.logs import withheld
@@ -169,6 +171,8 @@ class Steps:
         self.metrics = metrics
         self.deadlines = DeadlineIndex(settings)
         self.intake = Intake(settings)
+        self.ce_source = f"/j9262-validator/{settings.app_id}"
+        """CloudEvents `source` of what this deployment writes."""
         self.traced = self.intake.traced
         """The trace headers and j9262-input-format, copied onto what a line causes."""
 
@@ -202,10 +206,16 @@ class Steps:
             message.value,
             source_of(source.topic, source.partition, source.offset, source.key),
         )
+        carried = trace_headers(message.headers, self.traced) if headers is None else headers
+        position = f"{source.topic}/{source.partition}/{source.offset}"
+        letter_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{position}#{rejection.detail}"))
         self.topics.dead_letters.send_soon(
             key=source.key,
             value=letter.model_dump_json().encode(),
-            headers=trace_headers(message.headers, self.traced) if headers is None else headers,
+            headers=[
+                *carried,
+                *cloudevent_headers(DEAD_LETTER, letter_id, self.ce_source, letter.received_at),
+            ],
         )
         self.metrics.dead_letters.labels(rejection.reason.value).inc()
         log.info(
@@ -243,7 +253,16 @@ class Steps:
         self.topics.verdicts.send_soon(
             key=event.claim.claim_id.encode(),
             value=text.encode(),
-            headers=trace_headers(message.headers, self.traced),
+            headers=[
+                *trace_headers(message.headers, self.traced),
+                *cloudevent_headers(
+                    LINE_VERDICT,
+                    verdict.verdict_id,
+                    self.ce_source,
+                    verdict.validated_at,
+                    subject=event.claim.claim_id,
+                ),
+            ],
         )
         self.metrics.line_verdict(event, verdict, elapsed, processing_seconds(message))
         if log.isEnabledFor(logging.DEBUG):

@@ -155,10 +155,13 @@ def test_each_codec_gets_one_answer_per_record_with_its_trace(
         assert any(value == bad and answer in letters for answer, _, value in inputs)
     for record in answers:
         expected = trace_of(answer_id(record))[:3]  # not x-unrelated
-        carried = [(k, v) for k, v in record.headers if k != INPUT_FORMAT_HEADER]
+        ours = {INPUT_FORMAT_HEADER, "content-type"}
+        carried = [(k, v) for k, v in record.headers if k not in ours and not k.startswith("ce_")]
         assert carried == expected, (record.topic, answer_id(record))
         formats = [v for k, v in record.headers if k == INPUT_FORMAT_HEADER]
         assert len(formats) == 1, record.headers  # claim-line-event, or unknown when unread
+        ce = dict(h for h in record.headers if h[0].startswith("ce_"))
+        assert ce["ce_specversion"] == b"1.0" and ce["ce_type"].startswith(b"org.j9262."), ce
     assert worker.poll() is None, running.log()
 
 

@@ -413,3 +413,24 @@ def test_gauges_sample_the_input_partitions_and_the_tables(harness: Harness) -> 
     assert counted(metrics, "table_keys", table="claims") == 0
     gauges.begin(set())
     assert counted(metrics, "consumer_lag_messages", **labels) == 0
+
+
+def test_verdicts_and_dead_letters_carry_cloudevents_attributes(harness: Harness) -> None:
+    """CloudEvents 1.0, Kafka binary mode: routers read type, id and subject from the
+    headers; the id is the verdict's (stable across redeliveries) and never a patient's."""
+    doc = event("cloud", claim={"total_lines": 1})
+    [verdict] = harness.to(harness.topics.verdicts, asyncio.run(harness.both(b"K", encode(doc))))
+    ce = dict(verdict.headers)
+    assert ce["ce_specversion"] == b"1.0"
+    assert ce["ce_type"] == b"org.j9262.claim-line-verdict.v1"
+    assert ce["ce_id"] == verdict.json["verdict_id"].encode()
+    assert ce["ce_subject"] == doc["claim"]["claim_id"].encode()
+    assert ce["ce_source"] == f"/j9262-validator/{harness.settings.app_id}".encode()
+    assert ce["content-type"] == b"application/json"
+    assert doc["claim"]["patient"]["patient_id"].encode() not in b"".join(ce.values())
+    [first] = asyncio.run(harness.validate_lines((b"K", b"{not json")))
+    [again] = asyncio.run(harness.validate_lines((b"K", b"{not json")))
+    letter = dict(first.headers)
+    assert letter["ce_type"] == b"org.j9262.dead-letter.v1"
+    assert "ce_subject" not in letter
+    assert letter["ce_id"] == dict(again.headers)["ce_id"]  # the same record read again
