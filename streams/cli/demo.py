@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,12 @@ from streams.cli.console import decode_record, summary_tables, verdict_row
 from streams.contract.models import ClaimVerdict, DeadLetter, LineVerdict
 from streams.settings import Settings
 from streams.stream.kafka.clients import ensure_topics, follow, publish
-from streams.stream.kafka.embedded import EmbeddedBroker, die_with_parent, free_port
+from streams.stream.kafka.embedded import (
+    EmbeddedBroker,
+    die_with_parent,
+    free_port,
+    stop_process,
+)
 
 
 def sample_records() -> list[bytes]:
@@ -67,17 +71,6 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
             stdin=subprocess.DEVNULL,
             preexec_fn=die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 async def collect(

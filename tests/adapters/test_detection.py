@@ -127,13 +127,14 @@ AVRO_SCHEMA = record(
 )
 
 
-def test_confluent_framing_around_avro_with_a_resolver() -> None:
+def avro_framed(event_id: str, claim_id: str, schema_id: int) -> bytes:
+    """Our event as schemaless Avro in Confluent framing (magic 0, the schema id)."""
     record = {
         "schema": "claim-line-event/v1",
-        "event_id": "avro-1",
+        "event_id": event_id,
         "event_time": "2026-11-20T14:03:11Z",
         "claim": {
-            "claim_id": "CLM-AVRO",
+            "claim_id": claim_id,
             "claim_type": "professional",
             "payer": {"payer_id": "MCR-JE", "plan_type": "medicare"},
             "patient": {"patient_id": "P-1"},
@@ -143,7 +144,11 @@ def test_confluent_framing_around_avro_with_a_resolver() -> None:
     }
     body = io.BytesIO()
     fastavro.schemaless_writer(body, fastavro.parse_schema(AVRO_SCHEMA), record)
-    framed = b"\x00" + (9).to_bytes(4, "big") + body.getvalue()
+    return b"\x00" + schema_id.to_bytes(4, "big") + body.getvalue()
+
+
+def test_confluent_framing_around_avro_with_a_resolver() -> None:
+    framed = avro_framed("avro-1", "CLM-AVRO", 9)
     seen: list[int] = []
 
     def resolver(schema_id: int) -> object:

@@ -8,13 +8,11 @@ speaks the documented Confluent API (`GET /schemas/ids/{id}` answering
 from __future__ import annotations
 
 import base64
-import io
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import fastavro
 import orjson
 import pytest
 from pydantic import ValidationError
@@ -24,7 +22,7 @@ from streams.adapters.registry import SchemaRegistry
 from streams.adapters.settle import options_from
 from streams.contract.models import DeadLetterReason
 from streams.settings import Settings
-from tests.adapters.test_detection import AVRO_SCHEMA
+from tests.adapters.test_detection import AVRO_SCHEMA, avro_framed
 
 SCHEMA_ID = 31
 
@@ -79,22 +77,7 @@ def registry() -> Iterator[Registry]:
 
 
 def framed(event_id: str, schema_id: int = SCHEMA_ID) -> bytes:
-    record = {
-        "schema": "claim-line-event/v1",
-        "event_id": event_id,
-        "event_time": "2026-11-20T14:03:11Z",
-        "claim": {
-            "claim_id": "CLM-REG",
-            "claim_type": "professional",
-            "payer": {"payer_id": "MCR-JE", "plan_type": "medicare"},
-            "patient": {"patient_id": "P-1"},
-            "diagnosis_codes": ["C92.10"],
-        },
-        "line": {"line_number": 1, "hcpcs": "J9262", "units": "350", "service_date": 20777},
-    }
-    body = io.BytesIO()
-    fastavro.schemaless_writer(body, fastavro.parse_schema(AVRO_SCHEMA), record)
-    return b"\x00" + schema_id.to_bytes(4, "big") + body.getvalue()
+    return avro_framed(event_id, "CLM-REG", schema_id)
 
 
 def settings_for(url: str, credentials: str | None = "svc:s3cret") -> Settings:
