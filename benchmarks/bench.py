@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -313,7 +314,10 @@ def faust_passthrough_rate(
     broker: EmbeddedBroker, tmp: Path, records: list[bytes], mode: str, loop: str = "asyncio"
 ) -> float:
     """The same work as the raw loop in a plain Faust agent (benchmarks/passthrough.py)."""
-    topic, out = f"pass-in-{mode}-{loop}", f"pass-out-{mode}-{loop}"
+    # Fresh topics (and so a fresh consumer group, named after the input) each run: a
+    # second run on the same names counted the first run's output and read from its offsets.
+    run = uuid.uuid4().hex[:8]
+    topic, out = f"pass-in-{mode}-{loop}-{run}", f"pass-out-{mode}-{loop}-{run}"
     settings = Settings(_env_file=None, broker_url=broker.url)
     asyncio.run(ensure_topics(settings, [topic, out]))
     asyncio.run(publish(settings, records, topic=topic))

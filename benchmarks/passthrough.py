@@ -12,6 +12,7 @@ workers run by default.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -36,6 +37,16 @@ app = faust.App(
     broker_session_timeout=10,
     broker_heartbeat_interval=1,
 )
+
+
+@app.task
+async def quiet_loggers() -> None:
+    """`-l warn` sets the handlers' level only: mode leaves the root logger at DEBUG, so
+    every debug call in Faust and aiokafka would still build a record and cost the
+    pass-through CPU the validator's workers (logs.py sets the root level) do not pay."""
+    logging.getLogger().setLevel(os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
+
+
 source = app.topic(os.environ.get("BENCH_IN", "in"), value_type=bytes, value_serializer="raw")
 sink = app.topic(os.environ.get("BENCH_OUT", "out"), value_type=bytes, value_serializer="raw")
 
