@@ -83,24 +83,6 @@ CALLABLES = [
         "transport.Consumer forgets revoked partitions",
     ),
     Callable_(
-        faust_aiokafka.Consumer,
-        "on_partitions_assigned",
-        ("assigned", "generation_id"),
-        "transport.Consumer holds stream partitions until their seek",
-    ),
-    Callable_(
-        faust_aiokafka.Consumer,
-        "resume_partitions",
-        ("tps",),
-        "transport.Consumer holds stream partitions until their seek",
-    ),
-    Callable_(
-        faust_aiokafka.Consumer,
-        "_is_changelog_tp",
-        ("tp",),
-        "transport.Consumer holds stream partitions, not changelogs, until their seek",
-    ),
-    Callable_(
         faust_aiokafka.Producer,
         "_ensure_producer",
         (),

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -185,9 +185,6 @@ class Consumer(driver.Consumer):
     ignored. Until the re-read's first record arrives, records of batches
     fetched before its seek are dropped: Faust would take them as read and then
     drop the re-read as already read.
-
-    Seeks: after an assignment, stream partitions are fetched only once they have
-    been sought (`resume_partitions`), so no record reaches the agents twice.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -204,9 +201,6 @@ class Consumer(driver.Consumer):
         own record of its commits is dropped at each revocation."""
         self._reread_sought: dict[TP, tuple[int, float]] = {}
         """Per partition read again: the offset sought, and when, until it is processed."""
-        self._held: set[TP] | None = None
-        """Stream partitions Faust resumed before seeking them (`resume_partitions`), held
-        back until `perform_seek` has; None once it has."""
 
     def committed_offset(self, tp: TP) -> int | None:
         """The offset this worker last committed for `tp`, or read at assignment."""
@@ -287,41 +281,12 @@ class Consumer(driver.Consumer):
             self._fetched[tp] = {o for o in self._fetched[tp] if o >= offset}
         return offset
 
-    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
-        self._held = set()
-        await super().on_partitions_assigned(assigned, generation_id)
-
-    def resume_partitions(self, tps: Iterable[TP]) -> None:
-        """After an assignment, stream partitions wait for their seek (`perform_seek`).
-
-        Faust resumes them just before it seeks them. Records fetched in between
-        reached the agents, and came again after the seek to the committed offset
-        (or to the beginning): one line got two verdicts or two dead letters a
-        tenth of a second apart, with no re-read logged.
-        """
-        if self._held is None:
-            super().resume_partitions(tps)
-            return
-        tps = set(tps)
-        held = {tp for tp in tps if not self._is_changelog_tp(tp)}  # recovery reads those
-        self._held |= held
-        super().resume_partitions(tps - held)
-
     async def perform_seek(self) -> None:
-        """After a rebalance each partition is read again from its committed offset;
-        the stream partitions held back for it are then resumed.
+        """After a rebalance each partition is read again from its committed offset.
 
         Faust sets its read offsets only after the seek, and drops as already
         read any record fetched meanwhile below the old ones: none are kept.
         """
-        try:
-            await self._seek_assigned()
-        finally:
-            held, self._held = self._held, None
-            if held:
-                super().resume_partitions(held & set(self.assignment()))
-
-    async def _seek_assigned(self) -> None:
         self._fetched.clear()
         self._reread_due.clear()
         self._reread_started.clear()
