@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import long_histories, mix  # noqa: E402
+from bench import long_histories, mix
 
-from streams import refdata  # noqa: E402
-from streams.offline.runner import run  # noqa: E402
-from streams.validation.validator import Validator  # noqa: E402
+from streams import refdata
+from streams.offline.runner import run
+from streams.validation.validator import Validator
 
 _STAMP = re.compile(rb'"(validated_at|received_at|dead_lettered_at)":"[^"]*"')
 

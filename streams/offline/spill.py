@@ -5,7 +5,9 @@ stream keeps them in RocksDB-backed tables. Held in plain dicts they grow with
 the file (a file whose lines all fall within the duplicate window keeps every
 line); here at most `budget` units of them (lines, say) stay in memory and the
 rest wait in an SQLite file in a temporary folder, removed when the map closes.
-Values are pickled: the file is private to this run and read only by it.
+Values are pickled: the file is private to this run and read only by it. A key
+read back stays on disk too: the copy held in memory is the newer, and replaces
+the one on disk when it is evicted, so reads and new keys cost no deletes.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
+_ABSENT: Any = object()
 
 
 class SpillMap(MutableMapping[str, V], Generic[V]):
@@ -34,7 +37,8 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self._db.execute(
             "CREATE TABLE kv (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT UNIQUE NOT NULL, v BLOB)"
         )
-        self._on_disk = 0
+        self._spilled = False
+        """Whether anything was ever written to disk: until then no read queries it."""
 
     def close(self) -> None:
         self._db.close()
@@ -51,27 +55,31 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         if hit is not None:
             self._cache.move_to_end(key)
             return hit[0]
-        row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
-        if row is None:
+        value = self._read(key)
+        if value is _ABSENT:
             raise KeyError(key)
-        value: V = pickle.loads(row[0])
-        self._forget_on_disk(key)  # a key lives in one place: memory or disk
         self._hold(key, value)
         return value
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._cache or (isinstance(key, str) and self._read(key) is not _ABSENT)
+
     def __setitem__(self, key: str, value: V) -> None:
-        if not self._drop_cached(key):
-            self._forget_on_disk(key)
+        # A copy left on disk is older than the one held; eviction overwrites it.
+        self._drop_cached(key)
         self._hold(key, value)
 
     def __delitem__(self, key: str) -> None:
-        if not (self._drop_cached(key) or self._forget_on_disk(key)):
+        cached = self._drop_cached(key)
+        on_disk = self._spilled and self._db.execute("DELETE FROM kv WHERE k = ?", (key,)).rowcount
+        if not (cached or on_disk):
             raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
         """Every key held when iteration starts, once, even if values change meanwhile."""
         self._spill_all()
-        # Rows written from here on get larger ids (AUTOINCREMENT never reuses one).
+        # Rows written from here on get larger ids (AUTOINCREMENT never reuses one,
+        # and a REPLACE is a new row).
         last = self._db.execute("SELECT coalesce(max(id), 0) FROM kv").fetchone()[0]
         after = 0
         while rows := self._db.execute(
@@ -82,7 +90,18 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
             yield from (k for _, k in rows)
 
     def __len__(self) -> int:
-        return len(self._cache) + self._on_disk
+        if not self._spilled:
+            return len(self._cache)
+        self._spill_all()
+        count: int = self._db.execute("SELECT count(*) FROM kv").fetchone()[0]
+        return count
+
+    def _read(self, key: str) -> Any:
+        """The value on disk, or _ABSENT. Until anything has spilled there is no query."""
+        if not self._spilled:
+            return _ABSENT
+        row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
+        return _ABSENT if row is None else pickle.loads(row[0])
 
     def _hold(self, key: str, value: V) -> None:
         weight = self._weight(value)
@@ -99,15 +118,10 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
             self._held -= cached[1]
         return cached is not None
 
-    def _forget_on_disk(self, key: str) -> bool:
-        gone: int = self._db.execute("DELETE FROM kv WHERE k = ?", (key,)).rowcount
-        self._on_disk -= gone
-        return gone > 0
-
     def _write(self, key: str, value: V) -> None:
         blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self._db.execute("INSERT INTO kv (k, v) VALUES (?, ?)", (key, blob))
-        self._on_disk += 1
+        self._db.execute("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", (key, blob))
+        self._spilled = True
 
     def _spill_all(self) -> None:
         while self._cache:

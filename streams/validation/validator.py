@@ -45,6 +45,17 @@ class LineOutcome(Protocol):
     def verdict_id(self) -> str: ...
 
 
+def _uuid5_text(sha1: bytes) -> str:
+    """`str(uuid.UUID(bytes=sha1[:16], version=5))` without building the UUID object
+    (a tenth of the id's cost): version 5 in the high nibble of byte 6, the RFC 4122
+    variant in the top bits of byte 8."""
+    b = bytearray(sha1[:16])
+    b[6] = (b[6] & 0x0F) | 0x50
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def disposition_of(findings: Iterable[Finding]) -> Disposition:
     severities = {f.severity for f in findings}
     if Severity.ERROR in severities:
@@ -78,7 +89,7 @@ class Validator:
         """
         digest = self._id_prefix.copy()
         digest.update(event.__pydantic_serializer__.to_json(event, by_alias=True))
-        return str(uuid.UUID(bytes=digest.digest()[:16], version=5))
+        return _uuid5_text(digest.digest())
 
     def stateful(self, event: ClaimLineEvent) -> bool:
         """Lines the cross-line rules look at: J9262, its predecessor and look-alikes."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from streams.contract.models import ClaimLineEvent, Disposition, Finding, Severity
-from streams.validation.validator import Validator, disposition_of
+from streams.validation.validator import Validator, _uuid5_text, disposition_of
 from tests.conftest import make_event
 
 
@@ -78,3 +81,8 @@ def test_claim_roll_up_takes_the_worst_line(validator: Validator) -> None:
     assert [ref.line_number for ref in rolled.lines] == [1, 2]
     partial = validator.roll_up(good.claim_id, [good], total_lines=2)
     assert not partial.complete
+
+
+@given(st.binary(min_size=20, max_size=20))
+def test_the_fast_uuid5_text_is_the_uuid_module_s(sha1: bytes) -> None:
+    assert _uuid5_text(sha1) == str(uuid.UUID(bytes=sha1[:16], version=5))
