@@ -55,7 +55,7 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         if hit is not None:
             self._cache.move_to_end(key)
             return hit[0]
-        value = self._read(key)
+        value: V = self._read(key)
         if value is _ABSENT:
             raise KeyError(key)
         self._hold(key, value)
