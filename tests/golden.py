@@ -1349,6 +1349,56 @@ SOURCED_CASES += [
     ),
 ]
 
+# --- issue 30 item 4: subcutaneous nivolumab + hyaluronidase (Opdivo Qvantig) ---------
+QVANTIG = "00003-3120-01"
+QVANTIG_SOURCE = (
+    "openFDA NDC directory (Opdivo Qvantig 0003-3120-01, 300 mg/2.5 mL single-dose vial); "
+    "claim context: Qvantig has its own code (J9289), billed as J9299 it is a coding error"
+)
+
+
+def qvantig(hcpcs: str, units: float, **more: Any) -> dict[str, Any]:
+    """A Qvantig line: given subcutaneously, one 2.5 mL vial."""
+    return drug_line(hcpcs, QVANTIG, units, route="subcutaneous") | more
+
+
+SOURCED_CASES += [
+    Case(
+        "src-medicare-qvantig-billed-as-j9299",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {"line": qvantig("J9299", 300)},
+        QVANTIG_SOURCE,
+    ),
+    Case(
+        "src-medicaid-qvantig-billed-as-j9299-institutional",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {
+            "claim": payer("medicaid") | INSTITUTIONAL,
+            "line": qvantig("J9299", 300, revenue_code="0636"),
+        },
+        QVANTIG_SOURCE,
+    ),
+    Case(
+        "src-commercial-qvantig-as-j9289",
+        "pass",
+        [],
+        {"claim": payer("commercial"), "line": qvantig("J9289", 150)},
+        QVANTIG_SOURCE + " (J9289 per 2 mg: 150 units a vial)",
+    ),
+    Case(
+        "src-medicare-advantage-qvantig-as-j9289-institutional",
+        "pass",
+        [],
+        {
+            "claim": payer("medicare_advantage") | INSTITUTIONAL,
+            "line": qvantig("J9289", 150, revenue_code="0636"),
+        },
+        QVANTIG_SOURCE + " (J9289 per 2 mg: 150 units a vial)",
+    ),
+]
+
 # --- issue 30 item 6: diagnoses near CML, TKIs counted as drugs, validity spans ------
 EXCLUDES1 = (
     "ICD-10-CM C92.1 Excludes1 (C92.2-, C93.1-, D47.1); ICD-10-CM Official Guidelines s. I.A.12.a"
