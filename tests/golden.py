@@ -1399,6 +1399,66 @@ SOURCED_CASES += [
     ),
 ]
 
+# --- issue 30 item 7: a JW amount against the vials its NDC quantity reports ----------
+JW_NDC = JW_VIAL + "; X12 837 CTP04/CTP05 (the NDC quantity of the discarded drug)"
+
+
+def nivolumab_ml(ml: float) -> dict[str, Any]:
+    return {"code": OPDIVO_100, "quantity": ml, "unit": "ML"}
+
+
+SOURCED_CASES += [
+    Case(
+        "src-medicaid-jw-above-its-ndc-quantity",
+        "fail",
+        ["MODIFIER_JW_ABOVE_NDC_QUANTITY"],
+        {
+            "claim": payer("medicaid") | {"total_lines": 2},
+            "line": drug_line("J9299", nivolumab_ml(4), 60, modifiers=["JW"]),
+        },
+        JW_NDC,
+    ),
+    Case(
+        "src-medicaid-jw-as-its-ndc-quantity",
+        "pass",
+        [],
+        {
+            "claim": payer("medicaid") | {"total_lines": 2},
+            "line": drug_line("J9299", nivolumab_ml(4), 40, modifiers=["JW"]),
+        },
+        JW_NDC,
+    ),
+    Case(
+        "src-medicare-jw-above-its-vial-share-institutional",
+        "fail",
+        ["MODIFIER_JW_ABOVE_NDC_QUANTITY"],
+        {
+            "claim": INSTITUTIONAL | {"total_lines": 2},
+            "line": {
+                "modifiers": ["JW"],
+                "units": 150,
+                "administered_mg": None,
+                "revenue_code": "0636",
+                "ndc": {"quantity": 0.2},
+            },
+            "documentation": {"waste_record": True},
+        },
+        JW_NDC,
+    ),
+    Case(
+        "src-commercial-jw-without-ndc-quantity-not-judged",
+        "warn",
+        ["NDC_QUANTITY_MISSING"],
+        {
+            "claim": payer("commercial") | {"total_lines": 2},
+            "line": drug_line(
+                "J9299", {"code": OPDIVO_100, "quantity": None, "unit": None}, 60, modifiers=["JW"]
+            ),
+        },
+        JW_NDC + " (no quantity: nothing to judge)",
+    ),
+]
+
 # --- issue 30 item 6: diagnoses near CML, TKIs counted as drugs, validity spans ------
 EXCLUDES1 = (
     "ICD-10-CM C92.1 Excludes1 (C92.2-, C93.1-, D47.1); ICD-10-CM Official Guidelines s. I.A.12.a"
@@ -1613,6 +1673,84 @@ SOURCED_CLAIMS: list[ClaimCase] = [
         ],
         JW_VIAL,
         WASTE_RECORD,
+    ),
+]
+
+# Claims whose NDC quantities report the vials a dose and its JW line came from.
+SOURCED_CLAIMS += [
+    ClaimCase(
+        "medicare-j9262-dose-and-jw-one-vial-each-line",
+        "pass",
+        [],
+        [
+            {"modifiers": [], "units": 250, "administered_mg": 2.5},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_NDC + " (both lines name the vial opened)",
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "medicare-j9262-jw-more-than-the-vial-left",
+        "fail",
+        ["CLAIM_JW_ABOVE_NDC_VIALS"],
+        [
+            {"modifiers": [], "units": 300, "administered_mg": 3.0},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_NDC,
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "medicare-advantage-j9262-two-vials-part-billed",
+        "warn",
+        ["CLAIM_NDC_VIALS_UNACCOUNTED"],
+        [
+            {"modifiers": [], "units": 400, "administered_mg": 4.0, "ndc": {"quantity": 2}},
+            {"modifiers": ["JW"], "units": 50, "administered_mg": None, "ndc": {"quantity": 2}},
+            ADMIN_96401,
+        ],
+        JW_NDC + " (two vials opened, 250 units unaccounted)",
+        WASTE_RECORD | {"claim": payer("medicare_advantage")},
+    ),
+    ClaimCase(
+        "medicaid-nivolumab-shares-of-one-vial",
+        "pass",
+        [],
+        [
+            drug_line("J9299", nivolumab_ml(6), 60, modifiers=[]),
+            drug_line("J9299", nivolumab_ml(4), 40, modifiers=["JW"]),
+            IV_ADMIN,
+        ],
+        JW_NDC + " (each line its share of the vial, NCPDP ML)",
+        {"claim": payer("medicaid")},
+    ),
+    ClaimCase(
+        "medicaid-nivolumab-jw-beyond-the-shares-institutional",
+        "fail",
+        ["CLAIM_JW_ABOVE_NDC_VIALS"],
+        [
+            drug_line("J9299", nivolumab_ml(6), 60, modifiers=[], revenue_code="0636"),
+            drug_line("J9299", nivolumab_ml(4), 60, modifiers=["JW"], revenue_code="0636"),
+            IV_ADMIN | {"revenue_code": "0335"},
+        ],
+        JW_NDC + " (6 + 4 mL is one 100 mg vial)",
+        {"claim": payer("medicaid") | INSTITUTIONAL},
+    ),
+    ClaimCase(
+        "commercial-nivolumab-jw-without-ndc-quantity",
+        "warn",
+        [],
+        [
+            drug_line("J9299", nivolumab_ml(6), 60, modifiers=[]),
+            drug_line(
+                "J9299", {"code": OPDIVO_100, "quantity": None, "unit": None}, 70, modifiers=["JW"]
+            ),
+            IV_ADMIN,
+        ],
+        JW_NDC + " (a line without a quantity is not judged)",
+        {"claim": payer("commercial")},
     ),
 ]
 
