@@ -1754,6 +1754,97 @@ SOURCED_CLAIMS += [
     ),
 ]
 
+
+@dataclass(frozen=True)
+class PatientCase:
+    """One patient's dosing days (offsets from the first), one line a day, each sent the
+    evening of its service day: every line but the last passes, the last gets `codes`."""
+
+    name: str
+    disposition: str
+    codes: list[str]
+    days: list[int]
+    source: str
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def docs(self, start: date = date(2026, 3, 2)) -> list[dict[str, Any]]:
+        docs = []
+        for n in self.days:
+            day = (start + timedelta(days=n)).isoformat()
+            doc = event(f"golden-phase-{self.name}-{n}", **self.sections)
+            doc["claim"]["patient"]["patient_id"] = f"P-phase-{self.name}"
+            doc["line"]["service_date"] = day
+            doc["event_time"] = f"{day}T22:00:00Z"
+            docs.append(doc)
+        return docs
+
+
+def run(first: int, length: int) -> list[int]:
+    return list(range(first, first + length))
+
+
+PHASES = (
+    "Synribo prescribing information: induction 14 and maintenance 7 consecutive days of a "
+    "28-day cycle, 2 days fewer after grade 4 neutropenia or grade 3 thrombocytopenia"
+)
+INDUCTION, MAINTENANCE = run(0, 14), run(28, 7)
+
+# Patients' treatment phases, read from their history (issue 30, item 7).
+PATIENT_CASES: list[PatientCase] = [
+    PatientCase(
+        "medicare-maintenance-cycles", "pass", [], INDUCTION + MAINTENANCE + run(56, 7), PHASES
+    ),
+    PatientCase(
+        "medicare-maintenance-eighth-day",
+        "warn",
+        ["DOSING_MAINTENANCE_CYCLE_DAYS"],
+        INDUCTION + MAINTENANCE + run(56, 8),
+        PHASES + " (a return to induction needs documentation)",
+    ),
+    PatientCase(
+        "medicaid-reduced-maintenance-institutional",
+        "pass",
+        [],
+        INDUCTION + run(28, 5) + run(56, 5),
+        PHASES + " (5 days after a reduction)",
+        {"claim": payer("medicaid") | INSTITUTIONAL, "line": {"revenue_code": "0636"}},
+    ),
+    PatientCase(
+        "commercial-reduced-induction-then-induction",
+        "pass",
+        [],
+        run(0, 12) + run(28, 14),
+        PHASES + " (12 days after a reduction; still induction)",
+        {"claim": payer("commercial")},
+    ),
+    PatientCase(
+        "medicare-advantage-after-reduced-maintenance-institutional",
+        "warn",
+        ["DOSING_MAINTENANCE_CYCLE_DAYS"],
+        INDUCTION + run(28, 5) + run(56, 8),
+        PHASES + " (a return to induction needs documentation)",
+        {
+            "claim": payer("medicare_advantage") | INSTITUTIONAL,
+            "line": {"revenue_code": "0636"},
+        },
+    ),
+    PatientCase(
+        "medicare-induction-fifteenth-day",
+        "warn",
+        ["DOSING_CYCLE_DAYS"],
+        run(0, 15),
+        PHASES + " (induction: at most 14 of 28)",
+    ),
+    PatientCase(
+        "commercial-maintenance-with-a-missed-day",
+        "pass",
+        [],
+        INDUCTION + MAINTENANCE + [56, 57, 58, 60, 61, 62, 63],
+        PHASES + " (a missed day inside a cycle does not split it)",
+        {"claim": payer("commercial")},
+    ),
+]
+
 # Edits one line cannot show: PRODUCT_DISCONTINUED needs a date set in reference data
 # (tests/rules/test_ndc.py); the cross-line and claim edits need other lines
 # (tests/test_stateful.py and tests/integration/test_stateful_stream.py).
