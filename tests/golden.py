@@ -1407,27 +1407,23 @@ def nivolumab_ml(ml: float) -> dict[str, Any]:
     return {"code": OPDIVO_100, "quantity": ml, "unit": "ML"}
 
 
+def medicaid_jw_of_4_ml(units: float) -> dict[str, Any]:
+    """A Medicaid nivolumab JW line reporting 4 mL (40 units) discarded, beside its dose."""
+    return {
+        "claim": payer("medicaid") | {"total_lines": 2},
+        "line": drug_line("J9299", nivolumab_ml(4), units, modifiers=["JW"]),
+    }
+
+
 SOURCED_CASES += [
     Case(
         "src-medicaid-jw-above-its-ndc-quantity",
         "fail",
         ["MODIFIER_JW_ABOVE_NDC_QUANTITY"],
-        {
-            "claim": payer("medicaid") | {"total_lines": 2},
-            "line": drug_line("J9299", nivolumab_ml(4), 60, modifiers=["JW"]),
-        },
+        medicaid_jw_of_4_ml(60),
         JW_NDC,
     ),
-    Case(
-        "src-medicaid-jw-as-its-ndc-quantity",
-        "pass",
-        [],
-        {
-            "claim": payer("medicaid") | {"total_lines": 2},
-            "line": drug_line("J9299", nivolumab_ml(4), 40, modifiers=["JW"]),
-        },
-        JW_NDC,
-    ),
+    Case("src-medicaid-jw-as-its-ndc-quantity", "pass", [], medicaid_jw_of_4_ml(40), JW_NDC),
     Case(
         "src-medicare-jw-above-its-vial-share-institutional",
         "fail",
