@@ -1349,6 +1349,112 @@ SOURCED_CASES += [
     ),
 ]
 
+# --- issue 30 item 4: subcutaneous nivolumab + hyaluronidase (Opdivo Qvantig) ---------
+QVANTIG = "00003-3120-01"
+QVANTIG_SOURCE = (
+    "openFDA NDC directory (Opdivo Qvantig 0003-3120-01, 300 mg/2.5 mL single-dose vial); "
+    "claim context: Qvantig has its own code (J9289), billed as J9299 it is a coding error"
+)
+
+
+def qvantig(hcpcs: str, units: float, **more: Any) -> dict[str, Any]:
+    """A Qvantig line: given subcutaneously, one 2.5 mL vial."""
+    return drug_line(hcpcs, QVANTIG, units, route="subcutaneous") | more
+
+
+SOURCED_CASES += [
+    Case(
+        "src-medicare-qvantig-billed-as-j9299",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {"line": qvantig("J9299", 300)},
+        QVANTIG_SOURCE,
+    ),
+    Case(
+        "src-medicaid-qvantig-billed-as-j9299-institutional",
+        "fail",
+        ["CODING_LOOKALIKE_NDC"],
+        {
+            "claim": payer("medicaid") | INSTITUTIONAL,
+            "line": qvantig("J9299", 300, revenue_code="0636"),
+        },
+        QVANTIG_SOURCE,
+    ),
+    Case(
+        "src-commercial-qvantig-as-j9289",
+        "pass",
+        [],
+        {"claim": payer("commercial"), "line": qvantig("J9289", 150)},
+        QVANTIG_SOURCE + " (J9289 per 2 mg: 150 units a vial)",
+    ),
+    Case(
+        "src-medicare-advantage-qvantig-as-j9289-institutional",
+        "pass",
+        [],
+        {
+            "claim": payer("medicare_advantage") | INSTITUTIONAL,
+            "line": qvantig("J9289", 150, revenue_code="0636"),
+        },
+        QVANTIG_SOURCE + " (J9289 per 2 mg: 150 units a vial)",
+    ),
+]
+
+# --- issue 30 item 7: a JW amount against the vials its NDC quantity reports ----------
+JW_NDC = JW_VIAL + "; X12 837 CTP04/CTP05 (the NDC quantity of the discarded drug)"
+
+
+def nivolumab_ml(ml: float) -> dict[str, Any]:
+    return {"code": OPDIVO_100, "quantity": ml, "unit": "ML"}
+
+
+def medicaid_jw_of_4_ml(units: float) -> dict[str, Any]:
+    """A Medicaid nivolumab JW line reporting 4 mL (40 units) discarded, beside its dose."""
+    return {
+        "claim": payer("medicaid") | {"total_lines": 2},
+        "line": drug_line("J9299", nivolumab_ml(4), units, modifiers=["JW"]),
+    }
+
+
+SOURCED_CASES += [
+    Case(
+        "src-medicaid-jw-above-its-ndc-quantity",
+        "fail",
+        ["MODIFIER_JW_ABOVE_NDC_QUANTITY"],
+        medicaid_jw_of_4_ml(60),
+        JW_NDC,
+    ),
+    Case("src-medicaid-jw-as-its-ndc-quantity", "pass", [], medicaid_jw_of_4_ml(40), JW_NDC),
+    Case(
+        "src-medicare-jw-above-its-vial-share-institutional",
+        "fail",
+        ["MODIFIER_JW_ABOVE_NDC_QUANTITY"],
+        {
+            "claim": INSTITUTIONAL | {"total_lines": 2},
+            "line": {
+                "modifiers": ["JW"],
+                "units": 150,
+                "administered_mg": None,
+                "revenue_code": "0636",
+                "ndc": {"quantity": 0.2},
+            },
+            "documentation": {"waste_record": True},
+        },
+        JW_NDC,
+    ),
+    Case(
+        "src-commercial-jw-without-ndc-quantity-not-judged",
+        "warn",
+        ["NDC_QUANTITY_MISSING"],
+        {
+            "claim": payer("commercial") | {"total_lines": 2},
+            "line": drug_line(
+                "J9299", {"code": OPDIVO_100, "quantity": None, "unit": None}, 60, modifiers=["JW"]
+            ),
+        },
+        JW_NDC + " (no quantity: nothing to judge)",
+    ),
+]
+
 # --- issue 30 item 6: diagnoses near CML, TKIs counted as drugs, validity spans ------
 EXCLUDES1 = (
     "ICD-10-CM C92.1 Excludes1 (C92.2-, C93.1-, D47.1); ICD-10-CM Official Guidelines s. I.A.12.a"
@@ -1563,6 +1669,175 @@ SOURCED_CLAIMS: list[ClaimCase] = [
         ],
         JW_VIAL,
         WASTE_RECORD,
+    ),
+]
+
+# Claims whose NDC quantities report the vials a dose and its JW line came from.
+SOURCED_CLAIMS += [
+    ClaimCase(
+        "medicare-j9262-dose-and-jw-one-vial-each-line",
+        "pass",
+        [],
+        [
+            {"modifiers": [], "units": 250, "administered_mg": 2.5},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_NDC + " (both lines name the vial opened)",
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "medicare-j9262-jw-more-than-the-vial-left",
+        "fail",
+        ["CLAIM_JW_ABOVE_NDC_VIALS"],
+        [
+            {"modifiers": [], "units": 300, "administered_mg": 3.0},
+            {"modifiers": ["JW"], "units": 100, "administered_mg": None},
+            ADMIN_96401,
+        ],
+        JW_NDC,
+        WASTE_RECORD,
+    ),
+    ClaimCase(
+        "medicare-advantage-j9262-two-vials-part-billed",
+        "warn",
+        ["CLAIM_NDC_VIALS_UNACCOUNTED"],
+        [
+            {"modifiers": [], "units": 400, "administered_mg": 4.0, "ndc": {"quantity": 2}},
+            {"modifiers": ["JW"], "units": 50, "administered_mg": None, "ndc": {"quantity": 2}},
+            ADMIN_96401,
+        ],
+        JW_NDC + " (two vials opened, 250 units unaccounted)",
+        WASTE_RECORD | {"claim": payer("medicare_advantage")},
+    ),
+    ClaimCase(
+        "medicaid-nivolumab-shares-of-one-vial",
+        "pass",
+        [],
+        [
+            drug_line("J9299", nivolumab_ml(6), 60, modifiers=[]),
+            drug_line("J9299", nivolumab_ml(4), 40, modifiers=["JW"]),
+            IV_ADMIN,
+        ],
+        JW_NDC + " (each line its share of the vial, NCPDP ML)",
+        {"claim": payer("medicaid")},
+    ),
+    ClaimCase(
+        "medicaid-nivolumab-jw-beyond-the-shares-institutional",
+        "fail",
+        ["CLAIM_JW_ABOVE_NDC_VIALS"],
+        [
+            drug_line("J9299", nivolumab_ml(6), 60, modifiers=[], revenue_code="0636"),
+            drug_line("J9299", nivolumab_ml(4), 60, modifiers=["JW"], revenue_code="0636"),
+            IV_ADMIN | {"revenue_code": "0335"},
+        ],
+        JW_NDC + " (6 + 4 mL is one 100 mg vial)",
+        {"claim": payer("medicaid") | INSTITUTIONAL},
+    ),
+    ClaimCase(
+        "commercial-nivolumab-jw-without-ndc-quantity",
+        "warn",
+        [],
+        [
+            drug_line("J9299", nivolumab_ml(6), 60, modifiers=[]),
+            drug_line(
+                "J9299", {"code": OPDIVO_100, "quantity": None, "unit": None}, 70, modifiers=["JW"]
+            ),
+            IV_ADMIN,
+        ],
+        JW_NDC + " (a line without a quantity is not judged)",
+        {"claim": payer("commercial")},
+    ),
+]
+
+
+@dataclass(frozen=True)
+class PatientCase:
+    """One patient's dosing days (offsets from the first), one line a day, each sent the
+    evening of its service day: every line but the last passes, the last gets `codes`."""
+
+    name: str
+    disposition: str
+    codes: list[str]
+    days: list[int]
+    source: str
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def docs(self, start: date = date(2026, 3, 2)) -> list[dict[str, Any]]:
+        docs = []
+        for n in self.days:
+            day = (start + timedelta(days=n)).isoformat()
+            doc = event(f"golden-phase-{self.name}-{n}", **self.sections)
+            doc["claim"]["patient"]["patient_id"] = f"P-phase-{self.name}"
+            doc["line"]["service_date"] = day
+            doc["event_time"] = f"{day}T22:00:00Z"
+            docs.append(doc)
+        return docs
+
+
+def run(first: int, length: int) -> list[int]:
+    return list(range(first, first + length))
+
+
+PHASES = (
+    "Synribo prescribing information: induction 14 and maintenance 7 consecutive days of a "
+    "28-day cycle, 2 days fewer after grade 4 neutropenia or grade 3 thrombocytopenia"
+)
+INDUCTION, MAINTENANCE = run(0, 14), run(28, 7)
+
+# Patients' treatment phases, read from their history (issue 30, item 7).
+PATIENT_CASES: list[PatientCase] = [
+    PatientCase(
+        "medicare-maintenance-cycles", "pass", [], INDUCTION + MAINTENANCE + run(56, 7), PHASES
+    ),
+    PatientCase(
+        "medicare-maintenance-eighth-day",
+        "warn",
+        ["DOSING_MAINTENANCE_CYCLE_DAYS"],
+        INDUCTION + MAINTENANCE + run(56, 8),
+        PHASES + " (a return to induction needs documentation)",
+    ),
+    PatientCase(
+        "medicaid-reduced-maintenance-institutional",
+        "pass",
+        [],
+        INDUCTION + run(28, 5) + run(56, 5),
+        PHASES + " (5 days after a reduction)",
+        {"claim": payer("medicaid") | INSTITUTIONAL, "line": {"revenue_code": "0636"}},
+    ),
+    PatientCase(
+        "commercial-reduced-induction-then-induction",
+        "pass",
+        [],
+        run(0, 12) + run(28, 14),
+        PHASES + " (12 days after a reduction; still induction)",
+        {"claim": payer("commercial")},
+    ),
+    PatientCase(
+        "medicare-advantage-after-reduced-maintenance-institutional",
+        "warn",
+        ["DOSING_MAINTENANCE_CYCLE_DAYS"],
+        INDUCTION + run(28, 5) + run(56, 8),
+        PHASES + " (a return to induction needs documentation)",
+        {
+            "claim": payer("medicare_advantage") | INSTITUTIONAL,
+            "line": {"revenue_code": "0636"},
+        },
+    ),
+    PatientCase(
+        "medicare-induction-fifteenth-day",
+        "warn",
+        ["DOSING_CYCLE_DAYS"],
+        run(0, 15),
+        PHASES + " (induction: at most 14 of 28)",
+    ),
+    PatientCase(
+        "commercial-maintenance-with-a-missed-day",
+        "pass",
+        [],
+        INDUCTION + MAINTENANCE + [56, 57, 58, 60, 61, 62, 63],
+        PHASES + " (a missed day inside a cycle does not split it)",
+        {"claim": payer("commercial")},
     ),
 ]
 

@@ -12,7 +12,15 @@ from streams.samples import encode
 from streams.validation.rules import CATALOG
 from streams.validation.validator import Validator
 from tests.conftest import validate_offline
-from tests.golden import CASES, NOT_IN_GOLDEN, SOURCED_CLAIMS, Case, ClaimCase
+from tests.golden import (
+    CASES,
+    NOT_IN_GOLDEN,
+    PATIENT_CASES,
+    SOURCED_CLAIMS,
+    Case,
+    ClaimCase,
+    PatientCase,
+)
 
 
 def test_corpus_size_and_unique_names() -> None:
@@ -78,3 +86,26 @@ def test_golden_claim(case: ClaimCase, claim_verdicts: dict[str, dict]) -> None:
     verdict = claim_verdicts[case.docs()[0]["claim"]["claim_id"]]
     got = (verdict["disposition"], [f["code"] for f in verdict["findings"]])
     assert got == (case.disposition, case.codes), json.dumps(verdict, indent=1)
+
+
+@pytest.mark.parametrize("case", PATIENT_CASES, ids=lambda c: c.name)
+def test_golden_patient(case: PatientCase, validator: Validator) -> None:
+    """A patient's lines in order: the history gives the last one its phase findings."""
+    assert case.source
+    verdicts = validate_offline(validator, [encode(d) for d in case.docs()]).verdicts
+    assert [v["disposition"] for v in verdicts[:-1]] == ["pass"] * (len(verdicts) - 1)
+    last = verdicts[-1]
+    got = (last["disposition"], [f["code"] for f in last["findings"]])
+    assert got == (case.disposition, case.codes), json.dumps(last["findings"], indent=1)
+
+
+def test_patient_cases_cover_payers_and_forms() -> None:
+    docs = [case.docs()[-1] for case in PATIENT_CASES]
+    assert {d["claim"]["payer"]["plan_type"] for d in docs} >= {
+        "medicare",
+        "medicare_advantage",
+        "medicaid",
+        "commercial",
+    }
+    assert {d["claim"]["claim_type"] for d in docs} == {"professional", "institutional"}
+    assert {c.disposition for c in PATIENT_CASES} == {"pass", "warn"}

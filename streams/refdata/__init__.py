@@ -118,6 +118,8 @@ class Drug:
     dose_mg_per_m2: float | None = None
     max_administrations_per_day: int | None = None
     max_dosing_days_per_28: int | None = None
+    maintenance_dosing_days_per_28: int | None = None
+    cycle_reduction_days: int = 0
     dose_tolerance: float = 0.0
     vial_units: float | None = None
     max_single_dose_mg: float | None = None

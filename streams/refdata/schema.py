@@ -243,6 +243,10 @@ class DrugSpec(Entry):
     dose_mg_per_m2: OptPositive = None
     max_administrations_per_day: Annotated[StrictInt, Ge(1)] | None = None
     max_dosing_days_per_28: Annotated[StrictInt, Ge(1), Le(28)] | None = None
+    maintenance_dosing_days_per_28: Annotated[StrictInt, Ge(1), Le(28)] | None = None
+    """Dosing days of a maintenance cycle (the induction's are max_dosing_days_per_28)."""
+    cycle_reduction_days: Annotated[StrictInt, Ge(0), Le(28)] = 0
+    """Dosing days a cycle is cut by after a severe toxicity (the label's reduced cycles)."""
     dose_tolerance: Annotated[float, Ge(0), Le(1)] = 0.0
     vial_units: OptPositive = None
     max_single_dose_mg: OptPositive = None

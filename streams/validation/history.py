@@ -171,6 +171,19 @@ def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tupl
     return best, best_start
 
 
+def treatment_cycles(days: set[date], rest_days: int) -> list[list[date]]:
+    """Dosing days grouped into cycles, oldest first: a cycle ends where at least
+    `rest_days` days pass without a dose (an induction rests 14 days of 28, a maintenance
+    21; a missed day inside a cycle does not split it)."""
+    cycles: list[list[date]] = []
+    for day in sorted(days):
+        if cycles and (day - cycles[-1][-1]).days <= rest_days:
+            cycles[-1].append(day)
+        else:
+            cycles.append([day])
+    return cycles
+
+
 class HistoryContext(BaseModel):
     """What the cross-line rules get: the history before this line, and the window
     within which a repeat counts as a duplicate."""

@@ -21,6 +21,7 @@ from streams.contract.models import (
     ClaimVerdict,
     Disposition,
     LineVerdict,
+    NdcUnit,
     PlanType,
 )
 from streams.validation.history import SUPERSEDING, claim_frequency
@@ -46,6 +47,11 @@ class ClaimLine(BaseModel):
     verdict_json: str
     frequency: ClaimFrequency | None = None
     """The claim's frequency when the line came (absent in older changelogs: original)."""
+    ndc: str | None = None
+    ndc_quantity: float | None = None
+    ndc_unit: NdcUnit | None = None
+    """The line's NDC, quantity and unit as sent, for the claim's vial accounting (absent in
+    older changelogs: such lines are not judged against their vials)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -71,6 +77,7 @@ class ClaimLine(BaseModel):
             units=float(event.line.units),
             service_date=event.line.service_date,
             frequency=claim_frequency(event.claim),
+            **_ndc_fields(event),
             **_line_verdict_fields(verdict, verdict_json),
         )
 
@@ -171,6 +178,14 @@ def _from_older_changelog(data: Any, fields: Callable[[Any], dict[str, Any]]) ->
         if verdict is not None:
             data |= fields(verdict)
     return data
+
+
+def _ndc_fields(event: ClaimLineEvent) -> dict[str, Any]:
+    ndc = event.line.ndc
+    if ndc is None:
+        return {}
+    quantity = None if ndc.quantity is None else float(ndc.quantity)
+    return {"ndc": ndc.code, "ndc_quantity": quantity, "ndc_unit": ndc.unit}
 
 
 def _line_verdict_fields(verdict: LineVerdict, text: str | None = None) -> dict[str, Any]:

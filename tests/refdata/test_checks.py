@@ -275,13 +275,13 @@ def test_a_termination_before_the_effective_date_is_refused(site: Path) -> None:
             "drugs.yaml",
             "max_single_dose_status: unconfirmed",
             "max_single_dose_staus: unconfirmed",
-            "drugs.yaml:34: key 'nivolumab.max_single_dose_staus': is not a known key",
+            "drugs.yaml:39: key 'nivolumab.max_single_dose_staus': is not a known key",
         ),
         (
             "drugs.yaml",
             "  route: intravenous\n  max_single_dose_mg: 480",
             "  route: [intravenous\n  max_single_dose_mg: 480",
-            "drugs.yaml:33: is not valid YAML: did not find expected ',' or ']'",
+            "drugs.yaml:38: is not valid YAML: did not find expected ',' or ']'",
         ),
     ],
 )

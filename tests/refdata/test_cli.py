@@ -66,7 +66,7 @@ def test_check_passes_a_good_folder_with_a_one_line_summary(tmp_path: Path, good
     result = j9262(tmp_path, "refdata", "check", str(good))
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        f"ok: version 2027Q1-site (mue.csv from {good}); 13 HCPCS codes, 10 NDCs, 15 diagnoses, "
+        f"ok: version 2027Q1-site (mue.csv from {good}); 13 HCPCS codes, 11 NDCs, 15 diagnoses, "
         "16 modifiers, 1 MUE rows, 6 drugs, 5 plan types, 6 payers\n"
     )
     assert result.stderr == ""

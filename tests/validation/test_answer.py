@@ -212,7 +212,9 @@ def test_administered_plus_discarded_units_not_whole_vials(validator: Validator)
         claim(
             "vials",
             {"modifiers": [], "units": 250, "administered_mg": 2.5},
-            {"modifiers": ["JW"], "units": 50},
+            # no NDC quantity on the JW line: the vials it reports are unknown, so the
+            # whole-vial total judges it (tests/validation/rules/test_claim_vials.py)
+            {"modifiers": ["JW"], "units": 50, "ndc": {"quantity": None}},
             ADMIN_96401,
             documentation={"waste_record": True},
         ),
@@ -356,3 +358,28 @@ def test_the_offline_runner_dead_letters_a_raising_rule_without_its_text(
     assert f"rule evaluation failed for event_id={doc['event_id']}" in caplog.text
     assert "raise_in_a_rule" in caplog.text  # where it was raised
     assert SECRET not in caplog.text
+
+
+def test_a_maintenance_patient_past_seven_days_is_told_why(validator: Validator) -> None:
+    """Induction (14 days), maintenance (7), then an 8th day in the next cycle."""
+    days = [*range(14), *range(28, 35), *range(56, 64)]
+    verdicts, _ = validate(validator, [dosing_day(n) for n in days])
+    assert [codes(v) for v in verdicts[:-1]] == [[]] * (len(days) - 1)
+    [found] = verdicts[-1]["findings"]
+    assert found["code"] == "DOSING_MAINTENANCE_CYCLE_DAYS"
+    assert found["severity"] == "warning"
+    assert found["message"] == (
+        "dosing day 8 of the cycle that began 2026-12-27; the previous cycle (2026-11-29 to "
+        "2026-12-05, 7 dosing days) was a maintenance cycle, which the label doses 7 "
+        "consecutive days of each 28 (5 when reduced after toxicity)"
+    )
+
+
+def test_short_cycles_first_in_view_do_not_make_a_maintenance_phase(
+    validator: Validator,
+) -> None:
+    """The first cycle the history holds may have lost its start to retention: a 7-day
+    first cycle followed by 14 days is not a return to induction."""
+    days = [*range(7), *range(28, 42)]
+    verdicts, _ = validate(validator, [dosing_day(n) for n in days])
+    assert all(codes(v) == [] for v in verdicts)

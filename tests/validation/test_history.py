@@ -14,6 +14,7 @@ from streams.validation.history import (
     PatientHistory,
     busiest_window,
     latest_service_day,
+    treatment_cycles,
 )
 
 DAY = date(2026, 11, 15)
@@ -113,3 +114,12 @@ def test_retention_counts_back_from_the_latest_day_held() -> None:
     assert list(early.lines) == ["0001-01-02"]
     stored = PatientHistory.model_validate_json(history.model_dump_json())
     assert stored == history
+
+
+def test_treatment_cycles_split_at_a_week_without_a_dose() -> None:
+    start = date(2026, 3, 2)
+    offsets = [0, 1, 2, 4, 5, 11, 12, 30]  # a missed day (3) and six rest days (6-10) stay
+    days = {start + timedelta(days=n) for n in offsets}
+    cycles = treatment_cycles(days, 7)
+    assert [[(d - start).days for d in c] for c in cycles] == [[0, 1, 2, 4, 5, 11, 12], [30]]
+    assert treatment_cycles(set(), 7) == []

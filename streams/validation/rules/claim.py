@@ -7,12 +7,16 @@ complete claims.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from streams.contract.models import ClaimType, Finding
 from streams.refdata import ReferenceData
+from streams.refdata.ndc import normalize_ndc
+from streams.validation.enrichment import ndc_milligrams
 from streams.validation.rollup import ClaimLine, ClaimState
 from streams.validation.rules.catalog import CATALOG, finding, resolve
 from streams.validation.rules.modifiers import SINGLE_DOSE
@@ -104,6 +108,11 @@ def _waste_pairs(
                 field="lines",
                 suggestion="Add JZ if nothing was discarded, or a JW line with the discarded units",
             )
+        if wasted and given:
+            held = _vials_reported(refdata, day_lines)
+            if held is not None:
+                yield from _against_vials(held, given, wasted, code, day)
+                continue
         vial = _vial_units(refdata, code)
         if wasted and given and vial:
             total = sum(ln.units for ln in day_lines)
@@ -122,3 +131,84 @@ def _vial_units(refdata: ReferenceData, code: str) -> float | None:
     """Units in one vial, from the drug's label facts (as the line-level JZ check uses)."""
     drug = refdata.drugs.get(refdata.hcpcs[code].drug) if code in refdata.hcpcs else None
     return drug.vial_units if drug is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Vials:
+    """The vials a drug's lines of one date report opening, and the billing units in one."""
+
+    count: int
+    per_vial: float
+
+    @property
+    def units(self) -> float:
+        return self.count * self.per_vial
+
+
+def _line_vials(refdata: ReferenceData, ln: ClaimLine) -> tuple[float, float] | None:
+    """The vials and billing units the line's NDC quantity reports: UN counts vials, ML, ME
+    and GR go through the NDC row's package size. None when the line has no quantity, or
+    its NDC is not a known package of the line's code (the line edits report that)."""
+    if ln.ndc is None or ln.ndc_quantity is None or ln.ndc_unit is None:
+        return None
+    normalized = normalize_ndc(ln.ndc)
+    product = refdata.ndc(normalized.ndc11) if normalized.ndc11 else None
+    if product is None or product.hcpcs != ln.hcpcs or not product.billing_units_per_package:
+        return None
+    mg = ndc_milligrams(product, ln.ndc_quantity, ln.ndc_unit)
+    if not mg or not product.package_mg:
+        return None
+    vials = mg / product.package_mg
+    return vials, vials * product.billing_units_per_package
+
+
+def _vials_reported(refdata: ReferenceData, day_lines: list[ClaimLine]) -> _Vials | None:
+    """The vials a drug's lines of one date report, when every line reports its quantity.
+
+    Lines that all name the same NDC quantity name the same vials (the vial a dose came
+    from is the vial its leftover was discarded from); otherwise each line reports its
+    share and the shares add up. Vials are opened whole: shares of 1.4 vials opened two."""
+    each = [_line_vials(refdata, ln) for ln in day_lines]
+    known = [v for v in each if v is not None]
+    if len(known) < len(each):
+        return None
+    same = len({(ln.ndc, ln.ndc_quantity, ln.ndc_unit) for ln in day_lines}) == 1
+    vials = known[0][0] if same else sum(v for v, _ in known)
+    per_vial = sum(u for _, u in known) / sum(v for v, _ in known)
+    return _Vials(count=math.ceil(vials - _SLACK), per_vial=per_vial)
+
+
+_SLACK = 0.02
+"""Rounding in reported shares of a vial (0.71 + 0.28 UN) that still make whole vials."""
+
+
+def _against_vials(
+    held: _Vials, given: list[ClaimLine], wasted: list[ClaimLine], code: str, day: date
+) -> Iterator[Finding]:
+    """Administered plus discarded units against the units of the vials reported: more is
+    a JW amount the vials could not leave (error), less leaves drug unaccounted (warning)."""
+    administered = sum(ln.units for ln in given)
+    discarded = sum(ln.units for ln in wasted)
+    total = administered + discarded
+    if abs(total - held.units) < 1:
+        return
+    vials = f"{held.count} vial(s) holding {fmt(held.units)} units"
+    if total > held.units:
+        room = max(held.units - administered, 0)
+        yield finding(
+            "CLAIM_JW_ABOVE_NDC_VIALS",
+            f"JW line {wasted[0].line_number} reports {fmt(discarded)} discarded {code} units on "
+            f"{day}, but the NDC quantities report {vials}, of which {fmt(administered)} were "
+            f"administered: at most {fmt(room)} could be left",
+            field="lines",
+            suggestion=f"Bill {fmt(room)} discarded units, or correct the NDC quantities",
+        )
+        return
+    yield finding(
+        "CLAIM_NDC_VIALS_UNACCOUNTED",
+        f"{fmt(administered)} administered + {fmt(discarded)} discarded {code} units on {day} "
+        f"make {fmt(total)}, but the NDC quantities report {vials}",
+        field="lines",
+        suggestion="Make administered plus discarded units fill the vials opened, or correct "
+        "the NDC quantities",
+    )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from streams.contract.models import ClaimFrequency, Finding
+from streams.refdata import Drug
 from streams.validation.history import (
     CYCLE_DAYS,
     SUPERSEDING,
@@ -17,8 +18,9 @@ from streams.validation.history import (
     busiest_window,
     claim_frequency,
     supersedes,
+    treatment_cycles,
 )
-from streams.validation.rules.catalog import finding
+from streams.validation.rules.catalog import CATALOG, finding
 from streams.validation.rules.engine import LineContext, rule
 from streams.validation.rules.units import fmt
 
@@ -30,6 +32,7 @@ CODES = frozenset(
         "DOSING_DAILY_ABOVE_LABEL_MAX",
         "UNITS_DAILY_MUE",
         "DOSING_CYCLE_DAYS",
+        "DOSING_MAINTENANCE_CYCLE_DAYS",
     }
 )
 
@@ -136,15 +139,52 @@ def _cycle_days(ctx: LineContext) -> Iterator[Finding]:
     codes = ctx.refdata.codes_of_drug(ctx.facts.billed.drug)
     replacing = ctx.event if claim_frequency(ctx.claim) in SUPERSEDING else None
     days = history.history.dosing_days(codes, superseded_by=replacing)
-    if not limit or ctx.line.service_date in days or len(days) < limit:
+    if limit and ctx.line.service_date not in days and len(days) >= limit:
+        count, start = busiest_window(days | {ctx.line.service_date}, ctx.line.service_date)
+        if count > limit:
+            yield _over_the_cycle(count, start, limit)
+            return
+    if drug is not None and ctx.line.service_date not in days:
+        yield from _maintenance_cycle(drug, days, ctx.line.service_date)
+
+
+def _over_the_cycle(count: int, start: date, limit: int) -> Finding:
+    end = date.fromordinal(min(start.toordinal() + CYCLE_DAYS - 1, date.max.toordinal()))
+    return finding(
+        "DOSING_CYCLE_DAYS",
+        f"{count} dosing days in the {CYCLE_DAYS} days {start} to {end}; the label "
+        f"doses at most {limit} days of a {CYCLE_DAYS}-day cycle (7 in maintenance)",
+        field="line.service_date",
+        suggestion="Check the service dates against the cycle's administration record",
+    )
+
+
+def _maintenance_cycle(drug: Drug, days: set[date], day: date) -> Iterator[Finding]:
+    """A patient in maintenance (their last whole cycle had at most the maintenance's dosing
+    days) whose current cycle runs past them: a return to induction, or a dating slip.
+
+    The last whole cycle is the one before the current, and not the first in view (whose
+    start the history's retention may have cut)."""
+    limit = drug.maintenance_dosing_days_per_28
+    if not limit or len(days) < limit + 2:  # a cycle before the last whole one, and this
         return
-    count, start = busiest_window(days | {ctx.line.service_date}, ctx.line.service_date)
-    if count > limit:
-        end = date.fromordinal(min(start.toordinal() + CYCLE_DAYS - 1, date.max.toordinal()))
-        yield finding(
-            "DOSING_CYCLE_DAYS",
-            f"{count} dosing days in the {CYCLE_DAYS} days {start} to {end}; the label "
-            f"doses at most {limit} days of a {CYCLE_DAYS}-day cycle (7 in maintenance)",
-            field="line.service_date",
-            suggestion="Check the service dates against the cycle's administration record",
-        )
+    rest = CATALOG["DOSING_MAINTENANCE_CYCLE_DAYS"].param("new_cycle_after_rest_days")
+    cycles = treatment_cycles(days | {day}, rest)
+    at = next(i for i, cycle in enumerate(cycles) if day in cycle)
+    current = [d for d in cycles[at] if d <= day]
+    if at < 2 or len(current) <= limit:
+        return
+    previous = cycles[at - 1]
+    if len(previous) > limit:
+        return
+    reduced = limit - drug.cycle_reduction_days
+    yield finding(
+        "DOSING_MAINTENANCE_CYCLE_DAYS",
+        f"dosing day {len(current)} of the cycle that began {current[0]}; the previous cycle "
+        f"({previous[0]} to {previous[-1]}, {len(previous)} dosing days) was a maintenance "
+        f"cycle, which the label doses {limit} consecutive days of each {CYCLE_DAYS} "
+        f"({reduced} when reduced after toxicity)",
+        field="line.service_date",
+        suggestion="Document the return to induction (loss of response), or check the "
+        "service dates",
+    )

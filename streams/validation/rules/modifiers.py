@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import date
 
@@ -60,6 +61,23 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
             suggestion="Bill only what was left in the last vial opened; unopened vials are "
             "not billed",
         )
+    reported = _ndc_units(ctx)
+    if (
+        waste
+        and reported is not None
+        and units > math.ceil(reported - 1e-9)
+        and not (largest and units >= largest)
+    ):
+        ndc = line.ndc
+        assert ndc is not None and ndc.quantity is not None and ndc.unit is not None
+        yield finding(
+            "MODIFIER_JW_ABOVE_NDC_QUANTITY",
+            f"JW reports {fmt(units)} discarded {billed.code} units, but the line's NDC "
+            f"quantity {fmt(float(ndc.quantity))} {ndc.unit.value} holds only {fmt(reported)}",
+            field="line.units",
+            suggestion="Bill the discarded units the NDC quantity reports, or correct the NDC "
+            "quantity",
+        )
     if single_dose(ctx) and claim.total_lines in (None, 1) and not marked:
         yield finding(
             "MODIFIER_JZ_JW_REQUIRED",
@@ -106,6 +124,16 @@ def _vial_units(ctx: LineContext) -> float | None:
     if product is not None and ctx.facts.ndc_conflict is None and product.single_dose:
         return product.billing_units_per_package
     return drug.vial_units if drug is not None else None
+
+
+def _ndc_units(ctx: LineContext) -> float | None:
+    """The billing units the line's NDC quantity reports, when the NDC is of the billed code."""
+    facts = ctx.facts
+    if facts.ndc_conflict is not None or facts.ndc_code is None:
+        return None
+    if facts.ndc_code.code != ctx.line.hcpcs:
+        return None
+    return facts.expected_units
 
 
 def _largest_vial(ctx: LineContext) -> float | None:

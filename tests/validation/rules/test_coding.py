@@ -89,3 +89,32 @@ def test_a_service_date_after_the_line_was_sent_is_a_typo(validator: Validator) 
         "Service date 2062-11-20 is after the line was sent (2026-11-20)"
     )
     assert verdict.findings[0].field == "line.service_date"
+
+
+QVANTIG_LINE = {
+    "units": 300,
+    "ndc": {"code": "00003-3120-01", "quantity": 1, "unit": "UN"},
+    "administered_mg": None,
+}
+
+
+def test_qvantig_billed_as_iv_nivolumab_points_to_its_own_code(validator: Validator) -> None:
+    """Opdivo Qvantig (subcutaneous nivolumab + hyaluronidase) is not J9299's drug."""
+    verdict = validator.validate(make_event(line=QVANTIG_LINE | {"hcpcs": "J9299"}))
+    assert codes(verdict) == ["CODING_LOOKALIKE_NDC"]
+    assert verdict.findings[0].severity is Severity.ERROR
+    assert "nivolumab and hyaluronidase, billed as J9289" in verdict.findings[0].message
+    assert verdict.findings[0].suggestion is not None
+    assert verdict.findings[0].suggestion.startswith("Did you mean J9289?")
+
+
+def test_qvantig_billed_as_j9289_passes_and_j9289_is_a_tracked_lookalike(
+    validator: Validator,
+) -> None:
+    line = QVANTIG_LINE | {"hcpcs": "J9289", "units": 150, "route": "subcutaneous"}
+    assert codes(validator.validate(make_event(line=line))) == []
+    assert validator.refdata.hcpcs["J9289"].role == "lookalike"
+    assert "J9289" in validator.refdata.tracked_codes
+    product = validator.refdata.ndc("00003312001")
+    assert product is not None
+    assert (product.hcpcs, product.billing_units_per_package) == ("J9289", 150)

@@ -76,3 +76,13 @@ def test_jg_at_a_critical_access_hospital_names_tb(validator: Validator) -> None
     assert "type of bill 851" in verdict.findings[0].message
     opps = claim | {"type_of_bill": "131"}
     assert codes(validator.validate(make_event(claim=opps, line=line))) == []
+
+
+def test_gz_and_gy_are_valid_from_2002(validator: Validator) -> None:
+    """GY and GZ replaced GX from 2002-01-01 (CMS Program Memorandum B-01-30)."""
+    for code in ("GZ", "GY"):
+        assert str(validator.refdata.modifiers[code].effective_date) == "2002-01-01"
+    line = {"modifiers": ["GZ"], "service_date": "2001-12-31"}
+    verdict = validator.validate(make_event(line=line, event_time="2002-01-02T09:00:00Z"))
+    spans = [f.message for f in verdict.findings if f.code == "MODIFIER_NOT_IN_EFFECT"]
+    assert len(spans) == 1 and "GZ" in spans[0] and "2002-01-01" in spans[0], spans
