@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from streams.validation.enrichment import Facts
     from streams.validation.history import HistoryContext
 
-RULESET_VERSION = "2026.12.2"
+RULESET_VERSION = "2026.12.3"
 
 
 @dataclass(frozen=True, slots=True)
