@@ -121,6 +121,46 @@ def test_claim_rollup_complete_incomplete_and_http(settings: Settings, workers: 
     assert status == 200 and ready["assigned_partitions"] > 0
 
 
+def same_claim(events: str, *lines: dict[str, Any], **claim_part: Any) -> list[dict[str, Any]]:
+    """Lines of claim CLM-replaced of patient P-replaced; `events` names their event ids."""
+    docs = claim(events, *lines)
+    for doc in docs:
+        doc["claim"] |= {"claim_id": "CLM-replaced"} | claim_part
+        doc["claim"]["patient"]["patient_id"] = "P-replaced"
+    return docs
+
+
+def test_a_replacement_under_the_claims_own_id_is_answered_and_rolled_up_again(
+    settings: Settings, workers: Workers
+) -> None:
+    """CLM05-3 = 7 sent under the original's claim id, through the stream: its lines are
+    no duplicates of the original's, and the claim is rolled up again on them alone."""
+    workers.start()
+    first = same_claim("replaced-1", {}, ADMIN_96401)
+    publish_and_wait(settings, first)
+    corrected = {"charge_amount": "4000.00"}
+    again = same_claim("replaced-7", corrected, ADMIN_96401, frequency="replacement")
+    verdicts = by_event(publish_and_wait(settings, again))
+    assert [codes(verdicts[d["event_id"]]) for d in again] == [[], []]
+
+    replacement_ids = {verdicts[d["event_id"]]["verdict_id"] for d in again}
+
+    def rolled_up_again(found: list[dict[str, Any]]) -> bool:
+        return any(
+            c["claim_id"] == "CLM-replaced"
+            and {ln["verdict_id"] for ln in c["lines"]} == replacement_ids
+            for c in found
+        )
+
+    claims = asyncio.run(
+        read_until(settings, settings.topic_claim_verdicts, rolled_up_again, timeout=60)
+    )
+    mine = [c for c in claims if c["claim_id"] == "CLM-replaced"]
+    assert rolled_up_again(mine), mine
+    assert mine[0]["lines"] != mine[-1]["lines"]  # the original's verdict came first
+    assert (mine[-1]["complete"], mine[-1]["disposition"], codes(mine[-1])) == (True, "pass", [])
+
+
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_a_new_worker_continues_the_cycle_from_the_changelog(
     settings: Settings, workers: Workers, tmp_path: Path, store: str
