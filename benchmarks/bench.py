@@ -700,19 +700,27 @@ async def broker_fetch_growth(
 
 def offline_rate(records: list[bytes], refdata_dir: Path | None = None) -> float:
     """`j9262 validate` in process, on one core: lines per second, I/O to memory."""
+    return offline_run(records, refdata_dir)[0]
+
+
+def offline_run(
+    records: list[bytes], refdata_dir: Path | None = None
+) -> tuple[float, dict[str, bytes]]:
+    """`offline_rate`, with the outputs it wrote: verdicts, dead letters, claim verdicts."""
     validator = Validator(refdata.load(refdata_dir))
-    out, dead, claims = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    outputs = {"verdicts": io.BytesIO(), "dead": io.BytesIO(), "claims": io.BytesIO()}
     start = time.perf_counter()
     validate_offline(
         validator,
         records,
         source_name="bench",
         max_bytes=1 << 20,
-        out=out,
-        dead_out=dead,
-        claims_out=claims,
+        out=outputs["verdicts"],
+        dead_out=outputs["dead"],
+        claims_out=outputs["claims"],
     )
-    return len(records) / (time.perf_counter() - start)
+    rate = len(records) / (time.perf_counter() - start)
+    return rate, {name: buffer.getvalue() for name, buffer in outputs.items()}
 
 
 def decode_rate(records: list[bytes]) -> float:
