@@ -310,14 +310,68 @@ async def raw_loop(broker: EmbeddedBroker, records: list[bytes], run: str) -> fl
         await producer.stop()
 
 
+def raw_confluent_loop(broker: EmbeddedBroker, records: list[bytes], run: str) -> float:
+    """The raw loop's work on confluent-kafka (librdkafka) instead of aiokafka: what the
+    other Kafka client sets as a ceiling on the same broker (docs/adr/0006)."""
+    from confluent_kafka import Consumer, Producer
+
+    topic, out = f"rawc-in-{run}", f"rawc-out-{run}"
+    settings = Settings(_env_file=None, broker_url=broker.url)
+    asyncio.run(ensure_topics(settings, [topic, out]))
+    asyncio.run(publish(settings, records, topic=topic))
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": f"rawc-{run}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 2})
+    consumer.subscribe([topic])
+    done = 0
+    first = 0.0
+    try:
+        while done < len(records):
+            messages = consumer.consume(num_messages=500, timeout=0.5)
+            if messages and not first:
+                first = time.perf_counter()
+            for m in messages:
+                if m.error():
+                    continue
+                try:
+                    doc = orjson.loads(m.value() or b"")
+                    event_id = doc.get("event_id") if isinstance(doc, dict) else None
+                except orjson.JSONDecodeError:
+                    event_id = None
+                producer.produce(out, key=m.key(), value=orjson.dumps({"e": event_id}))
+                producer.poll(0)
+                done += 1
+            if messages:
+                consumer.commit(asynchronous=False)
+        producer.flush()
+        return len(records) / (time.perf_counter() - first)
+    finally:
+        consumer.close()
+
+
 def faust_passthrough_rate(
-    broker: EmbeddedBroker, tmp: Path, records: list[bytes], mode: str, loop: str = "asyncio"
+    broker: EmbeddedBroker,
+    tmp: Path,
+    records: list[bytes],
+    mode: str,
+    loop: str = "asyncio",
+    *,
+    driver: str = "kafka",
+    deadline_s: float = 300,
 ) -> float:
-    """The same work as the raw loop in a plain Faust agent (benchmarks/passthrough.py)."""
+    """The same work as the raw loop in a plain Faust agent (benchmarks/passthrough.py),
+    on Faust's `kafka://` (aiokafka) or `confluent://` (librdkafka) transport."""
     # Fresh topics (and so a fresh consumer group, named after the input) each run: a
     # second run on the same names counted the first run's output and read from its offsets.
     run = uuid.uuid4().hex[:8]
-    topic, out = f"pass-in-{mode}-{loop}-{run}", f"pass-out-{mode}-{loop}-{run}"
+    name = f"{mode}-{loop}" if driver == "kafka" else f"{mode}-{loop}-{driver}"
+    topic, out = f"pass-in-{name}-{run}", f"pass-out-{name}-{run}"
     settings = Settings(_env_file=None, broker_url=broker.url)
     asyncio.run(ensure_topics(settings, [topic, out]))
     asyncio.run(publish(settings, records, topic=topic))
@@ -328,9 +382,10 @@ def faust_passthrough_rate(
         BENCH_OUT=out,
         BENCH_MODE=mode,
         BENCH_LOOP=loop,
+        BENCH_DRIVER=driver,
     )
     script = Path(__file__).with_name("passthrough.py")
-    with (tmp / f"pass-{mode}-{loop}.log").open("ab") as log:
+    with (tmp / f"pass-{name}.log").open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, str(script), "worker", "-l", "warn", "--without-web"],
             env=env,
@@ -351,10 +406,49 @@ def faust_passthrough_rate(
         return first, last
 
     try:
-        first, last = asyncio.run(asyncio.wait_for(arrivals(), 300))
+        first, last = asyncio.run(asyncio.wait_for(arrivals(), deadline_s))
     finally:
         stop_process(proc)
     return len(records) / (last - first)
+
+
+def driver_comparison(
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], repeats: int
+) -> dict[str, Any]:
+    """Faust's two Kafka drivers beside the two clients' raw loops, interleaved so each
+    figure sees the same broker and the same load from the rest of the host; every run
+    is kept (`runs`), with the median and the spread (docs/adr/0006)."""
+    figures: dict[str, Callable[[str], float]] = {
+        "raw_aiokafka": lambda run: asyncio.run(raw_loop(broker, records, f"d{run}")),
+        "raw_confluent": lambda run: raw_confluent_loop(broker, records, run),
+        "faust_kafka": lambda run: faust_passthrough_rate(broker, tmp, records, "event"),
+        # On confluent:// no record came through in any trial (docs/adr/0006): a shorter
+        # deadline keeps the three failed runs from costing fifteen minutes.
+        "faust_confluent": lambda run: faust_passthrough_rate(
+            broker, tmp, records, "event", driver="confluent", deadline_s=90
+        ),
+    }
+    runs: dict[str, list[float | str]] = {name: [] for name in figures}
+    for i in range(repeats):
+        for name, measure in figures.items():
+            try:
+                runs[name].append(round(measure(f"{name}-{i}"), 1))
+            except Exception as exc:  # recorded, so the other figures still count
+                runs[name].append(f"{type(exc).__name__}: {exc}")
+    report: dict[str, Any] = {"runs": runs}
+    for name, each in runs.items():
+        rates = sorted(r for r in each if isinstance(r, float))
+        if rates:
+            report[name] = {
+                "median_per_s": rates[len(rates) // 2],
+                "min_per_s": rates[0],
+                "max_per_s": rates[-1],
+            }
+    raw = report.get("raw_aiokafka", {}).get("median_per_s")
+    for name in ("raw_confluent", "faust_kafka", "faust_confluent"):
+        if raw and name in report:
+            report[name]["ratio_to_raw_aiokafka"] = round(report[name]["median_per_s"] / raw, 4)
+    return report
 
 
 def caught_up(settings: Settings, timeout: float) -> None:
@@ -823,11 +917,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Smaller runs: under two minutes.")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
+    parser.add_argument(
+        "--drivers",
+        action="store_true",
+        help="Only compare Faust's kafka:// and confluent:// drivers with both raw loops.",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="Runs of each figure (--drivers).")
     args = parser.parse_args()
     n = 3000 if args.quick else 20_000
     results: dict[str, Any] = {"events": n, "quick": args.quick, "machine": machine()}
     tmp = Path(tempfile.mkdtemp(prefix="j9262-bench-"))
     records = mix(n)
+    if args.drivers:
+        with EmbeddedBroker(log_file=tmp / "broker.log") as broker, timed(results, "drivers"):
+            results["drivers"] = driver_comparison(broker, tmp, records, args.repeats)
+        print(json.dumps(results, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+        return
     offline = mix(n * 5 if not args.quick else n)
     with timed(results, "offline"):
         results["validate_offline_per_s"] = offline_rate(offline)
