@@ -245,7 +245,15 @@ class ReferenceData:
 
     def codes_of_drug(self, drug: str) -> frozenset[str]:
         """Every HCPCS code of one drug (J9262 and its retired predecessor C9297)."""
-        return frozenset(c.code for c in self.hcpcs.values() if c.drug == drug)
+        return self._codes_by_drug.get(drug, frozenset())
+
+    @cached_property
+    def _codes_by_drug(self) -> dict[str, frozenset[str]]:
+        """Built once: the cross-line rules ask for a drug's codes at every line."""
+        codes: dict[str, set[str]] = {}
+        for c in self.hcpcs.values():
+            codes.setdefault(c.drug, set()).add(c.code)
+        return {drug: frozenset(found) for drug, found in codes.items()}
 
     @cached_property
     def administration_by_route(self) -> dict[str, frozenset[str]]:

@@ -8,6 +8,8 @@ update it, so both see the same history for lines in the same order.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Set
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -98,15 +100,25 @@ class PatientHistory(BaseModel):
 
     lines: dict[str, list[HistoryLine]] = {}
     findings: dict[str, list[Finding]] = {}
+    # Two memos live in the instance's __dict__, where pydantic neither validates,
+    # serializes nor compares them (as with a cached_property), and reads cost a dict
+    # lookup (a PrivateAttr's go through __getattr__):
+    # - "_dosing": `dosing_days` already known, by codes. `record` carries them to the
+    #   next history instead of a pass over every line the patient has, at every line.
+    # - "_clean": every key of `findings` is the event of a line held (as `record`
+    #   leaves it), so the next `record` that drops no line need not filter them again.
 
     def on(self, day: date) -> list[HistoryLine]:
         return self.lines.get(day.isoformat(), [])
 
     def dosing_days(
         self, codes: frozenset[str], superseded_by: ClaimLineEvent | None = None
-    ) -> set[date]:
+    ) -> frozenset[date]:
         """Days with an administered line of `codes`, leaving out the lines that
         `superseded_by` (a replacement or void) takes the place of."""
+        memo: dict[frozenset[str], frozenset[date]] = self.__dict__.setdefault("_dosing", {})
+        if superseded_by is None and (known := memo.get(codes)) is not None:
+            return known
         days = set()
         for day, lines in self.lines.items():
             for ln in lines:
@@ -115,10 +127,17 @@ class PatientHistory(BaseModel):
                 if ln.hcpcs in codes and not ln.waste:
                     days.add(date.fromisoformat(day))
                     break
-        return days
+        found = frozenset(days)
+        if superseded_by is None:
+            memo[codes] = found
+        return found
 
     def record(
-        self, event: ClaimLineEvent, findings: list[Finding], retention_days: int
+        self,
+        event: ClaimLineEvent,
+        findings: list[Finding],
+        retention_days: int,
+        line: HistoryLine | None = None,
     ) -> PatientHistory:
         """A new history with this line added and lines past retention dropped.
 
@@ -127,34 +146,68 @@ class PatientHistory(BaseModel):
         counts back from the latest date held, so one such line would push out
         every real one and blind the cross-line edits for years. Each line is
         judged by its own event_time when it comes, so the order lines arrive in
-        does not matter.
+        does not matter. `line` is the event's HistoryLine when the caller has built it.
         """
         lines = dict(self.lines)  # the lists are shared: neither history changes them
         frequency = claim_frequency(event.claim)
-        if frequency in SUPERSEDING:  # the replaced or voided claim's lines go
+        superseding = frequency in SUPERSEDING
+        if superseding:  # the replaced or voided claim's lines go
             kept = {
                 day: [ln for ln in ls if not supersedes(event, ln)] for day, ls in lines.items()
             }
             lines = {day: ls for day, ls in kept.items() if ls}
         void = frequency is ClaimFrequency.VOID  # withdraws, gives no dose
+        added = None
         if not void and event.line.service_date <= latest_service_day(event.event_time):
             key = event.line.service_date.isoformat()
-            lines[key] = [*lines.get(key, ()), HistoryLine.of(event)]
+            added = line if line is not None else HistoryLine.of(event)
+            lines[key] = [*lines.get(key, ()), added]
+        cut = None
         if lines:
             # ISO dates sort as strings; a date near 0001-01-01 minus the retention
             # is off the calendar.
             latest = date.fromisoformat(max(lines)).toordinal()
-            cutoff = date.fromordinal(max(latest - retention_days, 1)).isoformat()
-            lines = {day: ls for day, ls in lines.items() if day >= cutoff}
-        live = {ln.event_id for ls in lines.values() for ln in ls}
-        known = {k: v for k, v in self.findings.items() if k in live}
+            cutoff = date.fromordinal(max(latest - retention_days, 1))
+            if min(lines) < cutoff.isoformat():
+                cut = cutoff
+                lines = {day: ls for day, ls in lines.items() if day >= cutoff.isoformat()}
+        if self.__dict__.get("_clean") and added is not None and cut is None and not superseding:
+            known = dict(self.findings)  # nothing dropped: every key stays live
+            clean = True
+        else:
+            live = {ln.event_id for ls in lines.values() for ln in ls}
+            known = {k: v for k, v in self.findings.items() if k in live}
+            clean = event.event_id in live
         known[event.event_id] = findings
         # Built from checked parts: validating them again would cost a pass over
         # every line the patient has, at every line.
-        return PatientHistory.model_construct(lines=lines, findings=known)
+        after = PatientHistory.model_construct(lines=lines, findings=known)
+        after.__dict__["_clean"] = clean
+        if not superseding and (memo := self.__dict__.get("_dosing")):
+            after.__dict__["_dosing"] = {
+                codes: _carried(days, added, event.line.service_date, codes, cut)
+                for codes, days in memo.items()
+            }
+        return after
 
 
-def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tuple[int, date]:
+def _carried(
+    days: frozenset[date],
+    added: HistoryLine | None,
+    day: date,
+    codes: frozenset[str],
+    cut: date | None,
+) -> frozenset[date]:
+    """A history's dosing days after `record` added `added` on `day` and cut the days
+    before `cut`."""
+    if added is not None and added.hcpcs in codes and not added.waste:
+        days = days | {day}
+    if cut is not None:
+        days = frozenset(d for d in days if d >= cut)
+    return days
+
+
+def busiest_window(days: Set[date], day: date, length: int = CYCLE_DAYS) -> tuple[int, date]:
     """The most dosing days in any `length`-day window that contains `day`, and its start.
 
     Windows are tried from the one starting on `day` backwards; the first with the
@@ -171,7 +224,7 @@ def busiest_window(days: set[date], day: date, length: int = CYCLE_DAYS) -> tupl
     return best, best_start
 
 
-def treatment_cycles(days: set[date], rest_days: int) -> list[list[date]]:
+def treatment_cycles(days: Set[date], rest_days: int) -> list[list[date]]:
     """Dosing days grouped into cycles, oldest first: a cycle ends where at least
     `rest_days` days pass without a dose (an induction rests 14 days of 28, a maintenance
     21; a missed day inside a cycle does not split it)."""
@@ -184,10 +237,12 @@ def treatment_cycles(days: set[date], rest_days: int) -> list[list[date]]:
     return cycles
 
 
-class HistoryContext(BaseModel):
-    """What the cross-line rules get: the history before this line, and the window
-    within which a repeat counts as a duplicate."""
+@dataclass(frozen=True, slots=True)
+class HistoryContext:
+    """What the cross-line rules get: the history before this line, the window within
+    which a repeat counts as a duplicate, and the line as the history keeps it (built
+    once for the rules and `record`)."""
 
-    model_config = ConfigDict(frozen=True)
     history: PatientHistory
     duplicate_window: timedelta
+    line: HistoryLine

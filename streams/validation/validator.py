@@ -24,7 +24,7 @@ from streams.contract.models import (
 )
 from streams.refdata import ReferenceData
 from streams.validation.enrichment import enrich
-from streams.validation.history import CYCLE_DAYS, HistoryContext, PatientHistory
+from streams.validation.history import CYCLE_DAYS, HistoryContext, HistoryLine, PatientHistory
 from streams.validation.rollup import ClaimState
 from streams.validation.rules import RULESET_VERSION, LineContext, evaluate
 from streams.validation.rules.claim import claim_findings
@@ -100,12 +100,13 @@ class Validator:
     ) -> tuple[LineVerdict, PatientHistory]:
         """The verdict given the patient's history, and the history with this line added."""
         window = timedelta(days=duplicate_window_days)
-        verdict = self.validate(event, HistoryContext(history=history, duplicate_window=window))
+        context = HistoryContext(history, window, HistoryLine.of(event))
+        verdict = self.validate(event, context)
         if event.event_id in history.findings:
             return verdict, history
         kept = [f for f in verdict.findings if f.code in HISTORY_CODES]
         retention = max(CYCLE_DAYS, duplicate_window_days) + 1
-        return verdict, history.record(event, kept, retention)
+        return verdict, history.record(event, kept, retention, context.line)
 
     def claim_verdict(self, state: ClaimState) -> ClaimVerdict:
         return self.roll_up(

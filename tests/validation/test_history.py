@@ -123,3 +123,39 @@ def test_treatment_cycles_split_at_a_week_without_a_dose() -> None:
     cycles = treatment_cycles(days, 7)
     assert [[(d - start).days for d in c] for c in cycles] == [[0, 1, 2, 4, 5, 11, 12], [30]]
     assert treatment_cycles(set(), 7) == []
+
+
+_STEP = st.tuples(
+    st.integers(0, 60),  # service day, days after 2026-01-01
+    st.sampled_from(["J9262", "C9297", "J9045"]),
+    st.booleans(),  # JW (a waste line)
+    st.sampled_from([None, "replacement", "void"]),
+    st.integers(-2, 2),  # sent this many days after the service day (a future date too)
+    st.integers(0, 3),  # claim, among a few, so replacements find their originals
+)
+
+
+@given(st.lists(_STEP, max_size=25), st.integers(5, 40))
+def test_the_memos_record_carries_agree_with_a_fresh_history(
+    steps: list[tuple[int, str, bool, str | None, int, int]], retention: int
+) -> None:
+    """`record` carries each history's dosing days and whether its findings are all live;
+    whatever the lines, a history read back from its JSON (no memos) must agree."""
+    codes = frozenset({"J9262", "C9297"})
+    history = PatientHistory()
+    history.dosing_days(codes)  # the memo starts here, as the first line's rules start it
+    for n, (offset, hcpcs, waste, frequency, lag, claim_no) in enumerate(steps):
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        sent = day + timedelta(days=lag)
+        doc = event(
+            f"memo-{claim_no}",
+            claim={"frequency": frequency, "claim_type": "professional"},
+            line={"service_date": day.isoformat(), "hcpcs": hcpcs, "modifiers": ["JW"] * waste},
+            event_time=f"{sent.isoformat()}T15:00:00Z",
+        )
+        doc["event_id"] = f"memo-event-{n}"
+        history = history.record(ClaimLineEvent.model_validate(doc), [], retention)
+        fresh = PatientHistory.model_validate_json(history.model_dump_json())
+        assert history.dosing_days(codes) == fresh.dosing_days(codes)
+        live = {ln.event_id for lines in history.lines.values() for ln in lines}
+        assert set(history.findings) <= live | {doc["event_id"]}

@@ -6,7 +6,7 @@ They run only when the caller passes a history (the stream's patient agent, or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from datetime import date
 
 from streams.contract.models import ClaimFrequency, Finding
@@ -52,7 +52,7 @@ def cross_line(ctx: LineContext) -> Iterator[Finding]:
     if cached is not None:
         yield from cached
         return
-    this = HistoryLine.of(ctx.event)
+    this = ctx.history.line
     day = ctx.line.service_date
     earlier = [
         ln
@@ -159,7 +159,7 @@ def _over_the_cycle(count: int, start: date, limit: int) -> Finding:
     )
 
 
-def _maintenance_cycle(drug: Drug, days: set[date], day: date) -> Iterator[Finding]:
+def _maintenance_cycle(drug: Drug, days: Set[date], day: date) -> Iterator[Finding]:
     """A patient in maintenance (their last whole cycle had at most the maintenance's dosing
     days) whose current cycle runs past them: a return to induction, or a dating slip.
 
