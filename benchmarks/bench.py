@@ -866,24 +866,62 @@ def full_size_refdata(tmp: Path) -> tuple[Path, int]:
 
 
 def peak_rss(
-    broker: EmbeddedBroker, tmp: Path, records: list[bytes], refdir: Path, rows: int
+    broker: EmbeddedBroker,
+    tmp: Path,
+    records: list[bytes],
+    refdir: Path,
+    rows: int,
+    run: str = "rss",
+    **extra: Any,
 ) -> dict[str, float]:
     """A worker's peak RSS (VmHWM) with a full-size crosswalk, after validating `records`."""
-    settings = settings_for(broker, tmp, "rss", refdata_dir=refdir)
+    settings = settings_for(broker, tmp, run, refdata_dir=refdir, **extra)
     asyncio.run(
         ensure_topics(
             settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
         )
     )
     asyncio.run(publish(settings, records))
-    worker = start_worker(worker_env(settings), tmp / "rss.log")
+    worker = start_worker(worker_env(settings), tmp / f"{run}.log")
     try:
-        asyncio.run(count_answers(settings, len(records), 600))
+        asyncio.run(count_answers(settings, len(records), 600 + len(records) / 100))
+        time.sleep(5)  # the last sends and commits settle
         status = Path(f"/proc/{worker.pid}/status").read_text()
-        hwm_kb = int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1])
+        kb = {
+            key: int(value.split()[0])
+            for key, value in (ln.split(":", 1) for ln in status.splitlines())
+            if key in ("VmHWM", "VmRSS")
+        }
     finally:
         stop_process(worker)
-    return {"crosswalk_rows": float(rows), "peak_rss_mb": hwm_kb / 1024}
+    return {
+        "crosswalk_rows": float(rows),
+        "peak_rss_mb": kb["VmHWM"] / 1024,
+        "rss_after_mb": kb["VmRSS"] / 1024,
+    }
+
+
+def patients(count: int) -> list[bytes]:
+    """One J9262 line (a one-line claim) for each of `count` patients: every patient
+    gets a history and every claim a stored state, as a worker holds them for days."""
+    base = event("rss-patients", claim={"total_lines": 1})
+    out = []
+    for i in range(count):
+        base["event_id"] = f"rss-patient-{i}"
+        base["claim"]["claim_id"] = f"CLM-RSS-{i}"
+        base["claim"]["patient"]["patient_id"] = f"P-RSS-{i}"
+        out.append(orjson.dumps(base))
+    return out
+
+
+def peak_rss_patients(
+    broker: EmbeddedBroker, tmp: Path, count: int, refdir: Path, rows: int, store: str
+) -> dict[str, float]:
+    """`peak_rss` with `count` patients' histories and claims held (the issue's 100,000),
+    the tables in `store` (memory://, the default, or rocksdb://, production's)."""
+    run = f"rss-patients-{store.split(':')[0]}"
+    figures = peak_rss(broker, tmp, patients(count), refdir, rows, run=run, store=store)
+    return {"patients": float(count), **figures}
 
 
 def machine() -> dict[str, str]:
@@ -1016,6 +1054,12 @@ def main() -> None:
             results["broker_fetch_growth"] = asyncio.run(broker_fetch_growth(broker, "g", steps))
         with timed(results, "rss"):
             results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)], refdir, rows)
+        with timed(results, "rss_patients"):
+            count = 5_000 if args.quick else 100_000
+            for store in ("memory://", "rocksdb://"):
+                results[f"rss_patients_{store.split(':')[0]}"] = peak_rss_patients(
+                    broker, tmp, count, refdir, rows, store
+                )
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
