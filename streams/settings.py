@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         "(streams.stream.kafka.batched_producer) instead of one by one through Faust; "
         "not under exactly_once.",
     )
+    one_hop: bool = Field(
+        True,
+        description="Answer a line in the agent that reads it when it already sits on its "
+        "patient's partition (input keyed by patient id, murmur2, `topic_partitions` "
+        "partitions): one Kafka hop instead of two, about a quarter more lines a second. "
+        "Other lines are forwarded as before. Off: every line is forwarded, and the first "
+        "agent reads in batches.",
+    )
     store: str = Field(
         "memory://",
         description="Table store: memory:// or rocksdb:// (the `rocksdb` extra; state then "
