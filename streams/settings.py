@@ -130,8 +130,12 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."
     )
-    batch_size: int = Field(500, ge=1, description="Events validated per batch.")
-    batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
+    batch_size: int = Field(
+        500, ge=1, description="Input events taken per batch when one_hop is off."
+    )
+    batch_linger_s: float = Field(
+        0.005, ge=0, description="Longest wait to fill a batch when one_hop is off."
+    )
     producer_request_timeout_s: float = Field(
         120.0,
         gt=0,

@@ -571,3 +571,19 @@ def test_a_raising_rule_on_a_local_line_is_dead_lettered_as_from_the_second_hop(
     assert {k: letter.json[k] for k in same} == {k: earlier.json[k] for k in same}
     assert letter.json["source"]["partition"] == home
     assert dict(letter.headers)["j9262-input-format"] == b"claim-line-event"
+
+
+def test_inside_a_batch_faust_has_no_event_to_write_tables_for(validator: Validator) -> None:
+    """Why validate-lines takes events one at a time under one_hop: take_events
+    buffers in another task, so a table write in the batch finds no current event
+    (Faust raises TypeError) and the line would be dead-lettered."""
+    batched = make_harness(validator, Settings(_env_file=None, one_hop=False))
+    input_with_partitions(batched, batched.settings.topic_partitions)  # forced on
+    doc = event("batched", claim={"patient": {"patient_id": "P-batch"}})
+    home = home_of("P-batch", batched)
+    [letter] = asyncio.run(batched.validate_lines((b"P-batch", encode(doc)), partition=home))
+    assert (letter.topic, letter.json["reason"]) == (
+        batched.settings.topic_dead_letters,
+        "internal_error",
+    )
+    assert "P-batch" not in batched.tables.histories

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
+from streams.samples import encode, event
+from streams.stream.kafka.clients import patient_key_of
 from streams.stream.kafka.partitions import HomePartition, partition_for
 
 # org.apache.kafka.common.utils.UtilsTest.testMurmur2: Java's signed results.
@@ -69,3 +71,10 @@ def test_a_rebalance_has_the_count_asked_again() -> None:
     assert home.holds(at, patient)
     home.forget()
     assert not home.holds(at, patient)
+
+
+def test_a_publisher_keys_by_patient_with_the_events_patient_id() -> None:
+    doc = event("keyed", claim={"patient": {"patient_id": "P-ключ"}})
+    assert patient_key_of(encode(doc)) == "P-ключ".encode()
+    assert patient_key_of(b"{not json") is None
+    assert patient_key_of(b'{"claim": {"patient": {"patient_id": 7}}}') is None
