@@ -45,7 +45,7 @@ from streams.settings import Settings
 from streams.stream.intake import Intake
 from streams.stream.kafka.batched_producer import Outbox
 from streams.stream.kafka.partitions import HomePartition
-from streams.stream.kafka.transport import Consumer
+from streams.stream.kafka.transport import Consumer, Producer
 from streams.stream.tables import Tables
 from streams.stream.topics import Topics
 from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
@@ -465,11 +465,16 @@ def attach(
 ) -> Agents:
     """The agents and timers, each a loop over `Steps`."""
     lines_topic = topics.lines.get_topic_name()
-    home = (
-        HomePartition(settings.topic_partitions, lambda: app.consumer.topic_partitions(lines_topic))
-        if settings.one_hop
-        else None
-    )
+
+    async def input_partitions() -> int | None:
+        """From the producer's cluster metadata, which every worker has; the
+        consumer's (Faust's `topic_partitions`) is kept by the group leader only."""
+        producer = app.producer
+        if not isinstance(producer, Producer):
+            return None
+        return len(await producer.kafka_producer().partitions_for(lines_topic))
+
+    home = HomePartition(settings.topic_partitions, input_partitions) if settings.one_hop else None
     steps = Steps(topics, tables, settings, validator=validator, metrics=metrics, home=home)
     deadlines = steps.deadlines
     outbox: Outbox | None = getattr(app, "outbox", None)
@@ -482,6 +487,8 @@ def attach(
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for batch in _batches(stream, settings):
             metrics.events_consumed.inc(len(batch))
+            if steps.home is not None and not steps.home.asked:
+                await steps.home.learn()
             for record in batch:
                 steps.take(record.message, record.value)
             await ebb()
@@ -504,8 +511,8 @@ def attach(
 
     def _index_is_stale(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         deadlines.stale = True
-        if home is not None:
-            home.forget()
+        if steps.home is not None:
+            steps.home.forget()
 
     app.on_rebalance_complete.connect(_index_is_stale)
 

@@ -449,8 +449,13 @@ def test_verdicts_and_dead_letters_carry_cloudevents_attributes(harness: Harness
 
 
 def input_with_partitions(harness: Harness, count: int | None) -> None:
-    """The input topic's partition count, as the consumer's metadata would give it."""
-    harness.steps.home = HomePartition(harness.settings.topic_partitions, lambda: count)
+    """The input topic's partition count, as the producer's metadata would give it;
+    the agent asks for it before its first line."""
+
+    async def lookup() -> int | None:
+        return count
+
+    harness.steps.home = HomePartition(harness.settings.topic_partitions, lookup)
 
 
 def home_of(patient_id: str, harness: Harness) -> int:

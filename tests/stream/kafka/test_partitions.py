@@ -3,6 +3,9 @@ put it, and when an input record counts as already there."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 import pytest
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
@@ -36,41 +39,62 @@ def test_the_partition_is_the_one_aiokafkas_default_partitioner_picks(partitions
         assert partition_for(key, partitions) == DefaultPartitioner()(key, everyone, everyone)
 
 
+def counts(*answers: int | Exception | None) -> Callable[[], Awaitable[int | None]]:
+    """A partition count lookup that gives these answers in turn."""
+    given = iter(answers)
+
+    async def count() -> int | None:
+        answer = next(given)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return count
+
+
+def learned(home: HomePartition) -> HomePartition:
+    asyncio.run(home.learn())
+    return home
+
+
 def test_a_record_is_home_only_on_its_patients_partition_with_the_same_count() -> None:
     patient = "P-home"
     home = partition_for(patient.encode(), 4)
-    same = HomePartition(4, lambda: 4)
+    same = learned(HomePartition(4, counts(4)))
     assert same.holds(home, patient)
     assert not any(same.holds(p, patient) for p in range(4) if p != home)
     assert not same.holds(None, patient)
-    assert not HomePartition(4, lambda: 8).holds(home, patient)
+    assert not learned(HomePartition(4, counts(8))).holds(home, patient)
 
 
-def test_an_unknown_count_forwards_and_is_asked_again_until_known() -> None:
-    counts = iter([None, 4])
-    asked: list[int | None] = []
-
-    def count() -> int | None:
-        asked.append(value := next(counts))
-        return value
-
-    home = HomePartition(4, count)
+def test_until_the_count_is_known_every_line_is_forwarded() -> None:
     patient = "P-later"
     at = partition_for(patient.encode(), 4)
+    home = HomePartition(4, counts(None, 4))
+    assert not home.asked
     assert not home.holds(at, patient)
+    asyncio.run(home.learn())
+    assert home.asked
+    assert not home.holds(at, patient)  # unknown topic: asked again after a rebalance
+    home.forget()
+    asyncio.run(home.learn())
     assert home.holds(at, patient)
-    assert home.holds(at, patient)
-    assert asked == [None, 4]  # cached once known
 
 
-def test_a_rebalance_has_the_count_asked_again() -> None:
-    counts = iter([4, 6])
-    home = HomePartition(4, lambda: next(counts))
+def test_a_failed_lookup_forwards_and_a_rebalance_asks_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     patient = "P-grown"
     at = partition_for(patient.encode(), 4)
+    home = learned(HomePartition(4, counts(4, TimeoutError("no metadata"), 6)))
     assert home.holds(at, patient)
     home.forget()
+    asyncio.run(home.learn())
     assert not home.holds(at, patient)
+    assert "every line is forwarded" in caplog.text
+    home.forget()
+    asyncio.run(home.learn())
+    assert not home.holds(at, patient)  # the input grew: partition n is no longer the tables'
 
 
 def test_a_publisher_keys_by_patient_with_the_events_patient_id() -> None:
