@@ -12,8 +12,12 @@ alone adds), and once more after 12,000 lines, for a worker holding state;
 `j9262 validate` on one core, beside decoding alone, with the bundled reference
 data and with a 10,000-row crosswalk; a worker's peak RSS with that crosswalk
 loaded; and throughput with one and two workers, and the validator on
-asyncio's own event loop instead of uvloop. Worker runs also report the
-worker's CPU per line, read from its own /metrics.
+asyncio's own event loop instead of uvloop. Worker throughput runs publish
+keyed by patient id, as the contract recommends (lines answered in one hop),
+and one more is keyed by claim id (about three lines in four forwarded:
+two hops; the rest land on their patient's partition by chance). Worker runs
+also report the worker's CPU per line and the share of lines answered in one
+hop, read from its own /metrics.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ from streams.stream.kafka.clients import (
     committed_offsets,
     ensure_topics,
     follow,
+    key_of,
+    patient_key_of,
     publish,
     scrape_metrics,
 )
@@ -170,6 +176,8 @@ class Throughput(NamedTuple):
     per_s: float
     cpu_ms_per_line: float
     """Worker CPU (all workers together) from the first answer to the last, per line."""
+    local_share: float
+    """Lines answered where they were read (one hop), of all lines routed."""
 
 
 def validator_rate(
@@ -180,16 +188,18 @@ def validator_rate(
     *,
     workers: int = 1,
     partitions: int = 4,
+    key: Callable[[bytes], bytes | None] = patient_key_of,
     **extra: Any,
 ) -> Throughput:
-    """Lines per second from a backlog: `records` are published before the workers start."""
+    """Lines per second from a backlog: `records` are published, keyed by `key`
+    (patient id: one hop), before the workers start."""
     settings = settings_for(broker, tmp, run, topic_partitions=partitions, **extra)
     asyncio.run(
         ensure_topics(
             settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
         )
     )
-    asyncio.run(publish(settings, records))
+    asyncio.run(publish(settings, records, key=key))
     procs, each = [], []
     for i in range(workers):
         s = settings.model_copy(update={"web_port": free_port()}) if i else settings
@@ -209,13 +219,24 @@ def validator_rate(
             count_answers(settings, len(records), 600, lambda: at_first.append(cpu()))
         )
         used = cpu() - at_first[0]
+        local, forwarded = map(sum, zip(*(routed(s) for s in each), strict=True))
     except Unanswered as exc:
         exc.lag = {f"worker {i}": lag(s) for i, s in enumerate(each)}
         raise
     finally:
         for p in procs:
             stop_process(p)
-    return Throughput(len(records) / (last - first), 1000 * used / len(records))
+    return Throughput(
+        len(records) / (last - first),
+        1000 * used / len(records),
+        local / max(local + forwarded, 1),
+    )
+
+
+def routed(settings: Settings) -> tuple[float, float]:
+    """A worker's count of lines answered in one hop, and of lines forwarded."""
+    series = scrape_metrics(settings).get("j9262_lines_routed_total", {})
+    return series.get((("route", "local"),), 0.0), series.get((("route", "forwarded"),), 0.0)
 
 
 def lag(settings: Settings) -> dict[str, float]:
@@ -994,7 +1015,13 @@ def main() -> None:
             validator = validator_rate(broker, tmp, records, "v1")
         results["validator_per_s"] = validator.per_s
         results["validator_cpu_ms_per_line"] = validator.cpu_ms_per_line
+        results["validator_local_share"] = validator.local_share
         results["ratio"] = results["validator_per_s"] / results["raw_per_s"]
+        with timed(results, "validator_claim_keyed"):
+            by_claim = validator_rate(broker, tmp, records, "vc", key=key_of)
+        results["validator_claim_keyed_per_s"] = by_claim.per_s
+        results["validator_claim_keyed_cpu_ms_per_line"] = by_claim.cpu_ms_per_line
+        results["validator_claim_keyed_local_share"] = by_claim.local_share
         if not args.quick:
             with timed(results, "validator_asyncio_loop"):
                 plain = validator_rate(broker, tmp, records, "va", event_loop="asyncio")

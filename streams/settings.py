@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         "(streams.stream.kafka.batched_producer) instead of one by one through Faust; "
         "not under exactly_once.",
     )
+    one_hop: bool = Field(
+        True,
+        description="Answer a line in the agent that reads it when it already sits on its "
+        "patient's partition (input keyed by patient id, murmur2, `topic_partitions` "
+        "partitions): one Kafka hop instead of two, about a quarter more lines a second. "
+        "Other lines are forwarded as before. Off: every line is forwarded, and the first "
+        "agent reads in batches.",
+    )
     store: str = Field(
         "memory://",
         description="Table store: memory:// or rocksdb:// (the `rocksdb` extra; state then "
@@ -122,8 +130,12 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."
     )
-    batch_size: int = Field(500, ge=1, description="Events validated per batch.")
-    batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
+    batch_size: int = Field(
+        500, ge=1, description="Input events taken per batch when one_hop is off."
+    )
+    batch_linger_s: float = Field(
+        0.005, ge=0, description="Longest wait to fill a batch when one_hop is off."
+    )
     producer_request_timeout_s: float = Field(
         120.0,
         gt=0,

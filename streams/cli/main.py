@@ -111,14 +111,21 @@ def worker() -> None:
 @cli.command()
 @click.argument("file", type=click.File("rb"))
 @click.option("--topic", default=None, help="Topic to publish to (default: the lines topic).")
-def produce(file: IO[bytes], topic: str | None) -> None:
-    """Publish a JSON Lines FILE of claim-line events ('-' for stdin), keyed by claim_id.
+@click.option(
+    "--key-by",
+    type=click.Choice(["patient", "claim"]),
+    default="patient",
+    show_default=True,
+    help="Record key: patient_id, as docs/contract.md recommends (one hop), or claim_id.",
+)
+def produce(file: IO[bytes], topic: str | None, key_by: str) -> None:
+    """Publish a JSON Lines FILE of claim-line events ('-' for stdin), keyed by patient_id.
 
     Lines are sent as they are, malformed ones included, so they reach the dead-letter topic.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from streams.stream.kafka.clients import ensure_topics, publish
+    from streams.stream.kafka.clients import ensure_topics, key_of, patient_key_of, publish
 
     settings = _settings()
     records = [line.rstrip(b"\r\n") for line in file if line.strip()]
@@ -130,7 +137,11 @@ def produce(file: IO[bytes], topic: str | None) -> None:
         async def go() -> list[tuple[int, int]]:
             await ensure_topics(settings, [topic or settings.topic_lines])
             return await publish(
-                settings, records, lambda n: progress.advance(task, n), topic=topic
+                settings,
+                records,
+                lambda n: progress.advance(task, n),
+                topic=topic,
+                key=patient_key_of if key_by == "patient" else key_of,
             )
 
         sent = len(_run(go()))

@@ -232,6 +232,16 @@ class Metrics:
         self.dead_letters = Counter(
             f"{PREFIX}_dead_letters", "Records dead-lettered, by reason.", ["reason"], registry=r
         )
+        routed = Counter(
+            f"{PREFIX}_lines_routed",
+            "Readable input lines, by where they were answered: `local` where they were "
+            "read (keyed by patient), `forwarded` through the patient topic (keyed "
+            "otherwise, or one_hop off).",
+            ["route"],
+            registry=r,
+        )
+        self.lines_local = routed.labels("local")
+        self.lines_forwarded = routed.labels("forwarded")
         self.claim_verdicts = Counter(
             f"{PREFIX}_claim_verdicts",
             "Claim verdicts emitted.",

@@ -1,12 +1,15 @@
 """The agents: every record on the lines topic ends as one verdict or one dead letter.
 
-- `validate-lines` (keyed by claim_id) decodes, dead-letters what it cannot
-  read, and forwards every other line, keyed by patient_id, to
-- `patient-lines`, which validates it (J9262-family lines against the
-  patient's history table), sends its verdict, and adds it to its claim in the
-  claims table, emitting a ClaimVerdict when the claim is complete. A claim's
-  lines share a patient, so its state lives on the patient's partition and
-  needs no hop of its own.
+- `validate-lines` decodes, dead-letters what it cannot read, answers a line
+  that already sits on its patient's partition (input keyed by patient id:
+  one hop), and forwards every other line, keyed by patient_id, to
+- `patient-lines`, which answers it.
+
+Answering validates the line (J9262-family lines against the patient's history
+table), sends its verdict, and adds it to its claim in the claims table,
+emitting a ClaimVerdict when the claim is complete. A claim's lines share a
+patient, so its state lives on the patient's partition and needs no hop of its
+own.
 - `claim-deadlines` emits the ClaimVerdicts whose wait ran out, and forgets
   claims past their retention: a timer sends it a tick on the claim's
   partition, since tables change only inside an agent handling that partition.
@@ -27,14 +30,22 @@ import faust
 from faust.types import TP
 
 from streams.contract.cloudevents import DEAD_LETTER, LINE_VERDICT, cloudevent_headers
-from streams.contract.decoding import Headers, Rejection, dead_letter, source_of, trace_headers
+from streams.contract.decoding import (
+    Headers,
+    Rejection,
+    dead_letter,
+    decode,
+    source_of,
+    trace_headers,
+)
 from streams.contract.models import ClaimLineEvent, LineVerdict
 from streams.ops.logs import withheld
 from streams.ops.metrics import CommitWatch, Metrics, held_header, processing_seconds
 from streams.settings import Settings
 from streams.stream.intake import Intake
 from streams.stream.kafka.batched_producer import Outbox
-from streams.stream.kafka.transport import Consumer
+from streams.stream.kafka.partitions import HomePartition
+from streams.stream.kafka.transport import Consumer, Producer
 from streams.stream.tables import Tables
 from streams.stream.topics import Topics
 from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
@@ -49,9 +60,19 @@ SOURCE_KEY_HEADER = "j9262-source-key"
 
 
 def _batches(stream: faust.StreamT[Any], settings: Settings) -> Any:
+    """Input events in batches, or one at a time under one_hop: Faust writes a
+    table's changelog to the partition of `current_event()`, which inside a batch
+    is not the event being handled (take_events buffers in another task)."""
+    if settings.one_hop:
+        return _one_by_one(stream)
     return cast("faust.Stream[Any]", stream).take_events(
         settings.batch_size, within=settings.batch_linger_s
     )
+
+
+async def _one_by_one(stream: faust.StreamT[Any]) -> AsyncIterator[list[Any]]:
+    async for event in stream.events():
+        yield [event]
 
 
 def _header_pairs(message: Any) -> Iterable[tuple[str, Any]]:
@@ -163,6 +184,7 @@ class Steps:
         *,
         validator: Validator,
         metrics: Metrics,
+        home: HomePartition | None = None,
     ) -> None:
         self.topics = topics
         self.tables = tables
@@ -170,6 +192,8 @@ class Steps:
         self.validator = validator
         self.metrics = metrics
         self.deadlines = DeadlineIndex(settings)
+        self.home = home
+        """Which input lines to answer here; None: forward them all (one_hop off)."""
         self.intake = Intake(settings)
         self.ce_source = f"/j9262-validator/{settings.app_id}"
         """CloudEvents `source` of what this deployment writes."""
@@ -179,14 +203,35 @@ class Steps:
     # validate-lines ------------------------------------------------------------------
 
     def take(self, message: Any, value: Any) -> None:
-        """An input record: each of its lines forwarded to its patient, what cannot be
-        read dead-lettered. One record may hold many lines (an X12 interchange, a FHIR
-        Bundle: streams.stream.intake); the topic's codec has decoded our own JSON."""
+        """An input record: each of its lines answered here if it is on its patient's
+        partition, else forwarded to it; what cannot be read dead-lettered. One record
+        may hold many lines (an X12 interchange, a FHIR Bundle: streams.stream.intake);
+        the topic's codec has decoded our own JSON."""
         taken = self.intake.take(message, value)
         for rejection in taken.rejections:
             self.reject(message, rejection, taken.headers)
         for patient_id, line in taken.events:
+            if self.home is not None and self.home.holds(message.partition, patient_id):
+                event = (
+                    value
+                    if isinstance(value, ClaimLineEvent)
+                    else decode(line, self.intake.max_bytes)
+                )
+                if isinstance(event, ClaimLineEvent):
+                    self.metrics.lines_local.inc()
+                    self.answer_here(message, event, line, taken.headers)
+                    continue
+            self.metrics.lines_forwarded.inc()
             self.forward(message, patient_id, line, taken.headers)
+
+    def answer_here(
+        self, message: Any, event: ClaimLineEvent, line: bytes, headers: Headers
+    ) -> None:
+        """A line on its patient's partition, answered as `patient-lines` would answer
+        it forwarded: same verdict headers, and a dead letter of the line's bytes."""
+        claim_message = self.answer(message, event, headers=headers, payload=line)
+        if claim_message is not None:
+            self.roll_up(claim_message, message)
 
     def forward(self, message: Any, patient_id: str, line: bytes, headers: Headers) -> None:
         """A line's bytes keyed by patient: the patient's history and the line's claim
@@ -198,12 +243,19 @@ class Steps:
             headers=[*_source_headers(message), held_header(message), *headers],
         )
 
-    def reject(self, message: Any, rejection: Rejection, headers: Headers | None = None) -> None:
-        """A dead letter for the input record `message` stands for, keyed by its key."""
+    def reject(
+        self,
+        message: Any,
+        rejection: Rejection,
+        headers: Headers | None = None,
+        payload: bytes | None = None,
+    ) -> None:
+        """A dead letter for the input record `message` stands for, keyed by its key;
+        its payload the record's bytes, or `payload` (a line answered in place)."""
         source = _original_source(message)
         letter = dead_letter(
             rejection,
-            message.value,
+            message.value if payload is None else payload,
             source_of(source.topic, source.partition, source.offset, source.key),
         )
         carried = trace_headers(message.headers, self.traced) if headers is None else headers
@@ -229,9 +281,17 @@ class Steps:
 
     # patient-lines -------------------------------------------------------------------
 
-    def answer(self, message: Any, event: ClaimLineEvent) -> ClaimMessage | None:
+    def answer(
+        self,
+        message: Any,
+        event: ClaimLineEvent,
+        *,
+        headers: Headers | None = None,
+        payload: bytes | None = None,
+    ) -> ClaimMessage | None:
         """Send the line's verdict, or dead-letter it if validation raised; what its
-        claim needs, or None if it was dead-lettered."""
+        claim needs, or None if it was dead-lettered. `headers`: those to carry, when
+        `message` is the input record rather than a forwarded line."""
         started = time.perf_counter()
         answer = answer_line(
             self.validator,
@@ -242,19 +302,25 @@ class Steps:
         )
         elapsed = time.perf_counter() - started
         if isinstance(answer, Rejection):
-            self.reject(message, answer)
+            self.reject(message, answer, headers, payload)
             return None
-        return self.send_verdict(message, event, answer, elapsed)
+        return self.send_verdict(message, event, answer, elapsed, headers)
 
     def send_verdict(
-        self, message: Any, event: ClaimLineEvent, verdict: LineVerdict, elapsed: float
+        self,
+        message: Any,
+        event: ClaimLineEvent,
+        verdict: LineVerdict,
+        elapsed: float,
+        headers: Headers | None = None,
     ) -> ClaimMessage:
         text = verdict.model_dump_json()
+        carried = trace_headers(message.headers, self.traced) if headers is None else headers
         self.topics.verdicts.send_soon(
             key=event.claim.claim_id.encode(),
             value=text.encode(),
             headers=[
-                *trace_headers(message.headers, self.traced),
+                *carried,
                 *cloudevent_headers(
                     LINE_VERDICT,
                     verdict.verdict_id,
@@ -398,7 +464,18 @@ def attach(
     metrics: Metrics,
 ) -> Agents:
     """The agents and timers, each a loop over `Steps`."""
-    steps = Steps(topics, tables, settings, validator=validator, metrics=metrics)
+    lines_topic = topics.lines.get_topic_name()
+
+    async def input_partitions() -> int | None:
+        """From the producer's cluster metadata, which every worker has; the
+        consumer's (Faust's `topic_partitions`) is kept by the group leader only."""
+        producer = app.producer
+        if not isinstance(producer, Producer):
+            return None
+        return len(await producer.kafka_producer().partitions_for(lines_topic))
+
+    home = HomePartition(settings.topic_partitions, input_partitions) if settings.one_hop else None
+    steps = Steps(topics, tables, settings, validator=validator, metrics=metrics, home=home)
     deadlines = steps.deadlines
     outbox: Outbox | None = getattr(app, "outbox", None)
 
@@ -410,13 +487,15 @@ def attach(
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for batch in _batches(stream, settings):
             metrics.events_consumed.inc(len(batch))
+            if steps.home is not None and not steps.home.asked:
+                await steps.home.learn()
             for record in batch:
                 steps.take(record.message, record.value)
             await ebb()
             yield None
 
-    # The stateful agents take one event at a time: Faust writes a table's changelog
-    # to the partition of the event being handled.
+    # The stateful agents take one event at a time (validate-lines too under one_hop):
+    # Faust writes a table's changelog to the partition of the event being handled.
     @app.agent(topics.patient_lines, name="patient-lines")
     async def patient_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for record in stream.events():
@@ -432,6 +511,8 @@ def attach(
 
     def _index_is_stale(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         deadlines.stale = True
+        if steps.home is not None:
+            steps.home.forget()
 
     app.on_rebalance_complete.connect(_index_is_stale)
 

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from streams.cli.demo import start_worker, stop_process, worker_env
 from streams.samples import encode
 from streams.settings import Settings, isolated
-from streams.stream.kafka.clients import ensure_topics, follow, publish
+from streams.stream.kafka.clients import ensure_topics, follow, key_of, publish
 from streams.stream.kafka.embedded import EmbeddedBroker, free_port
 
 # Every test in this folder is marked `integration` by tests/conftest.py (a `pytestmark`
@@ -161,15 +161,19 @@ def every_event(wanted: set[str]) -> Callable[[list[dict[str, Any]]], bool]:
 
 
 def publish_and_wait(
-    settings: Settings, docs: list[dict[str, Any]], timeout: float = 60
+    settings: Settings,
+    docs: list[dict[str, Any]],
+    timeout: float = 60,
+    key: Callable[[bytes], bytes | None] = key_of,
 ) -> list[dict[str, Any]]:
-    """Publish events; return every verdict on the topic once these events have theirs.
+    """Publish events (keyed by claim id unless `key` says otherwise); return every
+    verdict on the topic once these events have theirs.
 
     A rebalance may deliver an event twice (at-least-once): verdicts are matched by
     event_id, not counted.
     """
     wanted = {d["event_id"] for d in docs}
-    asyncio.run(publish(settings, [encode(d) for d in docs]))
+    asyncio.run(publish(settings, [encode(d) for d in docs], key=key))
 
     done = every_event(wanted)
     verdicts = asyncio.run(read_until(settings, settings.topic_verdicts, done, timeout))

@@ -140,6 +140,7 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
         "category",
         "severity",
         "complete",
+        "route",
         "topic",
         "partition",
         "table",

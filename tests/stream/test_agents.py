@@ -22,6 +22,7 @@ from streams.samples import encode, event
 from streams.settings import Settings
 from streams.stream import agents, tables, topics
 from streams.stream.agents import REBUILD_CHUNK, DeadlineIndex
+from streams.stream.kafka.partitions import HomePartition, partition_for
 from streams.stream.tables import ModelTable, Tables
 from streams.stream.topics import Topics
 from streams.validation.answer import ClaimMessage
@@ -133,6 +134,7 @@ class Sent:
     key: bytes | None
     value: Any
     headers: list[tuple[str, bytes]]
+    partition: int | None = None
 
     @property
     def json(self) -> Any:
@@ -166,6 +168,7 @@ class Harness:
                     key,
                     message.value,
                     list(headers) or list(message.headers or ()),
+                    message.partition,
                 )
             )
         return out
@@ -179,11 +182,14 @@ class Harness:
     def to(self, topic: faust.TopicT, sent: list[Sent]) -> list[Sent]:
         return [s for s in sent if s.topic == topic.get_topic_name()]
 
-    async def validate_lines(self, *records: tuple[bytes | None, bytes | None]) -> list[Sent]:
-        """The validate-lines agent on input records (key, value), handed over raw."""
+    async def validate_lines(
+        self, *records: tuple[bytes | None, bytes | None], partition: int = 0
+    ) -> list[Sent]:
+        """The validate-lines agent on input records (key, value), handed over raw, as
+        read from one input partition."""
         async with self.agents.validate_lines.test_context() as agent:
             for key, value in records:
-                await agent.put(value, key=key)
+                await agent.put(value, key=key, partition=partition)
         return self.sent()
 
     async def patient_lines(self, forwarded: list[Sent]) -> list[Sent]:
@@ -203,9 +209,7 @@ class Harness:
         return await self.patient_lines(forwarded)
 
 
-@pytest.fixture
-def harness(validator: Validator) -> Harness:
-    settings = Settings(_env_file=None)
+def make_harness(validator: Validator, settings: Settings) -> Harness:
     app = faust.App(
         "agents-test", broker="kafka://localhost:1", store="memory://", autodiscover=False
     )
@@ -216,6 +220,11 @@ def harness(validator: Validator) -> Harness:
         app, declared_topics, declared_tables, settings, validator=validator, metrics=metrics
     )
     return Harness(app, settings, declared_topics, declared_tables, metrics, attached)
+
+
+@pytest.fixture
+def harness(validator: Validator) -> Harness:
+    return make_harness(validator, Settings(_env_file=None))
 
 
 def counted(metrics: Metrics, name: str, **labels: str) -> float:
@@ -434,3 +443,152 @@ def test_verdicts_and_dead_letters_carry_cloudevents_attributes(harness: Harness
     assert letter["ce_type"] == b"org.j9262.dead-letter.v1"
     assert "ce_subject" not in letter
     assert letter["ce_id"] == dict(again.headers)["ce_id"]  # the same record read again
+
+
+# --- one hop: a line already on its patient's partition is answered where it is read --
+
+
+def input_with_partitions(harness: Harness, count: int | None) -> None:
+    """The input topic's partition count, as the producer's metadata would give it;
+    the agent asks for it before its first line."""
+
+    async def lookup() -> int | None:
+        return count
+
+    harness.steps.home = HomePartition(harness.settings.topic_partitions, lookup)
+
+
+def home_of(patient_id: str, harness: Harness) -> int:
+    return partition_for(patient_id.encode(), harness.settings.topic_partitions)
+
+
+def routed(metrics: Metrics) -> tuple[float, float]:
+    return (
+        counted(metrics, "lines_routed_total", route="local"),
+        counted(metrics, "lines_routed_total", route="forwarded"),
+    )
+
+
+def test_a_line_on_its_patients_partition_is_answered_without_a_forward(
+    harness: Harness, validator: Validator
+) -> None:
+    doc = event("local", claim={"total_lines": 1, "patient": {"patient_id": "P-local"}})
+    input_with_partitions(harness, harness.settings.topic_partitions)
+    home = home_of("P-local", harness)
+    sent = asyncio.run(harness.validate_lines((b"P-local", encode(doc)), partition=home))
+    assert harness.to(harness.topics.patient_lines, sent) == []
+    [verdict] = harness.to(harness.topics.verdicts, sent)
+    [offline] = validate_offline(validator, [encode(doc)]).verdicts
+    assert {**verdict.json, "validated_at": None} == {**offline, "validated_at": None}
+    assert dict(verdict.headers)["j9262-input-format"] == b"claim-line-event"
+    [claim_verdict] = harness.to(harness.topics.claim_verdicts, sent)
+    assert claim_verdict.json["complete"] is True
+    changelogs = [s for s in sent if s.topic.endswith("-changelog")]
+    assert {s.topic.split("-")[-2] for s in changelogs} == {"history", "claims"}
+    assert {s.partition for s in changelogs} == {home}  # the line's own partition
+    assert harness.steps.deadlines.due[doc["claim"]["claim_id"]][1] == home
+    assert routed(harness.metrics) == (1, 0)
+
+
+def test_a_local_line_gets_the_verdict_a_forwarded_one_gets(
+    harness: Harness, validator: Validator
+) -> None:
+    """The same two lines of one patient, a duplicate across two claims: forwarded in
+    one harness, answered in place in another; the same verdicts."""
+    first = event("dup-1", claim={"patient": {"patient_id": "P-dup"}})
+    second = event(
+        "dup-2",
+        claim={"claim_id": "CLM-dup-2", "patient": {"patient_id": "P-dup"}},
+        line={k: first["line"][k] for k in ("hcpcs", "service_date", "units")},
+    )
+    forwarded = [
+        harness.to(harness.topics.verdicts, asyncio.run(harness.both(b"K", encode(d))))[0]
+        for d in (first, second)
+    ]
+    local_harness = make_harness(validator, Settings(_env_file=None))
+    input_with_partitions(local_harness, local_harness.settings.topic_partitions)
+    home = home_of("P-dup", local_harness)
+    sent = asyncio.run(
+        local_harness.validate_lines(
+            (b"P-dup", encode(first)), (b"P-dup", encode(second)), partition=home
+        )
+    )
+    local = local_harness.to(local_harness.topics.verdicts, sent)
+    assert "DUPLICATE_LINE" in {f["code"] for f in local[1].json["findings"]}
+    assert [{**v.json, "validated_at": None} for v in local] == [
+        {**v.json, "validated_at": None} for v in forwarded
+    ]
+    assert routed(local_harness.metrics) == (2, 0)
+    assert routed(harness.metrics) == (0, 2)
+
+
+def test_a_line_on_another_partition_is_forwarded(harness: Harness) -> None:
+    doc = event("elsewhere", claim={"patient": {"patient_id": "P-away"}})
+    input_with_partitions(harness, harness.settings.topic_partitions)
+    away = (home_of("P-away", harness) + 1) % harness.settings.topic_partitions
+    sent = asyncio.run(harness.validate_lines((b"CLM-KEY", encode(doc)), partition=away))
+    [forwarded] = sent
+    assert (forwarded.topic, forwarded.key) == (
+        harness.topics.patient_lines.get_topic_name(),
+        b"P-away",
+    )
+    assert routed(harness.metrics) == (0, 1)
+
+
+@pytest.mark.parametrize("count", [None, 8])
+def test_an_input_topic_of_another_or_unknown_size_is_forwarded(
+    harness: Harness, count: int | None
+) -> None:
+    """Partition n of an input with another count is not partition n of the tables."""
+    doc = event("other-size", claim={"patient": {"patient_id": "P-size"}})
+    input_with_partitions(harness, count)
+    home = home_of("P-size", harness)
+    [forwarded] = asyncio.run(harness.validate_lines((b"P-size", encode(doc)), partition=home))
+    assert forwarded.topic == harness.topics.patient_lines.get_topic_name()
+    assert routed(harness.metrics) == (0, 1)
+
+
+def test_with_one_hop_off_every_line_is_forwarded(validator: Validator) -> None:
+    off = make_harness(validator, Settings(_env_file=None, one_hop=False))
+    assert off.steps.home is None
+    doc = event("off", claim={"patient": {"patient_id": "P-off"}})
+    home = home_of("P-off", off)
+    [forwarded] = asyncio.run(off.validate_lines((b"P-off", encode(doc)), partition=home))
+    assert forwarded.topic == off.topics.patient_lines.get_topic_name()
+    assert routed(off.metrics) == (0, 1)
+
+
+@pytest.mark.usefixtures("raising_rule")
+def test_a_raising_rule_on_a_local_line_is_dead_lettered_as_from_the_second_hop(
+    harness: Harness,
+) -> None:
+    doc = event("raises-local", claim={"patient": {"patient_id": "P-raise"}})
+    forwarded = harness.to(
+        harness.topics.dead_letters, asyncio.run(harness.both(b"P-raise", encode(doc)))
+    )
+    input_with_partitions(harness, harness.settings.topic_partitions)
+    home = home_of("P-raise", harness)
+    sent = asyncio.run(harness.validate_lines((b"P-raise", encode(doc)), partition=home))
+    [letter] = harness.to(harness.topics.dead_letters, sent)
+    [earlier] = forwarded
+    assert letter.key == earlier.key == b"P-raise"
+    same = ("reason", "detail", "payload_base64", "event_id")
+    assert {k: letter.json[k] for k in same} == {k: earlier.json[k] for k in same}
+    assert letter.json["source"]["partition"] == home
+    assert dict(letter.headers)["j9262-input-format"] == b"claim-line-event"
+
+
+def test_inside_a_batch_faust_has_no_event_to_write_tables_for(validator: Validator) -> None:
+    """Why validate-lines takes events one at a time under one_hop: take_events
+    buffers in another task, so a table write in the batch finds no current event
+    (Faust raises TypeError) and the line would be dead-lettered."""
+    batched = make_harness(validator, Settings(_env_file=None, one_hop=False))
+    input_with_partitions(batched, batched.settings.topic_partitions)  # forced on
+    doc = event("batched", claim={"patient": {"patient_id": "P-batch"}})
+    home = home_of("P-batch", batched)
+    [letter] = asyncio.run(batched.validate_lines((b"P-batch", encode(doc)), partition=home))
+    assert (letter.topic, letter.json["reason"]) == (
+        batched.settings.topic_dead_letters,
+        "internal_error",
+    )
+    assert "P-batch" not in batched.tables.histories

@@ -30,6 +30,16 @@ def key_of(raw: bytes) -> bytes | None:
     return claim_id.encode() if isinstance(claim_id, str) else None
 
 
+def patient_key_of(raw: bytes) -> bytes | None:
+    """The patient_id of a raw event: the key that lets a worker answer it in one hop
+    (docs/contract.md); None when the record is not readable."""
+    try:
+        patient_id = orjson.loads(raw)["claim"]["patient"]["patient_id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return patient_id.encode() if isinstance(patient_id, str) else None
+
+
 async def ensure_topics(settings: Settings, names: Iterable[str]) -> None:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers, **settings.aiokafka_security()
@@ -83,8 +93,10 @@ async def publish(
     records: Iterable[bytes],
     on_sent: Callable[[int], None] | None = None,
     topic: str | None = None,
+    key: Callable[[bytes], bytes | None] = key_of,
 ) -> list[tuple[int, int]]:
-    """Publish raw records keyed by claim_id; returns each one's (partition, offset)."""
+    """Publish raw records keyed by `key` (claim_id by default); returns each one's
+    (partition, offset)."""
     producer = producer_for(settings)
     await producer.start()
     placed: list[tuple[int, int]] = []
@@ -100,7 +112,7 @@ async def publish(
         pending: list[asyncio.Future[Any]] = []
         for raw in records:
             pending.append(
-                await producer.send(topic or settings.topic_lines, value=raw, key=key_of(raw))
+                await producer.send(topic or settings.topic_lines, value=raw, key=key(raw))
             )
             if len(pending) >= 1000:
                 await drain(pending)
