@@ -175,6 +175,9 @@ class Throughput(NamedTuple):
     reader_cpu_ms_per_line: float = float("nan")
     """This process's CPU over the same span, per line: the reader counting answers,
     the third party on the machine's cores."""
+    machine_cpu_ms_per_line: float = float("nan")
+    """Every core's busy time over the same span, per line (`machine_busy`): beyond
+    the three above, what anything else on the host took (on a VM, steal included)."""
     workers: int = 1
 
     def figures(self, name: str) -> dict[str, float]:
@@ -184,6 +187,7 @@ class Throughput(NamedTuple):
             f"{name}_cpu_ms_per_line": self.cpu_ms_per_line,
             f"{name}_broker_cpu_ms_per_line": self.broker_cpu_ms_per_line,
             f"{name}_reader_cpu_ms_per_line": self.reader_cpu_ms_per_line,
+            f"{name}_machine_cpu_ms_per_line": self.machine_cpu_ms_per_line,
         }
 
 
@@ -217,12 +221,12 @@ def validator_rate(
 
     brokers = broker_cpu(broker)
 
-    def cpu() -> tuple[float, float, float]:
-        """(workers, broker, this process) CPU seconds so far."""
+    def cpu() -> tuple[float, float, float, float]:
+        """(workers, broker, this process, every core) CPU seconds so far."""
         workers = sum(worker_totals(s)["cpu_s"] for s in each)
-        return workers, brokers(), time.process_time()
+        return workers, brokers(), time.process_time(), machine_busy()
 
-    at_first: list[tuple[float, float, float]] = []
+    at_first: list[tuple[float, float, float, float]] = []
     try:
         first, last = asyncio.run(
             count_answers(settings, len(records), 600, lambda: at_first.append(cpu()))
@@ -525,6 +529,14 @@ def cpu_seconds(pid: int) -> float:
     """A process's user and system CPU so far, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores spent busy so far (`/proc/stat`: all but idle and iowait;
+    steal counts as busy, it is time this VM did not get)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def broker_cpu(broker: EmbeddedBroker) -> Callable[[], float]:
@@ -1058,6 +1070,7 @@ def scaling_model(results: dict[str, Any], one: str, two: str) -> dict[str, Any]
             for k in ("_cpu_ms_per_line", "_broker_cpu_ms_per_line", "_reader_cpu_ms_per_line")
         )
         rate = results[f"{name}_per_s"]
+        machine = results.get(f"{name}_machine_cpu_ms_per_line", float("nan")) / 1000
         model[label] = {
             "source": name,
             "workers": workers,
@@ -1065,14 +1078,21 @@ def scaling_model(results: dict[str, Any], one: str, two: str) -> dict[str, Any]
             "cores_busy": rate * (w + b + r),
             "worker_cores_busy": rate * w,
             "broker_cores_busy": rate * b,
+            "machine_cores_busy": rate * machine,
+            "other_cores_busy": rate * (machine - w - b - r),
             "ceiling_workers_per_s": workers / w,
             "ceiling_cores_per_s": cores / (w + b + r),
             "ceiling_per_s": min(workers / w, cores / (w + b + r)),
         }
     if "one_worker" in model and "two_workers" in model:
-        one_rate = model["one_worker"]["per_s"]
-        model["speedup"] = model["two_workers"]["per_s"] / one_rate
-        model["speedup_ceiling"] = model["two_workers"]["ceiling_per_s"] / one_rate
+        model["speedup"] = model["two_workers"]["per_s"] / model["one_worker"]["per_s"]
+        model["speedup_ceiling"] = (
+            model["two_workers"]["ceiling_per_s"] / model["one_worker"]["ceiling_per_s"]
+        )
+        model["speedup_ceiling_broker_elsewhere"] = (
+            model["two_workers"]["ceiling_workers_per_s"]
+            / model["one_worker"]["ceiling_workers_per_s"]
+        )
     return model
 
 
@@ -1126,9 +1146,13 @@ def summary(results: dict[str, Any]) -> list[str]:
         if "speedup" in model:
             out.append(
                 f"scaling: 2 workers {model['speedup']:.2f}x one (model's ceiling"
-                f" {model['speedup_ceiling']:.2f}x); cores busy"
+                f" {model['speedup_ceiling']:.2f}x here,"
+                f" {model['speedup_ceiling_broker_elsewhere']:.2f}x with the broker"
+                " elsewhere); cores busy"
                 f" {model['one_worker']['cores_busy']:.2f} and"
-                f" {model['two_workers']['cores_busy']:.2f} of {model['cores']}"
+                f" {model['two_workers']['cores_busy']:.2f} of {model['cores']}, by anything"
+                f" else {model['one_worker']['other_cores_busy']:.2f} and"
+                f" {model['two_workers']['other_cores_busy']:.2f}"
             )
     return out
 
