@@ -176,8 +176,28 @@ class Throughput(NamedTuple):
     per_s: float
     cpu_ms_per_line: float
     """Worker CPU (all workers together) from the first answer to the last, per line."""
-    local_share: float
+    broker_cpu_ms_per_line: float = float("nan")
+    """The broker's CPU over the same span, per line (`broker_cpu`)."""
+    reader_cpu_ms_per_line: float = float("nan")
+    """This process's CPU over the same span, per line: the reader counting answers,
+    the third party on the machine's cores."""
+    machine_cpu_ms_per_line: float = float("nan")
+    """Every core's busy time over the same span, per line (`machine_busy`): beyond
+    the three above, what anything else on the host took (on a VM, steal included)."""
+    workers: int = 1
+    local_share: float = float("nan")
     """Lines answered where they were read (one hop), of all lines routed."""
+
+    def figures(self, name: str) -> dict[str, float]:
+        """The run's entries in results.json, under `name`."""
+        return {
+            f"{name}_per_s": self.per_s,
+            f"{name}_cpu_ms_per_line": self.cpu_ms_per_line,
+            f"{name}_broker_cpu_ms_per_line": self.broker_cpu_ms_per_line,
+            f"{name}_reader_cpu_ms_per_line": self.reader_cpu_ms_per_line,
+            f"{name}_machine_cpu_ms_per_line": self.machine_cpu_ms_per_line,
+            f"{name}_local_share": self.local_share,
+        }
 
 
 def validator_rate(
@@ -210,15 +230,19 @@ def validator_rate(
         )
         procs.append(start_worker(worker_env(each[-1]), tmp / f"{run}-{i}.log"))
 
-    def cpu() -> float:
-        return sum(worker_totals(s)["cpu_s"] for s in each)
+    brokers = broker_cpu(broker)
 
-    at_first: list[float] = []
+    def cpu() -> tuple[float, float, float, float]:
+        """(workers, broker, this process, every core) CPU seconds so far."""
+        workers = sum(worker_totals(s)["cpu_s"] for s in each)
+        return workers, brokers(), time.process_time(), machine_busy()
+
+    at_first: list[tuple[float, float, float, float]] = []
     try:
         first, last = asyncio.run(
             count_answers(settings, len(records), 600, lambda: at_first.append(cpu()))
         )
-        used = cpu() - at_first[0]
+        used = [b - a for a, b in zip(at_first[0], cpu(), strict=True)]
         local, forwarded = map(sum, zip(*(routed(s) for s in each), strict=True))
     except Unanswered as exc:
         exc.lag = {f"worker {i}": lag(s) for i, s in enumerate(each)}
@@ -226,10 +250,12 @@ def validator_rate(
     finally:
         for p in procs:
             stop_process(p)
+    per_line = [1000 * u / len(records) for u in used]
     return Throughput(
         len(records) / (last - first),
-        1000 * used / len(records),
-        local / max(local + forwarded, 1),
+        *per_line,
+        workers=workers,
+        local_share=local / max(local + forwarded, 1),
     )
 
 
@@ -528,6 +554,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> float:
+    """CPU seconds all cores spent busy so far (`/proc/stat`: all but idle and iowait;
+    steal counts as busy, it is time this VM did not get)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def broker_cpu(broker: EmbeddedBroker) -> Callable[[], float]:
     assert broker.process is not None, "the broker runs while it is measured"
     pid = broker.process.pid
@@ -558,8 +592,9 @@ async def offer(
             now = datetime.now(UTC)
             doc["event_time"] = now.isoformat()
             sent_at[doc["event_id"]] = now.timestamp()
+            # Keyed by patient as the contract asks: the worker answers in one hop.
             await producer.send(
-                topic, value=orjson.dumps(doc), key=doc["claim"]["claim_id"].encode()
+                topic, value=orjson.dumps(doc), key=doc["claim"]["patient"]["patient_id"].encode()
             )
             pause = start + (i + 1) / rate - time.perf_counter()
             if pause > 0:
@@ -606,6 +641,83 @@ def lag_figures(
     }
 
 
+Buckets = dict[float, float]
+"""A histogram's cumulative counts by upper bound (`le`), +Inf included."""
+
+PROCESSING_HISTOGRAM = "j9262_processing_latency_seconds"
+
+
+def processing_buckets(settings: Settings) -> Buckets:
+    """The worker's receipt-to-verdict histogram (`streams.ops.metrics.processing_seconds`)
+    as it stands: cumulative counts by upper bound in seconds."""
+    samples = scrape_metrics(settings).get(f"{PROCESSING_HISTOGRAM}_bucket", {})
+    return {float(dict(labels)["le"]): count for labels, count in samples.items()}
+
+
+def scraping(
+    settings: Settings, probe: Callable[[], float], scrapes: list[Buckets]
+) -> Callable[[], float]:
+    """`probe`, also scraping the worker's receipt-to-verdict histogram into `scrapes`
+    each time `offer` marks the start, a third, two thirds and the end of the load."""
+
+    def both() -> float:
+        scrapes.append(processing_buckets(settings))
+        return probe()
+
+    return both
+
+
+def bucket_quantile(before: Buckets, after: Buckets, q: float) -> tuple[float, float] | None:
+    """The q-quantile of the observations between two scrapes of one histogram, in ms:
+    (linear within its bucket, as Prometheus's histogram_quantile; the bucket's upper
+    bound, the figure's honest ceiling). None with no observation. A quantile in the
+    +Inf bucket is given as the largest finite bound, for both."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1] if counts else 0.0
+    if total <= 0:
+        return None
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for bound, cumulative in zip(bounds, counts, strict=True):
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return 1000 * lower, 1000 * lower
+            inside = cumulative - below
+            share = (rank - below) / inside if inside else 1.0
+            return 1000 * (lower + (bound - lower) * share), 1000 * bound
+        lower, below = bound, cumulative
+    return 1000 * lower, 1000 * lower
+
+
+def receipt_figures(scrapes: list[Buckets]) -> dict[str, Any]:
+    """Receipt-to-verdict from the worker's own histogram, scraped at the start of the
+    load, at its thirds, at its end and once every verdict was read: overall and per
+    third of the load (the last third runs to the final scrape, so it takes the
+    drain). The histogram counts a line from the entry agent's receipt to the
+    verdict being queued to send, without the time between the two hops spent in
+    Kafka, and has buckets 1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms, ...: read the
+    `_bucket_ms` figures as "at most", the interpolated ones as an estimate."""
+    if len(scrapes) < 5 or not scrapes[0]:
+        return {"error": f"{len(scrapes)} scrapes of {PROCESSING_HISTOGRAM}, 5 needed"}
+    first, third, two_thirds, _end, final = scrapes[:5]
+    overall = {q: bucket_quantile(first, final, q) for q in (0.5, 0.99)}
+    thirds = [
+        bucket_quantile(a, b, 0.99)
+        for a, b in ((first, third), (third, two_thirds), (two_thirds, final))
+    ]
+    return {
+        "verdicts": final.get(float("inf"), 0.0) - first.get(float("inf"), 0.0),
+        "p50_ms": overall[0.5] and overall[0.5][0],
+        "p99_ms": overall[0.99] and overall[0.99][0],
+        "p50_bucket_ms": overall[0.5] and overall[0.5][1],
+        "p99_bucket_ms": overall[0.99] and overall[0.99][1],
+        "p99_by_third_ms": [t and t[0] for t in thirds],
+        "p99_bucket_by_third_ms": [t and t[1] for t in thirds],
+        "bucket_bounds_ms": [1000 * b for b in sorted(final) if b != float("inf")],
+    }
+
+
 def latency(
     broker: EmbeddedBroker,
     tmp: Path,
@@ -615,7 +727,8 @@ def latency(
     *,
     warm_up: int = 300,
     short_partitions: bool = False,
-) -> dict[str, float]:
+    **extra: Any,
+) -> dict[str, Any]:
     """p50/p99 of validated_at - event_time, events offered at a steady `rate` per second,
     after `warm_up` lines (thousands of them: a worker holding state, as in production),
     with the worker's garbage collections and CPU meanwhile. The CPU idle beforehand
@@ -624,8 +737,11 @@ def latency(
 
     `short_partitions`: after the warm-up the worker restarts on emptied input topics,
     keeping its tables. That separates what the state costs from what the embedded
-    broker's longer partitions cost (`broker_fetch_growth`)."""
-    settings = settings_for(broker, tmp, run)
+    broker's longer partitions cost (`broker_fetch_growth`).
+
+    `receipt_to_verdict` is the worker's own view of the same lines
+    (`receipt_histograms`); `extra` are worker settings (`--latency-sweep`)."""
+    settings = settings_for(broker, tmp, run, **extra)
     asyncio.run(
         ensure_topics(
             settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
@@ -649,6 +765,7 @@ def latency(
         time.sleep(5)
         before, started = worker_totals(settings), time.perf_counter()
         idle_share = (before["cpu_s"] - idle_from["cpu_s"]) / (started - idle_at)
+        scrapes: list[Buckets] = []
         marks = asyncio.run(
             offer(
                 broker.bootstrap,
@@ -656,7 +773,7 @@ def latency(
                 docs,
                 rate,
                 sent_at=sent_at,
-                probe=broker_cpu(broker),
+                probe=scraping(settings, broker_cpu(broker), scrapes),
             )
         )
         pairs: list[tuple[float, float]] = []
@@ -676,11 +793,14 @@ def latency(
 
         asyncio.run(collect())
         after, ended = worker_totals(settings), time.perf_counter()
+        scrapes.append(processing_buckets(settings))
     finally:
         stop_process(worker)
     return {
         "offered_per_s": rate,
+        **{k: v for k, v in extra.items() if k == "producer_linger_ms"},
         **lag_figures(pairs, marks),
+        "receipt_to_verdict": receipt_figures(scrapes),
         "full_collections": after["full"] - before["full"],
         "full_collections_ms": 1000 * (after["full_s"] - before["full_s"]),
         "all_collections_ms": 1000 * (after["all_s"] - before["all_s"]),
@@ -693,18 +813,20 @@ def latency(
 
 
 async def relay_latency(
-    broker: EmbeddedBroker, rate: float, seconds: float, run: str
+    broker: EmbeddedBroker, rate: float, seconds: float, run: str, linger_ms: int | None = None
 ) -> dict[str, Any]:
     """The latency yardstick: the worker's two hops with nothing else, as plain aiokafka.
 
     Lines are read, re-keyed by patient and read again, where the worker stamps
     `validated_at`, and a small record is produced for each; consumers and producer
     take the worker's fetch wait and linger. Offered the same load as the worker,
-    this shows what the broker alone puts on a line's way."""
+    this shows what the broker alone puts on a line's way. `linger_ms`: the producer's
+    linger, the worker's default (`producer_linger_ms`) unless given."""
     settings = Settings(_env_file=None, broker_url=broker.url)
+    linger = settings.producer_linger_ms if linger_ms is None else linger_ms
     lines, mid, out = f"relay-in-{run}", f"relay-mid-{run}", f"relay-out-{run}"
     await ensure_topics(settings, [lines, mid, out])
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=2)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=linger)
 
     def consumer() -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -749,7 +871,12 @@ async def relay_latency(
         await asyncio.gather(*hops, return_exceptions=True)
         for client in (first, second, producer):
             await client.stop()
-    return {"offered_per_s": rate, "offered": len(docs), **lag_figures(pairs, marks)}
+    return {
+        "offered_per_s": rate,
+        "offered": len(docs),
+        "producer_linger_ms": linger,
+        **lag_figures(pairs, marks),
+    }
 
 
 def repeated_latency(
@@ -892,6 +1019,7 @@ def peak_rss(
     records: list[bytes],
     refdir: Path,
     rows: int,
+    *,
     run: str = "rss",
     **extra: Any,
 ) -> dict[str, float]:
@@ -936,13 +1064,160 @@ def patients(count: int) -> list[bytes]:
 
 
 def peak_rss_patients(
-    broker: EmbeddedBroker, tmp: Path, count: int, refdir: Path, rows: int, store: str
+    broker: EmbeddedBroker, tmp: Path, count: int, refdir: Path, rows: int, *, store: str
 ) -> dict[str, float]:
     """`peak_rss` with `count` patients' histories and claims held (the issue's 100,000),
     the tables in `store` (memory://, the default, or rocksdb://, production's)."""
-    run = f"rss-patients-{store.split(':')[0]}"
+    run = f"rss-patients-{store.partition(':')[0]}"
     figures = peak_rss(broker, tmp, patients(count), refdir, rows, run=run, store=store)
     return {"patients": float(count), **figures}
+
+
+def latency_sweep(
+    broker: EmbeddedBroker,
+    tmp: Path,
+    rate: float,
+    seconds: float,
+    *,
+    lingers: list[int],
+    repeats: int,
+) -> dict[str, Any]:
+    """Latency at one steady `rate` for each producer linger, the worker's and the
+    relay's, the lingers interleaved (reversed every other round) so each sees the
+    same broker and the same load from the rest of the host; every run is kept."""
+    runs: dict[str, list[dict[str, Any]]] = {str(linger): [] for linger in lingers}
+    for i in range(repeats):
+        for linger in lingers if i % 2 == 0 else lingers[::-1]:
+            name = f"sweep-{linger}-{i}"
+            worker = latency(broker, tmp, rate, seconds, name, producer_linger_ms=linger)
+            relay = asyncio.run(relay_latency(broker, rate, seconds, name, linger_ms=linger))
+            runs[str(linger)].append({"worker": worker, "relay": relay})
+    return {"offered_per_s": rate, "seconds": seconds, "runs": runs}
+
+
+def scaling_runs(
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], repeats: int
+) -> dict[str, Any]:
+    """Throughput with one worker and with two, interleaved, every run kept with
+    its CPU accounting and the model's ceilings (`scaling_model`)."""
+    runs: list[dict[str, Any]] = []
+    for i in range(repeats):
+        pair: dict[str, Any] = {}
+        for workers in (1, 2) if i % 2 == 0 else (2, 1):
+            name = "one_worker" if workers == 1 else "two_workers"
+            try:
+                pair.update(
+                    validator_rate(
+                        broker, tmp, records, f"s{workers}-{i}", workers=workers
+                    ).figures(name)
+                )
+            except Unanswered as exc:
+                pair[f"{name}_error"] = str(exc)
+        runs.append({**pair, "model": scaling_model(pair, "one_worker", "two_workers")})
+    return {"events": len(records), "runs": runs}
+
+
+def scaling_model(results: dict[str, Any], one: str, two: str) -> dict[str, Any]:
+    """docs/performance/scaling.md's model on one run's figures. A line costs w CPU
+    seconds in the workers, b in the broker and r in the load's own clients; N
+    single-threaded workers (one event loop each, a core at most) on C cores reach
+    at most min(N / w, C / (w + b + r)) lines/s, with partitions >= N. `cores_busy`
+    is rate x (w + b + r): near C, the machine's cores are the bound."""
+    cores = os.cpu_count() or 1
+    model: dict[str, Any] = {"cores": cores}
+    for name, workers, label in ((one, 1, "one_worker"), (two, 2, "two_workers")):
+        if f"{name}_per_s" not in results:
+            continue
+        w, b, r = (
+            results[f"{name}{k}"] / 1000
+            for k in ("_cpu_ms_per_line", "_broker_cpu_ms_per_line", "_reader_cpu_ms_per_line")
+        )
+        rate = results[f"{name}_per_s"]
+        machine = results.get(f"{name}_machine_cpu_ms_per_line", float("nan")) / 1000
+        model[label] = {
+            "source": name,
+            "workers": workers,
+            "per_s": rate,
+            "cores_busy": rate * (w + b + r),
+            "worker_cores_busy": rate * w,
+            "broker_cores_busy": rate * b,
+            "machine_cores_busy": rate * machine,
+            "other_cores_busy": rate * (machine - w - b - r),
+            "ceiling_workers_per_s": workers / w,
+            "ceiling_cores_per_s": cores / (w + b + r),
+            "ceiling_per_s": min(workers / w, cores / (w + b + r)),
+        }
+    if "one_worker" in model and "two_workers" in model:
+        model["speedup"] = model["two_workers"]["per_s"] / model["one_worker"]["per_s"]
+        model["speedup_ceiling"] = (
+            model["two_workers"]["ceiling_per_s"] / model["one_worker"]["ceiling_per_s"]
+        )
+        model["speedup_ceiling_broker_elsewhere"] = (
+            model["two_workers"]["ceiling_workers_per_s"]
+            / model["one_worker"]["ceiling_workers_per_s"]
+        )
+    return model
+
+
+def summary(results: dict[str, Any]) -> list[str]:
+    """The figures to read first, one line each, after the JSON."""
+
+    def ms(value: Any) -> str:
+        if isinstance(value, list):
+            return " / ".join(ms(v) for v in value)
+        return "-" if value is None else f"{value:.0f}"
+
+    def latency_lines(name: str, run: dict[str, Any]) -> list[str]:
+        if "p99_ms" not in run:
+            return []
+        lines = [
+            f"{name}: event_time -> verdict p50 {ms(run['p50_ms'])} ms, p99 {ms(run['p99_ms'])}"
+            f" ms, p99 by third {ms(run['p99_by_third_ms'])} ms"
+        ]
+        receipt = run.get("receipt_to_verdict")
+        if receipt and "p99_ms" in receipt:
+            lines.append(
+                f"{name}: receipt -> verdict p50 {ms(receipt['p50_ms'])} ms, p99"
+                f" {ms(receipt['p99_ms'])} ms (bucket <= {ms(receipt['p99_bucket_ms'])}),"
+                f" p99 by third {ms(receipt['p99_by_third_ms'])} ms"
+                f" (buckets <= {ms(receipt['p99_bucket_by_third_ms'])})"
+            )
+        return lines
+
+    out = [f"cores: {results['machine']['cores']}"]
+    for key in ("validator", "two_workers", "one_partition"):
+        if f"{key}_per_s" in results:
+            out.append(
+                f"{key}: {results[f'{key}_per_s']:.0f} lines/s; CPU ms a line: workers"
+                f" {results[f'{key}_cpu_ms_per_line']:.2f}, broker"
+                f" {results.get(f'{key}_broker_cpu_ms_per_line', float('nan')):.2f}, reader"
+                f" {results.get(f'{key}_reader_cpu_ms_per_line', float('nan')):.2f}"
+            )
+    if "latency" in results:
+        for i, run in enumerate(results["latency"].get("runs", [results["latency"]])):
+            out += latency_lines(f"latency run {i}", run)
+    for key in ("relay_latency", "latency_loaded", "latency_loaded_short_partitions"):
+        if key in results:
+            out += latency_lines(key, results[key])
+    for linger, each in results.get("latency_sweep", {}).get("runs", {}).items():
+        for i, run in enumerate(each):
+            out += latency_lines(f"linger {linger} ms, worker {i}", run["worker"])
+            out += latency_lines(f"linger {linger} ms, relay {i}", run["relay"])
+    models = [results["scaling_model"]] if "scaling_model" in results else []
+    models += [r["model"] for r in results.get("scaling", {}).get("runs", [])]
+    for model in models:
+        if "speedup" in model:
+            out.append(
+                f"scaling: 2 workers {model['speedup']:.2f}x one (model's ceiling"
+                f" {model['speedup_ceiling']:.2f}x here,"
+                f" {model['speedup_ceiling_broker_elsewhere']:.2f}x with the broker"
+                " elsewhere); cores busy"
+                f" {model['one_worker']['cores_busy']:.2f} and"
+                f" {model['two_workers']['cores_busy']:.2f} of {model['cores']}, by anything"
+                f" else {model['one_worker']['other_cores_busy']:.2f} and"
+                f" {model['two_workers']['other_cores_busy']:.2f}"
+            )
+    return out
 
 
 def machine() -> dict[str, str]:
@@ -981,18 +1256,40 @@ def main() -> None:
         action="store_true",
         help="Only compare Faust's kafka:// and confluent:// drivers with both raw loops.",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="Runs of each figure (--drivers).")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="Runs of each figure (--drivers, --latency-sweep, --scaling).",
+    )
+    parser.add_argument(
+        "--latency-sweep",
+        type=lambda text: [int(v) for v in text.split(",")],
+        metavar="MS,MS,...",
+        help="Only latency, worker and relay, for each of these producer lingers.",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="Lines/s offered by --latency-sweep (default: half a measured backlog rate).",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=25, help="Steady load of each --latency-sweep run."
+    )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="Only throughput with one worker and two, with CPU per line and the model.",
+    )
     args = parser.parse_args()
     n = 3000 if args.quick else 20_000
     results: dict[str, Any] = {"events": n, "quick": args.quick, "machine": machine()}
     tmp = Path(tempfile.mkdtemp(prefix="j9262-bench-"))
     records = mix(n)
-    if args.drivers:
-        with EmbeddedBroker(log_file=tmp / "broker.log") as broker, timed(results, "drivers"):
-            results["drivers"] = driver_comparison(broker, tmp, records, args.repeats)
-        print(json.dumps(results, indent=2))
-        if args.json:
-            args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if args.drivers or args.latency_sweep or args.scaling:
+        with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
+            only_some(args, broker, tmp, records, results)
+        report(results, args.json)
         return
     offline = mix(n * 5 if not args.quick else n)
     with timed(results, "offline"):
@@ -1013,15 +1310,11 @@ def main() -> None:
             results["raw_per_s"] = max(raw_runs)
         with timed(results, "validator"):
             validator = validator_rate(broker, tmp, records, "v1")
-        results["validator_per_s"] = validator.per_s
-        results["validator_cpu_ms_per_line"] = validator.cpu_ms_per_line
-        results["validator_local_share"] = validator.local_share
+        results.update(validator.figures("validator"))
         results["ratio"] = results["validator_per_s"] / results["raw_per_s"]
         with timed(results, "validator_claim_keyed"):
             by_claim = validator_rate(broker, tmp, records, "vc", key=key_of)
-        results["validator_claim_keyed_per_s"] = by_claim.per_s
-        results["validator_claim_keyed_cpu_ms_per_line"] = by_claim.cpu_ms_per_line
-        results["validator_claim_keyed_local_share"] = by_claim.local_share
+        results.update(by_claim.figures("validator_claim_keyed"))
         if not args.quick:
             with timed(results, "validator_asyncio_loop"):
                 plain = validator_rate(broker, tmp, records, "va", event_loop="asyncio")
@@ -1074,8 +1367,8 @@ def main() -> None:
                             ),
                         }
                         continue
-                    results[f"{name}_per_s"] = rate.per_s
-                    results[f"{name}_cpu_ms_per_line"] = rate.cpu_ms_per_line
+                    results.update(rate.figures(name))
+            results["scaling_model"] = scaling_model(results, "validator", "two_workers")
         with timed(results, "broker_fetch_growth"):
             steps = (0, 2_000) if args.quick else (0, 1_000, 2_000, 4_000, 8_000)
             results["broker_fetch_growth"] = asyncio.run(broker_fetch_growth(broker, "g", steps))
@@ -1084,12 +1377,44 @@ def main() -> None:
         with timed(results, "rss_patients"):
             count = 5_000 if args.quick else 100_000
             for store in ("memory://", "rocksdb://"):
-                results[f"rss_patients_{store.split(':')[0]}"] = peak_rss_patients(
-                    broker, tmp, count, refdir, rows, store
+                results[f"rss_patients_{store.partition(':')[0]}"] = peak_rss_patients(
+                    broker, tmp, count, refdir, rows, store=store
                 )
+    report(results, args.json)
+
+
+def only_some(
+    args: argparse.Namespace,
+    broker: EmbeddedBroker,
+    tmp: Path,
+    records: list[bytes],
+    results: dict[str, Any],
+) -> None:
+    """`--drivers`, `--latency-sweep` and `--scaling`: one part of the benchmark alone."""
+    if args.drivers:
+        with timed(results, "drivers"):
+            results["drivers"] = driver_comparison(broker, tmp, records, args.repeats)
+    if args.scaling:
+        with timed(results, "scaling"):
+            results["scaling"] = scaling_runs(broker, tmp, records, args.repeats)
+    if args.latency_sweep:
+        rate = args.rate
+        if rate is None:
+            with timed(results, "validator"):
+                validator = validator_rate(broker, tmp, records, "sweep-rate")
+            results.update(validator.figures("validator"))
+            rate = validator.per_s / 2
+        with timed(results, "latency_sweep"):
+            results["latency_sweep"] = latency_sweep(
+                broker, tmp, rate, args.seconds, lingers=args.latency_sweep, repeats=args.repeats
+            )
+
+
+def report(results: dict[str, Any], path: Path | None) -> None:
     print(json.dumps(results, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(summary(results)))
+    if path:
+        path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

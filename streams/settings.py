@@ -151,6 +151,17 @@ class Settings(BaseSettings):
         "arrive, so 500 costs no latency there; the embedded broker holds every empty "
         "fetch this long, so keep it low on it; use 500 on Kafka.",
     )
+    producer_linger_ms: int = Field(
+        2,
+        ge=0,
+        le=1000,
+        description="Longest the worker's producer holds a record to batch it with others "
+        "for the same partition (aiokafka's linger_ms; the outbox hands it one batch per "
+        "partition at a time). At a steady rate a short linger writes nearly one record "
+        "per batch, and the embedded broker's fetches slow down as a partition's batches "
+        "add up (docs/performance/latency.md); a longer one adds up to this much to each "
+        "of a line's hops.",
+    )
     commit_interval_s: float = Field(
         1.0,
         gt=0,

@@ -73,7 +73,7 @@ def create_app(settings: Settings) -> faust.App:
         # A dead letter carries the rejected record in base64, so it can be a third larger.
         producer_max_request_size=settings.max_message_bytes * 2 + 65_536,
         consumer_max_fetch_size=max(4 * 1_048_576, settings.max_message_bytes * 2),
-        producer_linger_ms=2,
+        producer_linger_ms=settings.producer_linger_ms,
         producer_compression_type=settings.compression_type,
         producer_request_timeout=settings.producer_request_timeout_s,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
