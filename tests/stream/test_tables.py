@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any, cast
 
+import faust
+
+from streams.settings import Settings
+from streams.stream import tables
 from streams.stream.tables import ModelTable
 from streams.validation.rollup import ClaimState
 from streams.validation.validator import Validator
@@ -60,3 +66,30 @@ def test_held_states_give_the_collector_nothing_to_walk(validator: Validator) ->
     as_bytes: dict[str, bytes] = {}
     assert tracked_after_holding(ModelTable(as_bytes, ClaimState), 300) < 10
     assert len(as_bytes) == 300
+
+
+def test_rocksdb_tables_get_bounded_memory(tmp_path: Path) -> None:
+    """Faust's RocksDB defaults (3 x 64 MB memtables, a 2 GB block cache per table
+    partition) held 100,000 patients' state in memory; the store Faust builds for
+    each table must get ours."""
+    settings = Settings(_env_file=None, store="rocksdb://", rocksdb_write_buffer_mb=3)
+    app = faust.App(
+        "tables-test",
+        broker="kafka://localhost:1",
+        store="rocksdb://",
+        datadir=str(tmp_path),
+        autodiscover=False,
+    )
+    declared = tables.declare(app, settings)
+    for table in (declared.histories.table, declared.claims.table):
+        options = cast(Any, table).data.rocksdb_options  # the store, made on first use
+        assert options.write_buffer_size == 3 * 1024 * 1024
+        assert options.max_write_buffer_number == 2
+        assert options.block_cache_size == settings.rocksdb_block_cache_mb * 1024 * 1024
+
+
+def test_memory_tables_take_no_rocksdb_options() -> None:
+    settings = Settings(_env_file=None)
+    app = faust.App("tables-test-memory", broker="kafka://localhost:1", autodiscover=False)
+    declared = tables.declare(app, settings)
+    assert cast(Any, declared.claims.table).options is None
