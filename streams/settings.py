@@ -74,8 +74,7 @@ class Settings(BaseSettings):
         description="Answer a line in the agent that reads it when it already sits on its "
         "patient's partition (input keyed by patient id, murmur2, `topic_partitions` "
         "partitions): one Kafka hop instead of two, about a quarter more lines a second. "
-        "Other lines are forwarded as before. Off: every line is forwarded, and the first "
-        "agent reads in batches.",
+        "Other lines are forwarded as before. Off: every line is forwarded.",
     )
     store: str = Field(
         "memory://",
@@ -145,12 +144,8 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."
     )
-    batch_size: int = Field(
-        500, ge=1, description="Input events taken per batch when one_hop is off."
-    )
-    batch_linger_s: float = Field(
-        0.005, ge=0, description="Longest wait to fill a batch when one_hop is off."
-    )
+    batch_size: int = Field(500, ge=1, description="Input events validate-lines takes per batch.")
+    batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
     producer_request_timeout_s: float = Field(
         120.0,
         gt=0,

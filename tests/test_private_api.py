@@ -169,6 +169,18 @@ def test_private_instance_attributes_are_still_set(item: InstanceAttribute) -> N
     )
 
 
+def test_faust_keeps_the_current_event_in_a_context_variable() -> None:
+    """tables.writing_for sets it so that a table write in a batch finds its event."""
+    import contextvars
+
+    import faust.streams
+
+    assert isinstance(getattr(faust.streams, "_current_event", None), contextvars.ContextVar), (
+        "faust.streams._current_event is gone; tables.writing_for (one hop) needs it"
+    )
+    assert faust.streams.current_event.__module__ == "faust.streams"
+
+
 def test_the_web_servers_blueprint_lists_are_class_attributes() -> None:
     """web.PortWeb empties these to serve none of Faust's own views."""
     for name in BLUEPRINT_LISTS:

@@ -46,7 +46,7 @@ from streams.stream.intake import Intake
 from streams.stream.kafka.batched_producer import Outbox
 from streams.stream.kafka.partitions import HomePartition
 from streams.stream.kafka.transport import Consumer, Producer
-from streams.stream.tables import Tables
+from streams.stream.tables import Tables, writing_for
 from streams.stream.topics import Topics
 from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
 from streams.validation.rollup import ClaimClock, ClaimState
@@ -60,19 +60,9 @@ SOURCE_KEY_HEADER = "j9262-source-key"
 
 
 def _batches(stream: faust.StreamT[Any], settings: Settings) -> Any:
-    """Input events in batches, or one at a time under one_hop: Faust writes a
-    table's changelog to the partition of `current_event()`, which inside a batch
-    is not the event being handled (take_events buffers in another task)."""
-    if settings.one_hop:
-        return _one_by_one(stream)
     return cast("faust.Stream[Any]", stream).take_events(
         settings.batch_size, within=settings.batch_linger_s
     )
-
-
-async def _one_by_one(stream: faust.StreamT[Any]) -> AsyncIterator[list[Any]]:
-    async for event in stream.events():
-        yield [event]
 
 
 def _header_pairs(message: Any) -> Iterable[tuple[str, Any]]:
@@ -490,12 +480,13 @@ def attach(
             if steps.home is not None and not steps.home.asked:
                 await steps.home.learn()
             for record in batch:
-                steps.take(record.message, record.value)
+                with writing_for(record):  # a line answered here writes its tables
+                    steps.take(record.message, record.value)
             await ebb()
             yield None
 
-    # The stateful agents take one event at a time (validate-lines too under one_hop):
-    # Faust writes a table's changelog to the partition of the event being handled.
+    # The stateful agents take one event at a time: Faust writes a table's changelog
+    # to the partition of the event being handled (validate-lines says which: writing_for).
     @app.agent(topics.patient_lines, name="patient-lines")
     async def patient_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for record in stream.events():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import faust
-from faust.types import TableT
+from faust.streams import _current_event  # private: tests/test_private_api.py
+from faust.types import EventT, TableT
 from pydantic import BaseModel
 
 from streams.settings import Settings
@@ -48,6 +51,21 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
 
     def __len__(self) -> int:
         return len(self.table)
+
+
+@contextmanager
+def writing_for(event: EventT[Any]) -> Iterator[None]:
+    """Table writes inside go to `event`'s changelog partition.
+
+    Faust takes that partition from the stream's current event, which an agent reading
+    in batches (`take_events`, filled by another task) does not have: a write there
+    raises TypeError. Setting it per event lets validate-lines keep its batches and
+    still answer the lines that are on their patient's partition (one hop)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 @dataclass(frozen=True)

@@ -578,17 +578,35 @@ def test_a_raising_rule_on_a_local_line_is_dead_lettered_as_from_the_second_hop(
     assert dict(letter.headers)["j9262-input-format"] == b"claim-line-event"
 
 
-def test_inside_a_batch_faust_has_no_event_to_write_tables_for(validator: Validator) -> None:
-    """Why validate-lines takes events one at a time under one_hop: take_events
-    buffers in another task, so a table write in the batch finds no current event
-    (Faust raises TypeError) and the line would be dead-lettered."""
-    batched = make_harness(validator, Settings(_env_file=None, one_hop=False))
-    input_with_partitions(batched, batched.settings.topic_partitions)  # forced on
-    doc = event("batched", claim={"patient": {"patient_id": "P-batch"}})
-    home = home_of("P-batch", batched)
-    [letter] = asyncio.run(batched.validate_lines((b"P-batch", encode(doc)), partition=home))
-    assert (letter.topic, letter.json["reason"]) == (
-        batched.settings.topic_dead_letters,
-        "internal_error",
-    )
-    assert "P-batch" not in batched.tables.histories
+def test_local_lines_in_one_batch_write_their_tables_on_their_own_partitions(
+    harness: Harness,
+) -> None:
+    """validate-lines reads in batches, which Faust fills in another task: without
+    `tables.writing_for` a table write finds no current event (Faust raises TypeError)
+    and the line would be dead-lettered; with it, each line's changelog goes to the
+    partition it was read from."""
+    input_with_partitions(harness, harness.settings.topic_partitions)
+    patients = ["P-batch-0", "P-batch-1", "P-batch-2", "P-batch-3", "P-batch-4"]
+    homes = {p: home_of(p, harness) for p in patients}
+    assert len(set(homes.values())) > 1  # the batch spans partitions
+
+    async def one_batch() -> list[Sent]:
+        async with harness.agents.validate_lines.test_context() as agent:
+            await asyncio.gather(
+                *(
+                    agent.put(
+                        encode(event(p, claim={"total_lines": 1, "patient": {"patient_id": p}})),
+                        key=p.encode(),
+                        partition=home,
+                    )
+                    for p, home in homes.items()
+                )
+            )
+        return harness.sent()
+
+    sent = asyncio.run(one_batch())
+    assert harness.to(harness.topics.dead_letters, sent) == []
+    assert len(harness.to(harness.topics.verdicts, sent)) == len(patients)
+    histories = [s for s in sent if s.topic.endswith("patient-history-changelog")]
+    assert {(s.key.decode(), s.partition) for s in histories} == set(homes.items())
+    assert routed(harness.metrics) == (len(patients), 0)
