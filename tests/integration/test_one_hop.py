@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import zlib
 from typing import Any
 
 import pytest
+from confluent_kafka import Producer
 
 from streams.samples import ADMIN_96401, claim, encode, event
 from streams.settings import Settings
@@ -139,3 +141,62 @@ def test_keyed_by_patient_two_workers_one_killed_the_other_takes_over(
     local, forwarded = routed(settings)
     assert local > 0
     assert forwarded == 0
+
+
+def test_librdkafka_keyed_by_patient_with_murmur2_is_answered_in_one_hop(
+    settings: Settings, workers: Workers
+) -> None:
+    """The contract tells librdkafka users to set `partitioner=murmur2_random`: a client
+    nobody here wrote then lands each line on its patient's partition, as aiokafka and
+    the Java client do. Its default (`consistent_random`, CRC32) lands some elsewhere:
+    those are forwarded, and answered alike."""
+    workers.start()
+    wait_ready(settings)
+    n = settings.topic_partitions
+    docs = {
+        partitioner: [
+            event(
+                f"rd-{partitioner}-{i}",
+                claim={"patient": {"patient_id": f"P-rd-{partitioner[:3]}-{i}"}},
+            )
+            for i in range(40)
+        ]
+        for partitioner in ("murmur2_random", "consistent_random")
+    }
+    # CRC32 and murmur2 disagree on some of these patients, so the default must forward.
+    assert any(
+        zlib.crc32(d["claim"]["patient"]["patient_id"].encode()) % n
+        != partition_for(d["claim"]["patient"]["patient_id"].encode(), n)
+        for d in docs["consistent_random"]
+    )
+    answered: dict[str, dict[str, Any]] = {}
+    for partitioner, batch in docs.items():
+        producer = Producer(
+            {"bootstrap.servers": ",".join(settings.bootstrap_servers), "partitioner": partitioner}
+        )
+        failures: list[Any] = []
+        for d in batch:
+            producer.produce(
+                settings.topic_lines,
+                encode(d),
+                d["claim"]["patient"]["patient_id"].encode(),
+                on_delivery=lambda error, _, f=failures: f.append(error) if error else None,
+            )
+        assert (producer.flush(60), failures) == (0, [])
+        answered |= by_event(
+            asyncio.run(
+                read_until(
+                    settings,
+                    settings.topic_verdicts,
+                    lambda found, b=batch: (
+                        {d["event_id"] for d in b} <= {v["event_id"] for v in found}
+                    ),
+                    timeout=120,
+                )
+            )
+        )
+        if partitioner == "murmur2_random":
+            assert routed(settings) == (len(batch), 0)
+    local, forwarded = routed(settings)
+    assert forwarded > 0 and local + forwarded == 2 * len(docs["murmur2_random"])
+    assert {answered[d["event_id"]]["disposition"] for b in docs.values() for d in b} == {"pass"}
