@@ -21,6 +21,7 @@ from tests.integration.conftest import Workers, publish_and_wait, read_until
 from tests.integration.test_reliability import (
     assert_all_answered,
     assert_repeats_identical,
+    on_treatment,
     verdicts_by_event,
 )
 from tests.integration.test_stateful_stream import by_event, codes, wait_ready
@@ -123,14 +124,7 @@ def test_keyed_by_patient_two_workers_one_killed_the_other_takes_over(
     back from the changelog the first answer wrote)."""
     survivor = workers.start()
     victim = workers.start(web_port=free_port())
-    docs = [
-        event(
-            f"onehop-pair-{i}",
-            claim={"patient": {"patient_id": f"P-{i % 300}"}},
-            line={"service_date": f"2026-10-{1 + i % 28:02d}"},
-        )
-        for i in range(6000)
-    ]
+    docs = on_treatment("onehop-pair", 6000, 300)
     asyncio.run(publish(settings, [encode(d) for d in docs], key=patient_key_of))
     asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 1000, 120))
     victim.send_signal(signal.SIGKILL)

@@ -348,17 +348,23 @@ def test_a_bad_payer_policy_file_stops_the_worker_at_start_up(
     )
 
 
+def on_treatment(prefix: str, count: int, patients: int) -> list[dict[str, Any]]:
+    """`count` J9262 lines of `patients` patients over October's days: each patient's
+    history matters, so a line answered twice must be answered alike."""
+    return [
+        event(
+            f"{prefix}-{i}",
+            claim={"patient": {"patient_id": f"P-{i % patients}"}},
+            line={"service_date": f"2026-10-{1 + i % 28:02d}"},
+        )
+        for i in range(count)
+    ]
+
+
 def test_kill_9_mid_run_then_a_new_worker_answers_everything(
     settings: Settings, workers: Workers
 ) -> None:
-    docs = [
-        event(
-            f"crash-{i}",
-            claim={"patient": {"patient_id": f"P-{i % 500}"}},
-            line={"service_date": f"2026-10-{1 + i % 28:02d}"},
-        )
-        for i in range(20_000)
-    ]
+    docs = on_treatment("crash", 20_000, 500)
     asyncio.run(publish(settings, [encode(d) for d in docs]))
     first = workers.start()
     asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 4000, 120))
