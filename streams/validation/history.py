@@ -168,9 +168,10 @@ class PatientHistory(BaseModel):
             # is off the calendar.
             latest = date.fromisoformat(max(lines)).toordinal()
             cutoff = date.fromordinal(max(latest - retention_days, 1))
-            if min(lines) < cutoff.isoformat():
+            first_kept = cutoff.isoformat()
+            if min(lines) < first_kept:
                 cut = cutoff
-                lines = {day: ls for day, ls in lines.items() if day >= cutoff.isoformat()}
+                lines = {day: ls for day, ls in lines.items() if day >= first_kept}
         if self.__dict__.get("_clean") and added is not None and cut is None and not superseding:
             known = dict(self.findings)  # nothing dropped: every key stays live
             clean = True

@@ -5,7 +5,6 @@ the same verdicts, history findings included."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import zlib
 from typing import Any
 
@@ -14,16 +13,10 @@ from confluent_kafka import Producer
 
 from streams.samples import ADMIN_96401, claim, encode, event
 from streams.settings import Settings
-from streams.stream.kafka.clients import key_of, patient_key_of, publish, scrape_metrics
-from streams.stream.kafka.embedded import free_port
+from streams.stream.kafka.clients import key_of, patient_key_of, scrape_metrics
 from streams.stream.kafka.partitions import partition_for
 from tests.integration.conftest import Workers, publish_and_wait, read_until
-from tests.integration.test_reliability import (
-    assert_all_answered,
-    assert_repeats_identical,
-    on_treatment,
-    verdicts_by_event,
-)
+from tests.integration.test_reliability import kill_one_of_two, on_treatment
 from tests.integration.test_stateful_stream import by_event, codes, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -122,16 +115,7 @@ def test_keyed_by_patient_two_workers_one_killed_the_other_takes_over(
     """Lines answered where they are read, through a kill -9 and the rebalance after it:
     every line answered, and a line answered twice answered alike (its history came
     back from the changelog the first answer wrote)."""
-    survivor = workers.start()
-    victim = workers.start(web_port=free_port())
-    docs = on_treatment("onehop-pair", 6000, 300)
-    asyncio.run(publish(settings, [encode(d) for d in docs], key=patient_key_of))
-    asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 1000, 120))
-    victim.send_signal(signal.SIGKILL)
-    grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=240)
-    assert_all_answered(settings, docs, grouped)
-    assert_repeats_identical(grouped)
-    assert survivor.poll() is None
+    kill_one_of_two(settings, workers, on_treatment("onehop-pair", 6000, 300), patient_key_of)
     local, forwarded = routed(settings)
     assert local > 0
     assert forwarded == 0

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,13 @@ from streams.cli.demo import start_worker, worker_env
 from streams.samples import encode, event
 from streams.settings import Settings
 from streams.stream.exits import EXIT_SENDS_FAILED
-from streams.stream.kafka.clients import committed_offsets, ensure_topics, follow, publish
+from streams.stream.kafka.clients import (
+    committed_offsets,
+    ensure_topics,
+    follow,
+    key_of,
+    publish,
+)
 from streams.stream.kafka.embedded import EmbeddedBroker, free_port
 from streams.stream.topics import PATIENT_LINES, internal_name
 from tests.integration.conftest import (
@@ -376,14 +382,25 @@ def test_kill_9_mid_run_then_a_new_worker_answers_everything(
     assert_repeats_identical(grouped)
 
 
-def test_two_workers_one_killed_the_other_takes_over(settings: Settings, workers: Workers) -> None:
+def kill_one_of_two(
+    settings: Settings,
+    workers: Workers,
+    docs: list[dict[str, Any]],
+    key: Callable[[bytes], bytes | None] = key_of,
+) -> None:
+    """Two workers share `docs`, published keyed by `key`; one is killed with kill -9 once
+    a thousand are answered. Every line must be answered, a repeat alike, and the
+    other worker must still run."""
     survivor = workers.start()
     victim = workers.start(web_port=free_port())
-    docs = [event(f"pair-{i}") for i in range(6000)]
-    asyncio.run(publish(settings, [encode(d) for d in docs]))
+    asyncio.run(publish(settings, [encode(d) for d in docs], key=key))
     asyncio.run(read_until(settings, settings.topic_verdicts, lambda f: len(f) >= 1000, 120))
     victim.send_signal(signal.SIGKILL)
     grouped = verdicts_by_event(settings, {d["event_id"] for d in docs}, timeout=240)
     assert_all_answered(settings, docs, grouped)
     assert_repeats_identical(grouped)
     assert survivor.poll() is None
+
+
+def test_two_workers_one_killed_the_other_takes_over(settings: Settings, workers: Workers) -> None:
+    kill_one_of_two(settings, workers, [event(f"pair-{i}") for i in range(6000)])

@@ -20,24 +20,27 @@ from streams.settings import Settings
 from streams.stream.kafka import compat
 
 
-def key_of(raw: bytes) -> bytes | None:
-    """The claim_id of a raw event, for keying; None when the record is not readable."""
+def _string_at(raw: bytes, *path: str) -> bytes | None:
+    """The string at `path` in a raw event, UTF-8, for keying; None when the record is
+    not readable or holds no string there."""
     try:
-        doc = orjson.loads(raw)
-        claim_id = doc["claim"]["claim_id"]
+        value = orjson.loads(raw)
+        for name in path:
+            value = value[name]
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
-    return claim_id.encode() if isinstance(claim_id, str) else None
+    return value.encode() if isinstance(value, str) else None
+
+
+def key_of(raw: bytes) -> bytes | None:
+    """The claim_id of a raw event, for keying; None when the record is not readable."""
+    return _string_at(raw, "claim", "claim_id")
 
 
 def patient_key_of(raw: bytes) -> bytes | None:
     """The patient_id of a raw event: the key that lets a worker answer it in one hop
     (docs/contract.md); None when the record is not readable."""
-    try:
-        patient_id = orjson.loads(raw)["claim"]["patient"]["patient_id"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
-    return patient_id.encode() if isinstance(patient_id, str) else None
+    return _string_at(raw, "claim", "patient", "patient_id")
 
 
 async def ensure_topics(settings: Settings, names: Iterable[str]) -> None:
