@@ -985,7 +985,7 @@ def deadline_rebuild(records: list[bytes]) -> dict[str, float]:
             add_to_claim(validator, claims, message, now, 300)
     index = DeadlineIndex(Settings(_env_file=None))
     start = time.perf_counter()
-    asyncio.run(index.rebuild(claims.table))
+    asyncio.run(index.rebuild(claims))
     seconds = time.perf_counter() - start
     return {"claims": len(claims), "seconds": seconds, "claims_per_s": len(claims) / seconds}
 
@@ -1064,12 +1064,19 @@ def patients(count: int) -> list[bytes]:
 
 
 def peak_rss_patients(
-    broker: EmbeddedBroker, tmp: Path, count: int, refdir: Path, rows: int, *, store: str
+    broker: EmbeddedBroker,
+    tmp: Path,
+    count: int,
+    refdir: Path,
+    rows: int,
+    *,
+    store: str,
+    **extra: Any,
 ) -> dict[str, float]:
     """`peak_rss` with `count` patients' histories and claims held (the issue's 100,000),
     the tables in `store` (memory://, the default, or rocksdb://, production's)."""
-    run = f"rss-patients-{store.partition(':')[0]}"
-    figures = peak_rss(broker, tmp, patients(count), refdir, rows, run=run, store=store)
+    run = f"rss-patients-{store.partition(':')[0]}{'-'.join(['', *map(str, extra.values())])}"
+    figures = peak_rss(broker, tmp, patients(count), refdir, rows, run=run, store=store, **extra)
     return {"patients": float(count), **figures}
 
 
@@ -1277,6 +1284,12 @@ def main() -> None:
         "--seconds", type=float, default=25, help="Steady load of each --latency-sweep run."
     )
     parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="Only peak RSS: 5,000 events, and 100,000 patients held in each store, "
+        "memory:// also with J9262_TABLE_COMPRESSION=none.",
+    )
+    parser.add_argument(
         "--scaling",
         action="store_true",
         help="Only throughput with one worker and two, with CPU per line and the model.",
@@ -1286,7 +1299,7 @@ def main() -> None:
     results: dict[str, Any] = {"events": n, "quick": args.quick, "machine": machine()}
     tmp = Path(tempfile.mkdtemp(prefix="j9262-bench-"))
     records = mix(n)
-    if args.drivers or args.latency_sweep or args.scaling:
+    if args.drivers or args.latency_sweep or args.scaling or args.memory:
         with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
             only_some(args, broker, tmp, records, results)
         report(results, args.json)
@@ -1372,15 +1385,35 @@ def main() -> None:
         with timed(results, "broker_fetch_growth"):
             steps = (0, 2_000) if args.quick else (0, 1_000, 2_000, 4_000, 8_000)
             results["broker_fetch_growth"] = asyncio.run(broker_fetch_growth(broker, "g", steps))
-        with timed(results, "rss"):
-            results["rss"] = peak_rss(broker, tmp, records[: min(n, 5000)], refdir, rows)
-        with timed(results, "rss_patients"):
-            count = 5_000 if args.quick else 100_000
-            for store in ("memory://", "rocksdb://"):
-                results[f"rss_patients_{store.partition(':')[0]}"] = peak_rss_patients(
-                    broker, tmp, count, refdir, rows, store=store
-                )
+        memory(args, broker, tmp, records, results, refdir=refdir, rows=rows)
     report(results, args.json)
+
+
+def memory(
+    args: argparse.Namespace,
+    broker: EmbeddedBroker,
+    tmp: Path,
+    records: list[bytes],
+    results: dict[str, Any],
+    *,
+    refdir: Path,
+    rows: int,
+    plain: bool = False,
+) -> None:
+    """Peak RSS after 5,000 events, and with 100,000 patients held in each store
+    (with `plain`, memory:// storing uncompressed JSON too, for comparison)."""
+    with timed(results, "rss"):
+        results["rss"] = peak_rss(broker, tmp, records[: min(len(records), 5000)], refdir, rows)
+    with timed(results, "rss_patients"):
+        count = 5_000 if args.quick else 100_000
+        for store in ("memory://", "rocksdb://"):
+            results[f"rss_patients_{store.partition(':')[0]}"] = peak_rss_patients(
+                broker, tmp, count, refdir, rows, store=store
+            )
+        if plain:
+            results["rss_patients_memory_plain"] = peak_rss_patients(
+                broker, tmp, count, refdir, rows, store="memory://", table_compression="none"
+            )
 
 
 def only_some(
@@ -1390,7 +1423,11 @@ def only_some(
     records: list[bytes],
     results: dict[str, Any],
 ) -> None:
-    """`--drivers`, `--latency-sweep` and `--scaling`: one part of the benchmark alone."""
+    """`--drivers`, `--latency-sweep`, `--scaling` and `--memory`: one part of the
+    benchmark alone."""
+    if args.memory:
+        refdir, rows = full_size_refdata(tmp)
+        memory(args, broker, tmp, records, results, refdir=refdir, rows=rows, plain=True)
     if args.drivers:
         with timed(results, "drivers"):
             results["drivers"] = driver_comparison(broker, tmp, records, args.repeats)

@@ -46,7 +46,7 @@ from streams.stream.intake import Intake
 from streams.stream.kafka.batched_producer import Outbox
 from streams.stream.kafka.partitions import HomePartition
 from streams.stream.kafka.transport import Consumer, Producer
-from streams.stream.tables import Tables, writing_for
+from streams.stream.tables import ModelTable, Tables, writing_for
 from streams.stream.topics import Topics
 from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
 from streams.validation.rollup import ClaimClock, ClaimState
@@ -129,15 +129,15 @@ class DeadlineIndex:
         self.due.pop(claim_id, None)
         self.waiting.discard(claim_id)
 
-    async def rebuild(self, stored: Mapping[str, bytes]) -> None:
+    async def rebuild(self, stored: ModelTable[ClaimState]) -> None:
         """Every stored claim's deadline, yielding to the agents between chunks: a
         worker may hold a week of claims."""
         self.stale = False
         self.due.clear()
         self.waiting.clear()
         for i, claim_id in enumerate(list(stored)):
-            raw = stored.get(claim_id)
             try:
+                raw = stored.json(claim_id)
                 clock = None if raw is None else ClaimClock.model_validate_json(raw)
             except ValueError as exc:  # the error's text would quote the stored claim
                 log.error("a stored claim does not parse (%s): no deadline", type(exc).__name__)
@@ -386,7 +386,7 @@ class Steps:
             return partition is not None and TP(name, partition) in actives
 
         if self.deadlines.stale:
-            await self.deadlines.rebuild(self.tables.claims.table)
+            await self.deadlines.rebuild(self.tables.claims)
         return self.deadlines.expired(now, active)
 
 

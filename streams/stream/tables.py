@@ -14,6 +14,7 @@ from faust.types import EventT, TableT
 from pydantic import BaseModel
 
 from streams.settings import Settings
+from streams.stream.state_codec import StateCodec
 from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimState
 
@@ -21,8 +22,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ModelTable(MutableMapping[str, M], Generic[M]):
-    """A table whose values stay the JSON its changelog carries; models exist only
-    while a line is handled.
+    """A table whose values stay the bytes its changelog carries (`StateCodec`: the
+    model's JSON, compressed); models exist only while a line is handled.
 
     A claim is kept for days after its verdict. As models, each claim and history
     line is a handful of objects the garbage collector walks on every full
@@ -30,15 +31,25 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
     object it never looks at.
     """
 
-    def __init__(self, table: MutableMapping[str, bytes], model: type[M]) -> None:
+    def __init__(
+        self, table: MutableMapping[str, bytes], model: type[M], codec: StateCodec | None = None
+    ) -> None:
         self.table = table
         self.model = model
+        self.codec = codec or StateCodec()
 
     def __getitem__(self, key: str) -> M:
-        return self.model.model_validate_json(self.table[key])
+        return self.model.model_validate_json(self.codec.decode(self.table[key]))
 
     def __setitem__(self, key: str, value: M) -> None:
-        self.table[key] = value.__pydantic_serializer__.to_json(value, by_alias=True)
+        json = value.__pydantic_serializer__.to_json(value, by_alias=True)
+        self.table[key] = self.codec.encode(json)
+
+    def json(self, key: str) -> bytes | None:
+        """A stored value's JSON, for a reader that parses less than the model
+        (the deadline index); None if the key is absent."""
+        stored = self.table.get(key)
+        return None if stored is None else self.codec.decode(stored)
 
     def __contains__(self, key: object) -> bool:
         return key in self.table
@@ -119,11 +130,14 @@ def declare(app: faust.App, settings: Settings) -> Tables:
         faust_table.value_serializer = "raw"  # type: ignore[attr-defined]
         return faust_table
 
+    codec = StateCodec(settings.table_compression)
     return Tables(
         histories=ModelTable(
-            table("patient-history", "Recent J9262-family lines by patient"), PatientHistory
+            table("patient-history", "Recent J9262-family lines by patient"),
+            PatientHistory,
+            codec,
         ),
         claims=ModelTable(
-            table("claims", "Claims in progress and their latest verdict"), ClaimState
+            table("claims", "Claims in progress and their latest verdict"), ClaimState, codec
         ),
     )

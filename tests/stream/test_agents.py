@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -33,12 +33,12 @@ from tests.conftest import claim_with_line, make_event, validate_offline
 from tests.validation.test_answer import SECRET, raising_rule  # noqa: F401 (a fixture)
 
 
-def stored(*states: ClaimState) -> MutableMapping[str, bytes]:
-    """The claims table's bytes for these states, as a worker holds them."""
+def stored(*states: ClaimState) -> ModelTable[ClaimState]:
+    """The claims table with these states, stored as a worker stores them."""
     claims = ModelTable({}, ClaimState)
     for state in states:
         claims[state.claim_id] = state
-    return claims.table
+    return claims
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_claim_stored_in_the_older_form_is_looked_at_after_its_wait(
         f'{{"claim_id": "C-old", "first_seen": "{first_seen.isoformat()}", '
         f'"verdict": {{"validated_at": "{first_seen.isoformat()}"}}}}'
     ).encode()
-    asyncio.run(index.rebuild({"C-old": older}))
+    asyncio.run(index.rebuild(ModelTable({"C-old": older}, ClaimState)))
     assert index.due == {"C-old": (first_seen + timedelta(seconds=300), None)}
 
 
@@ -86,7 +86,8 @@ def test_a_claim_that_does_not_parse_is_skipped_and_not_quoted(
     good = claim_with_line(validator, make_event("good"))
     caplog.set_level(logging.ERROR, logger="streams.stream.agents")
     claims = stored(good)
-    claims["C-bad"] = b'{"first_seen": "PAT-SECRET"}'
+    claims.table["C-bad"] = b'{"first_seen": "PAT-SECRET"}'
+    claims.table["C-unknown"] = b"\x7fPAT-SECRET"
     asyncio.run(index.rebuild(claims))
     assert set(index.due) == {good.claim_id}
     assert "does not parse" in caplog.text
@@ -96,8 +97,8 @@ def test_a_claim_that_does_not_parse_is_skipped_and_not_quoted(
 def test_rebuild_lets_the_agents_run_between_chunks(
     validator: Validator, index: DeadlineIndex
 ) -> None:
-    raw = stored(claim_with_line(validator, make_event("many"))).popitem()[1]
-    claims = {f"C-{i}": raw for i in range(REBUILD_CHUNK * 3)}
+    raw = stored(claim_with_line(validator, make_event("many"))).table.popitem()[1]
+    claims = ModelTable({f"C-{i}": raw for i in range(REBUILD_CHUNK * 3)}, ClaimState)
 
     async def rebuild_beside_another_task() -> int:
         turns = 0

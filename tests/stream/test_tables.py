@@ -11,6 +11,7 @@ import faust
 
 from streams.settings import Settings
 from streams.stream import tables
+from streams.stream.state_codec import StateCodec
 from streams.stream.tables import ModelTable
 from streams.validation.rollup import ClaimState
 from streams.validation.validator import Validator
@@ -22,14 +23,51 @@ def claim_state(validator: Validator, name: str) -> ClaimState:
 
 
 def test_values_are_kept_as_the_changelog_json(validator: Validator) -> None:
-    """The bytes the ModelCodec wrote before: existing changelogs still recover."""
+    """Uncompressed, the bytes the ModelCodec wrote before."""
     raw: dict[str, bytes] = {}
-    claims = ModelTable(raw, ClaimState)
+    claims = ModelTable(raw, ClaimState, StateCodec("none"))
     state = claim_state(validator, "kept")
     claims[state.claim_id] = state
     assert raw == {state.claim_id: state.model_dump_json(by_alias=True).encode()}
     assert claims[state.claim_id] == state
     assert claims[state.claim_id] is not claims[state.claim_id]
+
+
+def test_values_are_stored_compressed_and_read_back(validator: Validator) -> None:
+    raw: dict[str, bytes] = {}
+    claims = ModelTable(raw, ClaimState)
+    state = claim_state(validator, "compressed")
+    claims[state.claim_id] = state
+    text = state.model_dump_json(by_alias=True).encode()
+    assert len(raw[state.claim_id]) * 4 < len(text)
+    assert claims.json(state.claim_id) == text
+    assert claims[state.claim_id] == state
+    assert claims.json("absent") is None
+
+
+def test_either_form_reads_whatever_a_worker_writes(validator: Validator) -> None:
+    """A changelog written before compression, or by a worker with it off, recovers
+    on a worker with it on, and the other way round."""
+    plain: dict[str, bytes] = {}
+    packed: dict[str, bytes] = {}
+    state = claim_state(validator, "both")
+    ModelTable(plain, ClaimState, StateCodec("none"))[state.claim_id] = state
+    ModelTable(packed, ClaimState, StateCodec("zstd"))[state.claim_id] = state
+    assert plain != packed
+    for reader in ("zstd", "none"):
+        for written in (plain, packed):
+            assert ModelTable(written, ClaimState, StateCodec(reader))[state.claim_id] == state
+
+
+def test_declared_tables_compress_as_configured(validator: Validator) -> None:
+    state = claim_state(validator, "configured")
+    for setting, compressed in (("zstd", True), ("none", False)):
+        settings = Settings(_env_file=None, table_compression=setting)
+        app = faust.App(f"tables-{setting}", broker="kafka://localhost:1", autodiscover=False)
+        declared = tables.declare(app, settings)
+        assert declared.claims.codec is declared.histories.codec
+        written = declared.claims.codec.encode(state.model_dump_json(by_alias=True).encode())
+        assert written.startswith(b"{") is not compressed
 
 
 def test_it_reads_and_writes_like_a_mapping(validator: Validator) -> None:
