@@ -1210,6 +1210,13 @@ def summary(results: dict[str, Any]) -> list[str]:
         for i, run in enumerate(each):
             out += latency_lines(f"linger {linger} ms, worker {i}", run["worker"])
             out += latency_lines(f"linger {linger} ms, relay {i}", run["relay"])
+    for key in ("rss", "rss_patients_memory", "rss_patients_memory_plain", "rss_patients_rocksdb"):
+        if key in results:
+            held = results[key].get("patients")
+            out.append(
+                f"{key}: peak {results[key]['peak_rss_mb']:.0f} MB"
+                + (f" with {held:,.0f} patients held" if held else "")
+            )
     models = [results["scaling_model"]] if "scaling_model" in results else []
     models += [r["model"] for r in results.get("scaling", {}).get("runs", [])]
     for model in models:
