@@ -306,7 +306,7 @@ def _run(
         if rows is not None:
             rows.writerow(csv_row(event, item))
         else:
-            out.write(item.model_dump_json().encode() + b"\n")
+            out.write(verdict_line(item))
         if report is not None:
             report.add_line(event, item)
         roll_up = claims_out is not None or report is not None
@@ -321,6 +321,11 @@ def _run(
         if claims[claim_id].verdict_json is None:
             write_claim(ClaimMessage(kind="deadline", claim_id=claim_id), 0)
     return summary
+
+
+def verdict_line(verdict: LineVerdict) -> bytes:
+    """The verdict's JSON line: `model_dump_json()` as bytes, without its text round trip."""
+    return verdict.__pydantic_serializer__.to_json(verdict) + b"\n"
 
 
 class Misuse(Exception):

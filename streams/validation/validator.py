@@ -14,6 +14,7 @@ from typing import Protocol
 
 from streams.contract.models import (
     CLAIM_VERDICT_SCHEMA,
+    LINE_VERDICT_SCHEMA,
     ClaimLineEvent,
     ClaimLineRef,
     ClaimVerdict,
@@ -119,6 +120,8 @@ class Validator:
         )
 
     def validate(self, event: ClaimLineEvent, history: HistoryContext | None = None) -> LineVerdict:
+        """The line's verdict, built from the validated event and the findings without
+        validating them again (`trusted`)."""
         facts = enrich(event, self.refdata)
         if facts.in_scope:
             findings = evaluate(LineContext(event, facts, self.refdata, history))
@@ -126,18 +129,22 @@ class Validator:
             enrichment = facts.to_model()
         else:
             findings, disposition, enrichment = [], Disposition.OUT_OF_SCOPE, Enrichment()
-        return LineVerdict(
-            verdict_id=self.verdict_id(event),
-            event_id=event.event_id,
-            claim_id=event.claim.claim_id,
-            line_number=event.line.line_number,
-            hcpcs=event.line.hcpcs,
-            disposition=disposition,
-            findings=findings,
-            enrichment=enrichment,
-            ruleset_version=self.ruleset_version,
-            reference_data_version=self.refdata.version,
-            validated_at=datetime.now(UTC),
+        return trusted(
+            LineVerdict,
+            {
+                "schema_": LINE_VERDICT_SCHEMA,
+                "verdict_id": self.verdict_id(event),
+                "event_id": event.event_id,
+                "claim_id": event.claim.claim_id,
+                "line_number": event.line.line_number,
+                "hcpcs": event.line.hcpcs,
+                "disposition": disposition,
+                "findings": findings,
+                "enrichment": enrichment,
+                "ruleset_version": self.ruleset_version,
+                "reference_data_version": self.refdata.version,
+                "validated_at": datetime.now(UTC),
+            },
         )
 
     def roll_up(
