@@ -300,9 +300,8 @@ def _run(
                 report.add_dead_letter(item)
             continue
         summary.verdicts += 1
-        summary.by_disposition[item.disposition.value] = (
-            summary.by_disposition.get(item.disposition.value, 0) + 1
-        )
+        disposition = item.disposition.value
+        summary.by_disposition[disposition] = summary.by_disposition.get(disposition, 0) + 1
         if rows is not None:
             rows.writerow(csv_row(event, item))
         else:

@@ -187,7 +187,7 @@ class PatientHistory(BaseModel):
         known[event.event_id] = findings
         # Built from checked parts: validating them again would cost a pass over
         # every line the patient has, at every line.
-        after = PatientHistory.model_construct(lines=lines, findings=known)
+        after = trusted(PatientHistory, {"lines": lines, "findings": known})
         after.__dict__["_clean"] = clean
         if not superseding and (memo := self.__dict__.get("_dosing")):
             after.__dict__["_dosing"] = {
