@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 RULESET_VERSION = "2026.12.3"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineContext:
+    """Not frozen, though no rule changes it: a frozen dataclass's fields are set through
+    `object.__setattr__`, which costs more than the rules' reads save."""
+
     event: ClaimLineEvent
     facts: Facts
     refdata: ReferenceData
@@ -33,8 +36,8 @@ class LineContext:
     claim: Claim = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "line", self.event.line)
-        object.__setattr__(self, "claim", self.event.claim)
+        self.line = self.event.line
+        self.claim = self.event.claim
 
 
 Rule = Callable[[LineContext], Iterable[Finding]]
