@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench import long_histories, mix
 
 from streams import refdata
-from streams.contract.models import DeadLetter, LineVerdict
+from streams.contract.models import DeadLetter
 from streams.offline import runner
 from streams.validation import answer, history, validator
 
@@ -55,7 +55,7 @@ STEPS = (
     (answer.ClaimMessage, "for_line", "claim message"),
     (runner, "add_to_claim", "claim roll-up"),
     (validator.Validator, "claim_verdict", "  claim verdict"),
-    (LineVerdict, "model_dump_json", "line verdict JSON"),
+    (runner, "verdict_line", "line verdict JSON"),
     (DeadLetter, "model_dump_json", "dead letter JSON"),
     (runner, "dead_letter", "dead letters"),
 )

@@ -300,13 +300,12 @@ def _run(
                 report.add_dead_letter(item)
             continue
         summary.verdicts += 1
-        summary.by_disposition[item.disposition.value] = (
-            summary.by_disposition.get(item.disposition.value, 0) + 1
-        )
+        disposition = item.disposition.value
+        summary.by_disposition[disposition] = summary.by_disposition.get(disposition, 0) + 1
         if rows is not None:
             rows.writerow(csv_row(event, item))
         else:
-            out.write(item.model_dump_json().encode() + b"\n")
+            out.write(verdict_line(item))
         if report is not None:
             report.add_line(event, item)
         roll_up = claims_out is not None or report is not None
@@ -321,6 +320,11 @@ def _run(
         if claims[claim_id].verdict_json is None:
             write_claim(ClaimMessage(kind="deadline", claim_id=claim_id), 0)
     return summary
+
+
+def verdict_line(verdict: LineVerdict) -> bytes:
+    """The verdict's JSON line: `model_dump_json()` as bytes, without its text round trip."""
+    return verdict.__pydantic_serializer__.to_json(verdict) + b"\n"
 
 
 class Misuse(Exception):

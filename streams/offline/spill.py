@@ -61,6 +61,19 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self._hold(key, value)
         return value
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """As `__getitem__`, without raising and catching KeyError for a new key (the
+        runner asks for each line's patient and claim)."""
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit[0]
+        value = self._read(key)
+        if value is _ABSENT:
+            return default
+        self._hold(key, value)
+        return value
+
     def __contains__(self, key: object) -> bool:
         return key in self._cache or (isinstance(key, str) and self._read(key) is not _ABSENT)
 

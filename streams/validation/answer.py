@@ -24,6 +24,7 @@ from streams.contract.models import (
 )
 from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimLine, ClaimState
+from streams.validation.trusted import trusted
 from streams.validation.validator import Validator
 
 
@@ -96,13 +97,17 @@ class ClaimMessage(BaseModel):
     def for_line(
         cls, event: ClaimLineEvent, verdict: LineVerdict, verdict_json: str | None = None
     ) -> ClaimMessage:
-        return cls(
-            kind="line",
-            claim_id=event.claim.claim_id,
-            claim_type=event.claim.claim_type,
-            plan_type=event.claim.payer.plan_type,
-            total_lines=event.claim.total_lines,
-            line=ClaimLine.of(event, verdict, verdict_json),
+        claim = event.claim
+        return trusted(
+            cls,
+            {
+                "kind": "line",
+                "claim_id": claim.claim_id,
+                "claim_type": claim.claim_type,
+                "plan_type": claim.payer.plan_type,
+                "total_lines": claim.total_lines,
+                "line": ClaimLine.of(event, verdict, verdict_json),
+            },
         )
 
 
@@ -134,12 +139,12 @@ def add_to_claim(
     if message.kind == "line":
         assert message.line is not None and message.claim_type and message.plan_type
         if state is None:
-            state = ClaimState(
+            state = ClaimState.first(
+                message.line,
                 claim_id=message.claim_id,
                 claim_type=message.claim_type,
                 plan_type=message.plan_type,
                 total_lines=message.total_lines,
-                lines={message.line.line_number: message.line},
                 first_seen=now,
                 partition=partition,
             )

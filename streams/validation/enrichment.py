@@ -20,12 +20,16 @@ from streams.contract.models import (
 from streams.refdata import Drug, HcpcsCode, NdcProduct, PayerPolicy, ReferenceData
 from streams.refdata.ndc import NormalizedNdc, normalize_ndc
 from streams.validation.similarity import TARGET, Candidate, candidates, typo_kind
+from streams.validation.trusted import trusted
 
 OMACETAXINE = "omacetaxine mepesuccinate"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
+    """Not frozen, though nothing changes it after `enrich`: a frozen dataclass sets each
+    of its 17 fields through `object.__setattr__`, about 2 us more a line."""
+
     billed: HcpcsCode | None
     ndc: NormalizedNdc | None
     product: NdcProduct | None
@@ -54,30 +58,47 @@ class Facts:
         return self.billed is not None and self.billed.drug == OMACETAXINE
 
     def to_model(self) -> Enrichment:
+        """The verdict's `enrichment` block, built from reference data and floats
+        without validating them again (`trusted`)."""
         ndc_info = None
-        if self.product is not None and self.ndc is not None and self.ndc.ndc11:
-            ndc_info = NdcInfo(
-                ndc11=self.ndc.ndc11,
-                drug=self.product.drug,
-                hcpcs=self.product.hcpcs,
-                billing_units_per_package=self.product.billing_units_per_package,
-                single_dose=self.product.single_dose,
-                labeler=self.product.labeler,
-                package_description=self.product.package_description,
-                status=self.product.status,
+        product = self.product
+        if product is not None and self.ndc is not None and self.ndc.ndc11:
+            units = product.billing_units_per_package
+            per_package = None if units is None else float(units)
+            ndc_info = trusted(
+                NdcInfo,
+                {
+                    "ndc11": self.ndc.ndc11,
+                    "drug": product.drug,
+                    "hcpcs": product.hcpcs,
+                    "billing_units_per_package": None
+                    if per_package is None
+                    else float(per_package),
+                    "single_dose": bool(product.single_dose),
+                    "labeler": product.labeler,
+                    "package_description": product.package_description,
+                    "status": product.status,
+                },
             )
-        return Enrichment(
-            ndc=ndc_info,
-            expected_units=_round(self.expected_units),
-            dose_mg=_round(self.dose_mg),
-            bsa_m2=_round(self.bsa_m2),
-            max_daily_units=_round(self.max_daily_units),
-            similar_codes=[SimilarCode(code=c.code, reason=c.reason) for c in self.candidates],
+        return trusted(
+            Enrichment,
+            {
+                "ndc": ndc_info,
+                "expected_units": _round(self.expected_units),
+                "dose_mg": _round(self.dose_mg),
+                "bsa_m2": _round(self.bsa_m2),
+                "max_daily_units": _round(self.max_daily_units),
+                "similar_codes": [
+                    trusted(SimilarCode, {"code": c.code, "reason": c.reason})
+                    for c in self.candidates
+                ],
+            },
         )
 
 
 def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+    """Rounded, and a float as the Number field holds it."""
+    return None if value is None else round(float(value), 4)
 
 
 def body_surface_area(patient: Patient) -> float | None:

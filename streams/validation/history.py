@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from streams.contract.models import Claim, ClaimFrequency, ClaimLineEvent, ClaimType, Finding
+from streams.validation.trusted import trusted
 
 CYCLE_DAYS = 28
 SUPERSEDING = frozenset({ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID})
@@ -65,16 +66,20 @@ class HistoryLine(BaseModel):
 
     @classmethod
     def of(cls, event: ClaimLineEvent) -> HistoryLine:
+        """Built from the validated event without validating it again (`trusted`)."""
         line = event.line
-        return cls(
-            event_id=event.event_id,
-            claim_id=event.claim.claim_id,
-            line_number=line.line_number,
-            hcpcs=line.hcpcs,
-            units=float(line.units),
-            modifiers=tuple(sorted(line.modifiers)),
-            event_time=event.event_time,
-            frequency=claim_frequency(event.claim),
+        return trusted(
+            cls,
+            {
+                "event_id": event.event_id,
+                "claim_id": event.claim.claim_id,
+                "line_number": line.line_number,
+                "hcpcs": line.hcpcs,
+                "units": float(line.units),
+                "modifiers": tuple(sorted(line.modifiers)),
+                "event_time": event.event_time,
+                "frequency": claim_frequency(event.claim),
+            },
         )
 
 
@@ -182,7 +187,7 @@ class PatientHistory(BaseModel):
         known[event.event_id] = findings
         # Built from checked parts: validating them again would cost a pass over
         # every line the patient has, at every line.
-        after = PatientHistory.model_construct(lines=lines, findings=known)
+        after = trusted(PatientHistory, {"lines": lines, "findings": known})
         after.__dict__["_clean"] = clean
         if not superseding and (memo := self.__dict__.get("_dosing")):
             after.__dict__["_dosing"] = {

@@ -25,6 +25,7 @@ from streams.contract.models import (
     PlanType,
 )
 from streams.validation.history import SUPERSEDING, claim_frequency
+from streams.validation.trusted import replaced, trusted
 
 
 class ClaimLine(BaseModel):
@@ -68,17 +69,29 @@ class ClaimLine(BaseModel):
     def of(
         cls, event: ClaimLineEvent, verdict: LineVerdict, verdict_json: str | None = None
     ) -> ClaimLine:
-        """`verdict_json`, when the caller has serialized the verdict already."""
-        return cls(
-            line_number=event.line.line_number,
-            event_id=event.event_id,
-            hcpcs=event.line.hcpcs,
-            modifiers=tuple(event.line.modifiers),
-            units=float(event.line.units),
-            service_date=event.line.service_date,
-            frequency=claim_frequency(event.claim),
-            **_ndc_fields(event),
-            **_line_verdict_fields(verdict, verdict_json),
+        """`verdict_json`, when the caller has serialized the verdict already.
+
+        Built from the validated event and verdict without validating again (`trusted`)."""
+        line = event.line
+        ndc = line.ndc
+        quantity = None if ndc is None or ndc.quantity is None else float(ndc.quantity)
+        return trusted(
+            cls,
+            {
+                "line_number": line.line_number,
+                "event_id": event.event_id,
+                "hcpcs": line.hcpcs,
+                "modifiers": tuple(line.modifiers),
+                "units": float(line.units),
+                "service_date": line.service_date,
+                "verdict_id": verdict.verdict_id,
+                "disposition": verdict.disposition,
+                "verdict_json": verdict.model_dump_json() if verdict_json is None else verdict_json,
+                "frequency": claim_frequency(event.claim),
+                "ndc": None if ndc is None else ndc.code,
+                "ndc_quantity": quantity,
+                "ndc_unit": None if ndc is None else ndc.unit,
+            },
         )
 
     def verdict(self) -> dict[str, Any]:
@@ -109,8 +122,37 @@ class ClaimState(BaseModel):
             data, lambda verdict: _claim_verdict_fields(ClaimVerdict.model_validate(verdict))
         )
 
+    @classmethod
+    def first(
+        cls,
+        line: ClaimLine,
+        *,
+        claim_id: str,
+        claim_type: ClaimType,
+        plan_type: PlanType,
+        total_lines: int | None,
+        first_seen: datetime,
+        partition: int | None,
+    ) -> ClaimState:
+        """The state of a claim whose first line this is (its parts already valid)."""
+        return trusted(
+            cls,
+            {
+                "claim_id": claim_id,
+                "claim_type": claim_type,
+                "plan_type": plan_type,
+                "total_lines": total_lines,
+                "lines": {line.line_number: line},
+                "first_seen": first_seen,
+                "partition": partition,
+                "verdict_json": None,
+                "verdict_complete": False,
+                "verdict_at": None,
+            },
+        )
+
     def with_verdict(self, verdict: ClaimVerdict) -> ClaimState:
-        return self.model_copy(update=_claim_verdict_fields(verdict))
+        return replaced(self, **_claim_verdict_fields(verdict))
 
     def verdict(self) -> dict[str, Any] | None:
         """The latest ClaimVerdict as the claim-verdicts topic carried it."""
@@ -132,20 +174,18 @@ class ClaimState(BaseModel):
         if line.frequency in SUPERSEDING and any(
             ln.frequency not in SUPERSEDING for ln in self.lines.values()
         ):
-            return self.model_copy(
-                update={
-                    "lines": {line.line_number: line},
-                    "total_lines": total_lines or self.total_lines,
-                    "verdict_json": None,
-                    "verdict_complete": False,
-                    "verdict_at": None,
-                }
+            return replaced(
+                self,
+                lines={line.line_number: line},
+                total_lines=total_lines or self.total_lines,
+                verdict_json=None,
+                verdict_complete=False,
+                verdict_at=None,
             )
-        return self.model_copy(
-            update={
-                "lines": {**self.lines, line.line_number: line},
-                "total_lines": total_lines or self.total_lines,
-            }
+        return replaced(
+            self,
+            lines={**self.lines, line.line_number: line},
+            total_lines=total_lines or self.total_lines,
         )
 
     def due(self, now: datetime, wait_s: float) -> bool:
@@ -180,19 +220,11 @@ def _from_older_changelog(data: Any, fields: Callable[[Any], dict[str, Any]]) ->
     return data
 
 
-def _ndc_fields(event: ClaimLineEvent) -> dict[str, Any]:
-    ndc = event.line.ndc
-    if ndc is None:
-        return {}
-    quantity = None if ndc.quantity is None else float(ndc.quantity)
-    return {"ndc": ndc.code, "ndc_quantity": quantity, "ndc_unit": ndc.unit}
-
-
-def _line_verdict_fields(verdict: LineVerdict, text: str | None = None) -> dict[str, Any]:
+def _line_verdict_fields(verdict: LineVerdict) -> dict[str, Any]:
     return {
         "verdict_id": verdict.verdict_id,
         "disposition": verdict.disposition,
-        "verdict_json": verdict.model_dump_json() if text is None else text,
+        "verdict_json": verdict.model_dump_json(),
     }
 
 

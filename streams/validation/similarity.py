@@ -104,6 +104,8 @@ def candidates(
             )
     if billed is not None and (product is None or product.hcpcs != line.hcpcs):
         found += _units_candidates(line, billed, refdata)
+    if len(found) < 2:  # most lines: nothing to rank
+        return found
     best: dict[str, Candidate] = {}
     for candidate in sorted(found, key=lambda c: -c.evidence):
         best.setdefault(candidate.code, candidate)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from streams.contract.models import (
+    CLAIM_VERDICT_SCHEMA,
+    LINE_VERDICT_SCHEMA,
     ClaimLineEvent,
     ClaimLineRef,
     ClaimVerdict,
@@ -29,6 +31,7 @@ from streams.validation.rollup import ClaimState
 from streams.validation.rules import RULESET_VERSION, LineContext, evaluate
 from streams.validation.rules.claim import claim_findings
 from streams.validation.rules.history import CODES as HISTORY_CODES
+from streams.validation.trusted import trusted
 
 _NAMESPACE = uuid.UUID("6f2b7a4e-5f3c-4e49-9d2a-2c1e3b0a9262")
 _RANK = {Disposition.OUT_OF_SCOPE: 0, Disposition.PASS: 1, Disposition.WARN: 2, Disposition.FAIL: 3}
@@ -117,6 +120,8 @@ class Validator:
         )
 
     def validate(self, event: ClaimLineEvent, history: HistoryContext | None = None) -> LineVerdict:
+        """The line's verdict, built from the validated event and the findings without
+        validating them again (`trusted`)."""
         facts = enrich(event, self.refdata)
         if facts.in_scope:
             findings = evaluate(LineContext(event, facts, self.refdata, history))
@@ -124,18 +129,22 @@ class Validator:
             enrichment = facts.to_model()
         else:
             findings, disposition, enrichment = [], Disposition.OUT_OF_SCOPE, Enrichment()
-        return LineVerdict(
-            verdict_id=self.verdict_id(event),
-            event_id=event.event_id,
-            claim_id=event.claim.claim_id,
-            line_number=event.line.line_number,
-            hcpcs=event.line.hcpcs,
-            disposition=disposition,
-            findings=findings,
-            enrichment=enrichment,
-            ruleset_version=self.ruleset_version,
-            reference_data_version=self.refdata.version,
-            validated_at=datetime.now(UTC),
+        return trusted(
+            LineVerdict,
+            {
+                "schema_": LINE_VERDICT_SCHEMA,
+                "verdict_id": self.verdict_id(event),
+                "event_id": event.event_id,
+                "claim_id": event.claim.claim_id,
+                "line_number": event.line.line_number,
+                "hcpcs": event.line.hcpcs,
+                "disposition": disposition,
+                "findings": findings,
+                "enrichment": enrichment,
+                "ruleset_version": self.ruleset_version,
+                "reference_data_version": self.refdata.version,
+                "validated_at": datetime.now(UTC),
+            },
         )
 
     def roll_up(
@@ -145,22 +154,31 @@ class Validator:
         total_lines: int | None,
         findings: Sequence[Finding] = (),
     ) -> ClaimVerdict:
+        """The claim's verdict, built from already valid parts without validating them
+        again (`trusted`): a roll-up comes at nearly every line."""
         by_line = {v.line_number: v for v in lines}
         refs = [
-            ClaimLineRef(line_number=n, disposition=v.disposition, verdict_id=v.verdict_id)
+            trusted(
+                ClaimLineRef,
+                {"line_number": n, "disposition": v.disposition, "verdict_id": v.verdict_id},
+            )
             for n, v in sorted(by_line.items())
         ]
         dispositions = [r.disposition for r in refs]
         if findings:
             dispositions.append(disposition_of(findings))
-        return ClaimVerdict(
-            claim_id=claim_id,
-            disposition=worst(dispositions),
-            complete=total_lines is not None and len(by_line) >= total_lines,
-            total_lines=total_lines,
-            lines=refs,
-            findings=list(findings),
-            ruleset_version=self.ruleset_version,
-            reference_data_version=self.refdata.version,
-            validated_at=datetime.now(UTC),
+        return trusted(
+            ClaimVerdict,
+            {
+                "schema_": CLAIM_VERDICT_SCHEMA,
+                "claim_id": claim_id,
+                "disposition": worst(dispositions),
+                "complete": total_lines is not None and len(by_line) >= total_lines,
+                "total_lines": total_lines,
+                "lines": refs,
+                "findings": list(findings),
+                "ruleset_version": self.ruleset_version,
+                "reference_data_version": self.refdata.version,
+                "validated_at": datetime.now(UTC),
+            },
         )

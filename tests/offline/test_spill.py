@@ -31,6 +31,9 @@ def test_spill_map_is_a_mapping_whatever_it_holds_in_memory() -> None:
         assert len(spilled) == len(plain)
         assert sorted(spilled) == sorted(plain)
         assert dict(spilled.items()) == plain
+        assert spilled.get("absent") is None
+        assert spilled.get("absent", [0]) == [0]
+        assert "absent" not in spilled
         with pytest.raises(KeyError):
             del spilled["absent"]
         folder = Path(spilled._folder.name)

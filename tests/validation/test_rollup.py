@@ -77,3 +77,39 @@ def test_a_claim_with_its_verdict_holds_no_tree_of_objects(validator: Validator)
     assert state.verdict() is not None
     held = [v for k, v in vars(state).items() if k != "lines"]
     assert not [v for v in held if isinstance(v, BaseModel | list | dict)]
+
+
+def test_the_roll_up_s_models_are_the_validated_ones(validator: Validator) -> None:
+    """ClaimLine, ClaimState and ClaimVerdict are built without validation (`trusted`):
+    each equals, and serializes like, the model validated from its own JSON."""
+    events = [
+        make_event("trust", claim={"total_lines": 2}, line={"units": 3.5, "modifiers": ["JW"]}),
+        make_event(
+            "trust",
+            claim={"total_lines": 2},
+            line={"line_number": 2, "ndc": {"code": "63459-0177-10", "quantity": 1, "unit": "UN"}},
+        ),
+    ]
+    state = None
+    for event in events:
+        line = ClaimLine.of(event, validator.validate(event))
+        assert line == ClaimLine.model_validate_json(line.model_dump_json())
+        if state is None:
+            state = ClaimState.first(
+                line,
+                claim_id=event.claim.claim_id,
+                claim_type=event.claim.claim_type,
+                plan_type=event.claim.payer.plan_type,
+                total_lines=event.claim.total_lines,
+                first_seen=datetime.now(UTC),
+                partition=None,
+            )
+        else:
+            state = state.with_line(line, event.claim.total_lines)
+    assert state is not None
+    verdict = validator.claim_verdict(state)
+    state = state.with_verdict(verdict)
+    for model in (state, verdict):
+        again = type(model).model_validate_json(model.model_dump_json())
+        assert model == again
+        assert model.model_dump_json() == again.model_dump_json()

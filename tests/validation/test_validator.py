@@ -8,7 +8,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.contract.models import ClaimLineEvent, Disposition, Finding, Severity
+from streams.contract.models import ClaimLineEvent, Disposition, Finding, LineVerdict, Severity
 from streams.validation.validator import Validator, _uuid5_text, disposition_of
 from tests.conftest import make_event
 
@@ -86,3 +86,21 @@ def test_claim_roll_up_takes_the_worst_line(validator: Validator) -> None:
 @given(st.binary(min_size=20, max_size=20))
 def test_the_fast_uuid5_text_is_the_uuid_module_s(sha1: bytes) -> None:
     assert _uuid5_text(sha1) == str(uuid.UUID(bytes=sha1[:16], version=5))
+
+
+def test_verdicts_are_the_models_validation_gives(validator: Validator) -> None:
+    """LineVerdict, its findings, enrichment and history line are built without validation
+    (`streams.validation.trusted`): over the golden cases (every catalogued edit), each
+    verdict equals, and serializes like, the one validated from its own JSON."""
+    from streams.validation.history import HistoryLine
+    from tests.golden import CASES
+
+    for case in CASES:
+        event = ClaimLineEvent.model_validate(case.doc())
+        verdict = validator.validate(event)
+        again = LineVerdict.model_validate_json(verdict.model_dump_json())
+        assert verdict == again, case.name
+        assert verdict.model_dump() == again.model_dump(), case.name
+        assert verdict.model_dump_json() == again.model_dump_json(), case.name
+        line = HistoryLine.of(event)
+        assert line == HistoryLine.model_validate_json(line.model_dump_json()), case.name

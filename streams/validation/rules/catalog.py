@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from streams.contract.models import Category, Finding, PlanType, Severity
+from streams.validation.trusted import replaced, trusted
 
 ALL_PLANS = frozenset(p.value for p in PlanType)
 DEFAULT = "default"
@@ -109,14 +110,23 @@ def finding(
     (BSA unknown while the units fit one vial), and `resolve` keeps that choice.
     """
     edit = CATALOG[code]
-    return Finding(
-        code=code,
-        category=edit.category,
-        severity=severity or edit.severity,
-        message=message,
-        field=field,
-        suggestion=suggestion,
-    )
+    graded = severity or edit.severity
+    fields = {
+        "code": edit.code,
+        "category": edit.category,
+        "severity": graded,
+        "message": message,
+        "field": field,
+        "suggestion": suggestion,
+    }
+    plain = type(graded) is Severity and type(message) is str
+    if plain and _text_or_none(field) and _text_or_none(suggestion):
+        return trusted(Finding, fields)  # a line has a few: not validated again
+    return Finding(**fields)  # what validation says of anything else
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or type(value) is str
 
 
 def resolve(
@@ -140,7 +150,7 @@ def resolve(
             severity = f.severity
         else:
             severity = edit.severity_for(plan_type)
-        out.append(f if severity is f.severity else f.model_copy(update={"severity": severity}))
+        out.append(f if severity is f.severity else replaced(f, severity=severity))
     return out
 
 
