@@ -1,4 +1,4 @@
-"""Every private attribute of Faust, aiokafka and pyx12 that this project relies on.
+"""Every private attribute of Faust, aiokafka, pyx12 and pydantic that this project relies on.
 
 The transport, the batched producer, the web port and the X12 adapter reach past
 these libraries' public APIs (each place says why). The version ranges in
@@ -187,3 +187,16 @@ def test_the_web_servers_blueprint_lists_are_class_attributes() -> None:
         assert isinstance(getattr(faust_aiohttp.Web, name, None), list), (
             f"faust's Web has no list {name}; web.PortWeb would serve Faust's views again"
         )
+
+
+def test_a_pydantic_instance_is_its_four_slots() -> None:
+    """validation/trusted.py builds a model by setting these, as validation does; a
+    pydantic release that keeps more state would leave such models half made."""
+    from pydantic import BaseModel
+
+    assert set(BaseModel.__slots__) == {
+        "__dict__",
+        "__pydantic_fields_set__",
+        "__pydantic_extra__",
+        "__pydantic_private__",
+    }, f"pydantic's BaseModel now keeps {BaseModel.__slots__}; see validation/trusted.py"
