@@ -34,6 +34,10 @@ class LineContext:
     """The event's line and claim, as attributes: the rules read them about twenty
     times a line, where a property costs a call each time."""
     claim: Claim = field(init=False)
+    units_checked: bool = field(default=False, init=False)
+    """`units_problem` is computed: up to four rules ask for it on one line
+    (`units.ndc_units_problem`), each once built its finding again."""
+    units_problem: Finding | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.line = self.event.line

@@ -61,6 +61,14 @@ def scale_error(ctx: LineContext) -> float | None:
 
 
 def ndc_units_problem(ctx: LineContext) -> Finding | None:
+    """`_ndc_units_problem`, computed once a line: the unit, dosing and JZ rules all ask."""
+    if not ctx.units_checked:
+        ctx.units_problem = _ndc_units_problem(ctx)
+        ctx.units_checked = True
+    return ctx.units_problem
+
+
+def _ndc_units_problem(ctx: LineContext) -> Finding | None:
     """The one finding that explains units at odds with the NDC quantity, if any.
 
     Billing in mg (the 100x mistake) and one unit per vial are named as such; other

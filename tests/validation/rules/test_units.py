@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from streams.samples import CARBO_450
+from streams.validation.enrichment import enrich
+from streams.validation.rules import LineContext
+from streams.validation.rules.units import ndc_units_problem
 from streams.validation.validator import Validator
 from tests.conftest import codes, make_event
 
@@ -153,3 +156,14 @@ def test_a_mistake_in_units_is_reported_once(validator: Validator) -> None:
     """Billing mg also breaks the dose match and the whole-vial JZ check: one finding says so."""
     assert codes(validator.validate(make_event(line={"units": 3.5}))) == ["UNITS_NDC_SCALE"]
     assert codes(validator.validate(make_event(line={"units": 1}))) == ["UNITS_PER_VIAL"]
+
+
+def test_the_ndc_units_problem_is_worked_out_once_a_line(validator: Validator) -> None:
+    """Several rules ask; each is answered with the one finding, also when there is none."""
+    for units, expected in ((3.5, "UNITS_NDC_SCALE"), (350, None)):
+        event = make_event(line={"units": units})
+        ctx = LineContext(event, enrich(event, validator.refdata), validator.refdata)
+        first = ndc_units_problem(ctx)
+        assert (first.code if first else None) == expected
+        assert ndc_units_problem(ctx) is first
+        assert ctx.units_checked
