@@ -51,6 +51,9 @@ class Facts:
     `bsa_m2` and `max_daily_units` are None, as no dose ceiling can rest on it."""
     no_waste: bool = False
     """The line says nothing was discarded (JZ, kind 'no_waste')."""
+    units: float = 0.0
+    """`float(line.units)`: the unit, dosing and modifier rules read it some ten times a
+    line, each once converting the Decimal again."""
 
     @property
     def omacetaxine(self) -> bool:
@@ -195,9 +198,10 @@ def enrich(event: ClaimLineEvent, refdata: ReferenceData) -> Facts:
     expected = None
     if ndc_mg is not None and ndc_code is not None and ndc_code.billing_unit_mg:
         expected = ndc_mg / ndc_code.billing_unit_mg
+    units = float(line.units)
     dose_mg = None
     if billed is not None and billed.billing_unit_mg:
-        dose_mg = float(line.units) * billed.billing_unit_mg
+        dose_mg = units * billed.billing_unit_mg
 
     drug = refdata.drugs.get(billed.drug) if billed is not None else None
     body_problem = implausible_body_size(claim.patient, drug)
@@ -220,4 +224,5 @@ def enrich(event: ClaimLineEvent, refdata: ReferenceData) -> Facts:
         waste=bool(set(line.modifiers) & refdata.of_kind("waste")),
         body_size_problem=body_problem,
         no_waste=bool(set(line.modifiers) & refdata.of_kind("no_waste")),
+        units=units,
     )

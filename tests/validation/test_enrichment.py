@@ -44,3 +44,12 @@ def test_payer_policy_resolves_plan_default_then_payer_override(ref: ReferenceDa
         make_event(claim={"payer": {"payer_id": "QUALCHOICE", "plan_type": "commercial"}}), ref
     ).policy
     assert override.atypical_cml_covered and override.basis == "payer QUALCHOICE policy"
+
+
+@pytest.mark.parametrize("units", [350, 3.5, 0.25])
+def test_the_units_are_read_once_as_a_float(ref: ReferenceData, units: float) -> None:
+    """The rules read `Facts.units` rather than converting the line's Decimal each time."""
+    event = make_event(line={"units": units})
+    facts = enrich(event, ref)
+    assert type(facts.units) is float
+    assert facts.units == float(event.line.units) == units

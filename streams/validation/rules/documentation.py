@@ -12,6 +12,10 @@ from streams.validation.rules.engine import LineContext, rule
 
 _FIRST_WORD = re.compile(r"[a-z]+")
 
+NOT_DOCUMENTED = Documentation()
+"""A line without documentation attests nothing: one shared frozen model rather than
+one built a line."""
+
 
 @dataclass(frozen=True, slots=True)
 class TkiHistory:
@@ -67,7 +71,7 @@ def tki_history(doc: Documentation, tkis: Mapping[str, str]) -> TkiHistory:
 def documentation_attested(ctx: LineContext) -> Iterator[Finding]:
     if not ctx.facts.omacetaxine:
         return
-    doc = ctx.event.documentation or Documentation()
+    doc = ctx.event.documentation or NOT_DOCUMENTED
     if ctx.facts.waste:
         if doc.waste_record is not True:
             yield finding(
@@ -83,15 +87,16 @@ def documentation_attested(ctx: LineContext) -> Iterator[Finding]:
             "BCR-ABL confirmation is not attested",
             field="documentation.bcr_abl_confirmed",
         )
-    label_min = int(CATALOG["DOC_TKI_HISTORY"].param("label_min_tkis"))
-    history = tki_history(doc, ctx.refdata.tkis)
-    if ctx.facts.policy.step_therapy_min_tkis == 0 and not history.met(label_min):
-        yield finding(
-            "DOC_TKI_HISTORY",
-            f"{history.describe()}; the label indication needs {label_min} or more "
-            "failed or not tolerated",
-            field=history.field(),
-        )
+    if ctx.facts.policy.step_therapy_min_tkis == 0:  # else PAYER_STEP_THERAPY asks
+        label_min = int(CATALOG["DOC_TKI_HISTORY"].param("label_min_tkis"))
+        history = tki_history(doc, ctx.refdata.tkis)
+        if not history.met(label_min):
+            yield finding(
+                "DOC_TKI_HISTORY",
+                f"{history.describe()}; the label indication needs {label_min} or more "
+                "failed or not tolerated",
+                field=history.field(),
+            )
     for attr, code, what in (
         ("dose_calculation", "DOC_DOSE_CALCULATION", "the BSA-based dose calculation"),
         ("administration_record", "DOC_ADMINISTRATION_RECORD", "the administration record"),

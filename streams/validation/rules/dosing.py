@@ -23,7 +23,7 @@ def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
             field="line.route",
             suggestion=f"Report route {Route(drug.route).value}",
         )
-    one_vial = drug.vial_units is not None and float(line.units) <= drug.vial_units
+    one_vial = drug.vial_units is not None and facts.units <= drug.vial_units
     # Within one vial no body size makes the dose implausible: it cannot change the
     # outcome (docs/rules.md, severity policy).
     if facts.body_size_problem is not None:
@@ -40,7 +40,7 @@ def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
             "DOSING_BSA_UNKNOWN",
             "neither BSA nor height and weight are reported, so the dose cannot be checked "
             f"against {fmt(drug.dose_mg_per_m2 or 0)} mg/m2"
-            + (f" (the {fmt(float(line.units))} units fit one vial)" if one_vial else ""),
+            + (f" (the {fmt(facts.units)} units fit one vial)" if one_vial else ""),
             field="claim.patient",
             suggestion="Report bsa_m2, or height_cm and weight_kg",
             severity=Severity.INFO if one_vial else None,
@@ -54,7 +54,7 @@ def dose_within_label(ctx: LineContext) -> Iterator[Finding]:
         or units_in_doubt(ctx)  # a scale slip or a wrong code, already reported
     ):
         return
-    units = float(line.units)
+    units = facts.units
     days = round(units / limit)
     if 2 <= days <= (drug.max_dosing_days_per_28 or 0) and abs(units - days * limit) <= (
         days * limit * drug.dose_tolerance

@@ -24,7 +24,7 @@ def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
     if billed is None:
         return
     mods = set(line.modifiers)
-    units = float(line.units)
+    units = facts.units
     waste, no_waste = facts.waste, facts.no_waste
     marked = mods & (ctx.refdata.of_kind("waste") | ctx.refdata.of_kind("no_waste"))
     if waste and no_waste:

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import date
 
 from streams.contract.models import (
-    Documentation,
     DrugSource,
     Finding,
     PriorAuthorization,
@@ -19,7 +18,7 @@ from streams.contract.models import (
 )
 from streams.refdata import PayerPolicy
 from streams.validation.rules.catalog import finding
-from streams.validation.rules.documentation import tki_history
+from streams.validation.rules.documentation import NOT_DOCUMENTED, tki_history
 from streams.validation.rules.engine import LineContext, rule
 
 
@@ -106,16 +105,17 @@ def payer_policy(ctx: LineContext) -> Iterator[Finding]:
                 suggestion="Hold the line until the authorization is approved",
             )
     minimum = policy.step_therapy_min_tkis
-    doc = ctx.event.documentation or Documentation()
-    history = tki_history(doc, ctx.refdata.tkis)
-    if minimum and not history.met(minimum):
-        yield finding(
-            "PAYER_STEP_THERAPY",
-            f"the {policy.basis} requires {minimum} failed or not tolerated TKIs first; "
-            + history.describe(),
-            field=history.field(),
-            suggestion="Document the prior TKIs and why they were stopped, or request an exception",
-        )
+    if minimum:  # the history is read only for a payer that asks for it
+        history = tki_history(ctx.event.documentation or NOT_DOCUMENTED, ctx.refdata.tkis)
+        if not history.met(minimum):
+            yield finding(
+                "PAYER_STEP_THERAPY",
+                f"the {policy.basis} requires {minimum} failed or not tolerated TKIs first; "
+                + history.describe(),
+                field=history.field(),
+                suggestion="Document the prior TKIs and why they were stopped, or request an "
+                "exception",
+            )
     if policy.white_bag_required and ctx.line.drug_source is DrugSource.BUY_AND_BILL:
         yield finding(
             "PAYER_WHITE_BAG",

@@ -37,7 +37,7 @@ def billed_in_mg(ctx: LineContext) -> bool:
         and billed.billing_unit_mg not in (None, 1)
         and mg is not None
         and mg > 0
-        and math.isclose(float(ctx.line.units), mg, rel_tol=0.01)
+        and math.isclose(ctx.facts.units, mg, rel_tol=0.01)
     )
 
 
@@ -48,7 +48,7 @@ def scale_error(ctx: LineContext) -> float | None:
     billed, mg = ctx.facts.billed, reference_mg(ctx)
     if billed is None or not billed.billing_unit_mg or mg is None or mg <= 0:
         return None
-    ratio = float(ctx.line.units) / (mg / billed.billing_unit_mg)
+    ratio = ctx.facts.units / (mg / billed.billing_unit_mg)
     if billed_in_mg(ctx):
         return ratio
     if ctx.facts.waste or ctx.facts.ndc_mg is None:
@@ -78,7 +78,7 @@ def _ndc_units_problem(ctx: LineContext) -> Finding | None:
     billed = facts.billed
     if billed is None or not billed.billing_unit_mg:
         return None
-    units = float(line.units)
+    units = facts.units
     factor = scale_error(ctx)
     if factor is not None:
         mg = reference_mg(ctx) or 0.0
@@ -161,10 +161,10 @@ def units_match_administered_dose(ctx: LineContext) -> Iterator[Finding]:
     ):
         return
     expected = float(line.administered_mg) / billed.billing_unit_mg
-    if abs(float(line.units) - expected) >= 1:
+    if abs(ctx.facts.units - expected) >= 1:
         yield finding(
             "UNITS_DOSE_MISMATCH",
-            f"{fmt(float(line.units))} units billed, but {fmt(float(line.administered_mg))} mg "
+            f"{fmt(ctx.facts.units)} units billed, but {fmt(float(line.administered_mg))} mg "
             f"administered is {fmt(expected)} {billed.code} units",
             field="line.units",
             suggestion=f"Bill {fmt(math.ceil(expected - 1e-9))} units; bill any discarded "
@@ -174,10 +174,10 @@ def units_match_administered_dose(ctx: LineContext) -> Iterator[Finding]:
 
 @rule
 def units_whole_and_within_mue(ctx: LineContext) -> Iterator[Finding]:
-    line, billed = ctx.line, ctx.facts.billed
+    billed = ctx.facts.billed
     if billed is None:
         return
-    units = float(line.units)
+    units = ctx.facts.units
     if not units.is_integer() and scale_error(ctx) is None:
         yield finding(
             "UNITS_FRACTIONAL",
