@@ -12,6 +12,9 @@ from streams.validation.rules.engine import LineContext, rule
 
 _FIRST_WORD = re.compile(r"[a-z]+")
 
+_LABEL_MIN_TKIS = int(CATALOG["DOC_TKI_HISTORY"].param("label_min_tkis"))
+"""The catalog's param read once, not on every J9262 line."""
+
 NOT_DOCUMENTED = Documentation()
 """A line without documentation attests nothing: one shared frozen model rather than
 one built a line."""
@@ -88,7 +91,7 @@ def documentation_attested(ctx: LineContext) -> Iterator[Finding]:
             field="documentation.bcr_abl_confirmed",
         )
     if ctx.facts.policy.step_therapy_min_tkis == 0:  # else PAYER_STEP_THERAPY asks
-        label_min = int(CATALOG["DOC_TKI_HISTORY"].param("label_min_tkis"))
+        label_min = _LABEL_MIN_TKIS
         history = tki_history(doc, ctx.refdata.tkis)
         if not history.met(label_min):
             yield finding(

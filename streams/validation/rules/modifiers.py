@@ -16,6 +16,16 @@ from streams.validation.rules.units import fmt, units_in_doubt
 SINGLE_DOSE = "single_dose"
 """hcpcs.csv's container value for single-dose vials (JW/JZ policy)."""
 
+# The catalog's params read once, not on every line: each `CATALOG[...].param(...)`
+# is two lookups and a call, and other_modifiers made about ten a line.
+_NOTICES = tuple(
+    (code, CATALOG[code], frozenset(CATALOG[code].param("modifiers")))
+    for code in ("MODIFIER_GZ", "MODIFIER_GA", "MODIFIER_GY")
+)
+_FACILITY = CATALOG["MODIFIER_340B_FACILITY"]
+_JG = _FACILITY.param("jg")
+_REPORTS_TB = tuple(_FACILITY.param("reports_tb"))
+
 
 @rule
 def waste_modifiers(ctx: LineContext) -> Iterator[Finding]:
@@ -151,33 +161,31 @@ def other_modifiers(ctx: LineContext) -> Iterator[Finding]:
     if ctx.facts.billed is None:
         return
     mods = ctx.line.modifiers
+    present = set(mods)
     catalog = ctx.refdata.modifiers
-    if len(set(mods) & ctx.refdata.of_kind("340b")) > 1:
+    if len(present & ctx.refdata.of_kind("340b")) > 1:
         yield finding(
             "MODIFIER_JG_TB_BOTH",
             "JG and TB (340B-acquired drug) are both on this line",
             field="line.modifiers",
             suggestion="Keep TB for the hospital types CMS lists, JG otherwise",
         )
-    for code in ("MODIFIER_GZ", "MODIFIER_GA", "MODIFIER_GY"):
-        edit = CATALOG[code]
-        for mod in set(mods) & set(edit.param("modifiers")):
+    for code, edit, notice in _NOTICES:
+        for mod in present & notice:
             yield finding(
                 code,
                 f"{mod} on {ctx.line.hcpcs}: {edit.title}",
                 field="line.modifiers",
                 suggestion=edit.fix,
             )
-    facility = CATALOG["MODIFIER_340B_FACILITY"]
-    tob = bill_type(ctx.claim.type_of_bill or "")
-    jg = facility.param("jg")
-    if jg in mods and tob.startswith(tuple(facility.param("reports_tb"))):
+    tob = bill_type(ctx.claim.type_of_bill or "") if _JG in mods else ""
+    if _JG in mods and tob.startswith(_REPORTS_TB):
         yield finding(
             "MODIFIER_340B_FACILITY",
-            f"{jg} on a critical access hospital claim (type of bill {tob}), whose 340B drugs "
+            f"{_JG} on a critical access hospital claim (type of bill {tob}), whose 340B drugs "
             "are reported with TB",
             field="line.modifiers",
-            suggestion=facility.fix,
+            suggestion=_FACILITY.fix,
         )
     for mod in mods:
         known = catalog.get(mod)

@@ -15,6 +15,11 @@ def fmt(value: float) -> str:
     return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
+_SCALE_FACTORS = CATALOG["UNITS_NDC_SCALE"].param("factors")
+_SCALES = (*_SCALE_FACTORS, *(1 / f for f in _SCALE_FACTORS))
+"""UNITS_NDC_SCALE's factors and their inverses, read from the catalog once."""
+
+
 def reference_mg(ctx: LineContext) -> float | None:
     """The drug amount the units should express: the NDC quantity, else the administered mg.
 
@@ -53,8 +58,7 @@ def scale_error(ctx: LineContext) -> float | None:
         return ratio
     if ctx.facts.waste or ctx.facts.ndc_mg is None:
         return None
-    factors = CATALOG["UNITS_NDC_SCALE"].param("factors")
-    for factor in (*factors, *(1 / f for f in factors)):
+    for factor in _SCALES:
         if math.isclose(ratio, factor, rel_tol=0.01):
             return float(factor)
     return None

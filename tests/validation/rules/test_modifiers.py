@@ -6,6 +6,8 @@ from typing import Any
 
 from streams.contract.models import Severity
 from streams.samples import OPDIVO_100
+from streams.validation.rules import modifiers
+from streams.validation.rules.catalog import CATALOG
 from streams.validation.validator import Validator
 from tests.conftest import codes, make_event
 
@@ -86,3 +88,14 @@ def test_gz_and_gy_are_valid_from_2002(validator: Validator) -> None:
     verdict = validator.validate(make_event(line=line, event_time="2002-01-02T09:00:00Z"))
     spans = [f.message for f in verdict.findings if f.code == "MODIFIER_NOT_IN_EFFECT"]
     assert len(spans) == 1 and "GZ" in spans[0] and "2002-01-01" in spans[0], spans
+
+
+def test_the_notice_and_340b_params_are_the_catalog_s() -> None:
+    """Read from edits.yaml once at import rather than a line: the same values."""
+    assert [(code, set(mods)) for code, _, mods in modifiers._NOTICES] == [
+        (code, set(CATALOG[code].param("modifiers")))
+        for code in ("MODIFIER_GZ", "MODIFIER_GA", "MODIFIER_GY")
+    ]
+    facility = CATALOG["MODIFIER_340B_FACILITY"]
+    assert facility.param("jg") == modifiers._JG
+    assert tuple(facility.param("reports_tb")) == modifiers._REPORTS_TB

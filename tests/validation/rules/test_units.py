@@ -6,7 +6,8 @@ import pytest
 
 from streams.samples import CARBO_450
 from streams.validation.enrichment import enrich
-from streams.validation.rules import LineContext
+from streams.validation.rules import LineContext, units
+from streams.validation.rules.catalog import CATALOG
 from streams.validation.rules.units import ndc_units_problem
 from streams.validation.validator import Validator
 from tests.conftest import codes, make_event
@@ -160,10 +161,16 @@ def test_a_mistake_in_units_is_reported_once(validator: Validator) -> None:
 
 def test_the_ndc_units_problem_is_worked_out_once_a_line(validator: Validator) -> None:
     """Several rules ask; each is answered with the one finding, also when there is none."""
-    for units, expected in ((3.5, "UNITS_NDC_SCALE"), (350, None)):
-        event = make_event(line={"units": units})
+    for billed, expected in ((3.5, "UNITS_NDC_SCALE"), (350, None)):
+        event = make_event(line={"units": billed})
         ctx = LineContext(event, enrich(event, validator.refdata), validator.refdata)
         first = ndc_units_problem(ctx)
         assert (first.code if first else None) == expected
         assert ndc_units_problem(ctx) is first
         assert ctx.units_checked
+
+
+def test_the_scale_factors_are_the_catalog_s() -> None:
+    """Read from edits.yaml once rather than a line, with their inverses."""
+    factors = CATALOG["UNITS_NDC_SCALE"].param("factors")
+    assert (*factors, *(1 / f for f in factors)) == units._SCALES
