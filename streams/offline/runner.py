@@ -300,7 +300,7 @@ def _run(
                 report.add_dead_letter(item)
             continue
         summary.verdicts += 1
-        disposition = item.disposition.value
+        disposition = str(item.disposition)  # its text, without enum.property's 0.3 us
         summary.by_disposition[disposition] = summary.by_disposition.get(disposition, 0) + 1
         if rows is not None:
             rows.writerow(csv_row(event, item))

@@ -111,3 +111,11 @@ def test_run_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert gc.get_freeze_count() >= frozen  # a caller's freeze is not undone
     finally:
         gc.unfreeze()
+
+
+def test_the_summary_counts_dispositions_by_their_plain_text() -> None:
+    """Keys are the disposition's text (plain str), not its enum member."""
+    validator = Validator(refdata.load())
+    summary = validate_offline(validator, [encode(event(f"d{i}")) for i in range(3)]).summary
+    assert sum(summary.by_disposition.values()) == 3
+    assert all(type(key) is str for key in summary.by_disposition)

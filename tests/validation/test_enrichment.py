@@ -53,3 +53,11 @@ def test_the_units_are_read_once_as_a_float(ref: ReferenceData, units: float) ->
     facts = enrich(event, ref)
     assert type(facts.units) is float
     assert facts.units == float(event.line.units) == units
+
+
+def test_the_policy_for_a_plan_type_member_is_the_one_for_its_text(ref: ReferenceData) -> None:
+    """enrich passes the StrEnum member itself (no `.value`): the same policy and basis."""
+    event = make_event()
+    payer = event.claim.payer
+    assert enrich(event, ref).policy == ref.policies.for_payer(payer.payer_id, str(payer.plan_type))
+    assert enrich(event, ref).policy.basis.endswith(f"{payer.plan_type.value} plan-type default")

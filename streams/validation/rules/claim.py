@@ -25,7 +25,8 @@ from streams.validation.rules.units import fmt
 
 def claim_findings(state: ClaimState, refdata: ReferenceData) -> list[Finding]:
     """The claim's findings, graded for its plan type (dates are checked per edit above)."""
-    return resolve(list(_claim_findings(state, refdata)), state.plan_type.value, None)
+    # The StrEnum member is its str: `.value` costs 0.3 us through enum.property on 3.11.
+    return resolve(list(_claim_findings(state, refdata)), state.plan_type, None)
 
 
 def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Finding]:
@@ -93,7 +94,7 @@ def _waste_pairs(
             )
         bare = [ln for ln in given if not no_waste & set(ln.modifiers)]
         if (
-            CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type.value, day)
+            CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type, day)
             and len(lines) > 1
             and not wasted
             and bare
