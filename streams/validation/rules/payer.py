@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterator
 from datetime import date
+from functools import lru_cache
 
 from streams.contract.models import (
     DrugSource,
@@ -26,9 +27,13 @@ def _authorization(pa: PriorAuthorization) -> str:
     return f"prior authorization {pa.number}" if pa.number else "prior authorization"
 
 
+@lru_cache(maxsize=4096)
 def add_months(day: date, months: int) -> date:
     """The same day `months` calendar months later, or the month's last day when it has
-    no such day: one calendar year after February 29 is February 28."""
+    no such day: one calendar year after February 29 is February 28.
+
+    Cached: timely_filing asks it on nearly every line, of few distinct dates, and it
+    costs about 1 us (calendar.monthrange) against 0.1 for a cache hit."""
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
     if year > date.max.year:
