@@ -67,16 +67,13 @@ class Facts:
         product = self.product
         if product is not None and self.ndc is not None and self.ndc.ndc11:
             units = product.billing_units_per_package
-            per_package = None if units is None else float(units)
             ndc_info = trusted(
                 NdcInfo,
                 {
                     "ndc11": self.ndc.ndc11,
                     "drug": product.drug,
                     "hcpcs": product.hcpcs,
-                    "billing_units_per_package": None
-                    if per_package is None
-                    else float(per_package),
+                    "billing_units_per_package": None if units is None else float(units),
                     "single_dose": bool(product.single_dose),
                     "labeler": product.labeler,
                     "package_description": product.package_description,

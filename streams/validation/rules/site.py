@@ -20,7 +20,7 @@ _HOME = CATALOG["SITE_HOME_PART_B"].param("home")
 _IN_HOSPITAL = CATALOG["SITE_PROFESSIONAL_IN_HOSPITAL_OUTPATIENT"]
 _HOSPITAL_OUTPATIENT = _IN_HOSPITAL.param("hospital_outpatient")
 _DRUG_REVENUE_CODES = CATALOG["SITE_REVENUE_CODE"].param("drug_revenue_codes")
-_OUTPATIENT_PREFIXES = CATALOG["SITE_TYPE_OF_BILL"].param("outpatient_prefixes")
+_OUTPATIENT_PREFIXES = tuple(CATALOG["SITE_TYPE_OF_BILL"].param("outpatient_prefixes"))
 _FULL_CHARGE = CATALOG["DRUG_SOURCE_FULL_CHARGE"]
 _NOMINAL_CHARGE_MAX = float(_FULL_CHARGE.param("nominal_charge_max"))
 _NOT_BOUGHT = _FULL_CHARGE.param("not_bought")
@@ -83,7 +83,7 @@ def institutional_drug_line(ctx: LineContext) -> Iterator[Finding]:
         )
     prefixes = _OUTPATIENT_PREFIXES
     tob = bill_type(claim.type_of_bill) if claim.type_of_bill else None
-    if tob is None or not tob.startswith(tuple(prefixes)):
+    if tob is None or not tob.startswith(prefixes):
         what = f"type of bill {claim.type_of_bill}" if tob else "no type of bill"
         yield finding(
             "SITE_TYPE_OF_BILL",

@@ -14,7 +14,8 @@ def test_the_params_read_at_import_are_the_catalog_s() -> None:
         == site._HOSPITAL_OUTPATIENT
     )
     assert CATALOG["SITE_REVENUE_CODE"].param("drug_revenue_codes") == site._DRUG_REVENUE_CODES
-    assert CATALOG["SITE_TYPE_OF_BILL"].param("outpatient_prefixes") == site._OUTPATIENT_PREFIXES
+    outpatient = CATALOG["SITE_TYPE_OF_BILL"].param("outpatient_prefixes")
+    assert tuple(outpatient) == site._OUTPATIENT_PREFIXES
     full = CATALOG["DRUG_SOURCE_FULL_CHARGE"]
     assert float(full.param("nominal_charge_max")) == site._NOMINAL_CHARGE_MAX
     assert full.param("not_bought") == site._NOT_BOUGHT
