@@ -1124,6 +1124,34 @@ def scaling_runs(
     return {"events": len(records), "runs": runs}
 
 
+CACHE_MB = (0, 2, 8)
+
+
+def table_cache_runs(
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], repeats: int
+) -> dict[str, Any]:
+    """One worker holding no parsed states (the default `table_cache_mb`), 2 MB and 8 MB
+    of JSON a table, in turn, on the mix and on patients on treatment (90-day histories),
+    beside the raw aiokafka loop of the same run."""
+    loads = {"mix": records, "on_treatment": long_histories(50)}
+    runs: list[dict[str, Any]] = []
+    for i in range(repeats):
+        run: dict[str, Any] = {"raw_per_s": asyncio.run(raw_loop(broker, records, f"tc-raw-{i}"))}
+        for load, lines in loads.items():
+            for mb in CACHE_MB if i % 2 == 0 else CACHE_MB[::-1]:
+                name = f"{load}_cache_{mb}mb"
+                try:
+                    run.update(
+                        validator_rate(
+                            broker, tmp, lines, f"tc-{load}-{mb}-{i}", table_cache_mb=mb
+                        ).figures(name)
+                    )
+                except Unanswered as exc:
+                    run[f"{name}_error"] = str(exc)
+        runs.append(run)
+    return {"events": {k: len(v) for k, v in loads.items()}, "runs": runs}
+
+
 def scaling_model(results: dict[str, Any], one: str, two: str) -> dict[str, Any]:
     """docs/performance/scaling.md's model on one run's figures. A line costs w CPU
     seconds in the workers, b in the broker and r in the load's own clients; N
@@ -1217,6 +1245,17 @@ def summary(results: dict[str, Any]) -> list[str]:
                 f"{key}: peak {results[key]['peak_rss_mb']:.0f} MB"
                 + (f" with {held:,.0f} patients held" if held else "")
             )
+    for i, run in enumerate(results.get("table_cache", {}).get("runs", [])):
+        cells = [f"raw {run['raw_per_s']:,.0f}"]
+        for load in ("mix", "on_treatment"):
+            for mb in CACHE_MB:
+                name = f"{load}_cache_{mb}mb"
+                if f"{name}_per_s" in run:
+                    cells.append(
+                        f"{load} cache {mb} MB {run[f'{name}_per_s']:,.0f}"
+                        f" ({run[f'{name}_cpu_ms_per_line']:.2f} ms CPU a line)"
+                    )
+        out.append(f"table cache run {i}: " + "; ".join(cells) + " lines/s")
     models = [results["scaling_model"]] if "scaling_model" in results else []
     models += [r["model"] for r in results.get("scaling", {}).get("runs", [])]
     for model in models:
@@ -1297,6 +1336,12 @@ def main() -> None:
         "memory:// also with J9262_TABLE_COMPRESSION=none.",
     )
     parser.add_argument(
+        "--table-cache",
+        action="store_true",
+        help="Only one worker with and without its tables' parsed states held, on the mix "
+        "and on patients on treatment.",
+    )
+    parser.add_argument(
         "--scaling",
         action="store_true",
         help="Only throughput with one worker and two, with CPU per line and the model.",
@@ -1306,7 +1351,7 @@ def main() -> None:
     results: dict[str, Any] = {"events": n, "quick": args.quick, "machine": machine()}
     tmp = Path(tempfile.mkdtemp(prefix="j9262-bench-"))
     records = mix(n)
-    if args.drivers or args.latency_sweep or args.scaling or args.memory:
+    if args.drivers or args.latency_sweep or args.scaling or args.memory or args.table_cache:
         with EmbeddedBroker(log_file=tmp / "broker.log") as broker:
             only_some(args, broker, tmp, records, results)
         report(results, args.json)
@@ -1430,7 +1475,7 @@ def only_some(
     records: list[bytes],
     results: dict[str, Any],
 ) -> None:
-    """`--drivers`, `--latency-sweep`, `--scaling` and `--memory`: one part of the
+    """`--drivers`, `--latency-sweep`, `--scaling`, `--table-cache` and `--memory`: one part of the
     benchmark alone."""
     if args.memory:
         refdir, rows = full_size_refdata(tmp)
@@ -1441,6 +1486,9 @@ def only_some(
     if args.scaling:
         with timed(results, "scaling"):
             results["scaling"] = scaling_runs(broker, tmp, records, args.repeats)
+    if args.table_cache:
+        with timed(results, "table_cache"):
+            results["table_cache"] = table_cache_runs(broker, tmp, records, args.repeats)
     if args.latency_sweep:
         rate = args.rate
         if rate is None:

@@ -291,6 +291,13 @@ class Metrics:
         self.table_keys = Gauge(
             f"{PREFIX}_table_keys", "Keys held locally, per table.", ["table"], registry=r
         )
+        self.table_reads = Counter(
+            f"{PREFIX}_table_reads",
+            "State reads per table: `cached` used the model held from a recent line "
+            "(J9262_TABLE_CACHE_MB), `parsed` parsed the stored bytes.",
+            ["table", "read"],
+            registry=r,
+        )
         self.claims_pending = Gauge(
             f"{PREFIX}_claims_pending",
             "Local claims with no claim verdict yet: waiting for lines or for their wait to end.",

@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
@@ -405,6 +405,8 @@ class Gauges:
     deadlines: DeadlineIndex
     inputs: frozenset[str]
     commits: CommitWatch
+    reads_counted: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Each table's reads already added to `table_reads`, by table and kind."""
 
     def begin(self, actives: Iterable[TP]) -> set[TP]:
         """Clears the per-partition gauges; the assigned input partitions to sample."""
@@ -429,8 +431,15 @@ class Gauges:
         self.metrics.commit_age.labels(*labels).set(stalled)
 
     def sizes(self) -> None:
-        self.metrics.table_keys.labels("patient-history").set(len(self.tables.histories))
-        self.metrics.table_keys.labels("claims").set(len(self.tables.claims))
+        for name, table in (
+            ("patient-history", self.tables.histories),
+            ("claims", self.tables.claims),
+        ):
+            self.metrics.table_keys.labels(name).set(len(table))
+            for read, total in (("cached", table.cached_reads), ("parsed", table.parsed_reads)):
+                seen = self.reads_counted.get((name, read), 0)
+                self.metrics.table_reads.labels(name, read).inc(total - seen)
+                self.reads_counted[(name, read)] = total
         self.metrics.claims_pending.set(len(self.deadlines.waiting))
 
 

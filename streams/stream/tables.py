@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,29 +22,85 @@ from streams.validation.rollup import ClaimState
 M = TypeVar("M", bound=BaseModel)
 
 
+HELD_SHARE = 64
+"""A state is held only if its JSON is at most 1/64 of the budget. Patients on
+treatment have histories of about 95 kB: a budget holding only a few of them keeps
+replacing them, and models that live a while only to be dropped cost the garbage
+collector more than parsing saves (`benchmarks/worker_core.py`). A budget raised to
+hold such patients (8 MB: up to 128 kB) takes them in."""
+
+
 class ModelTable(MutableMapping[str, M], Generic[M]):
     """A table whose values stay the bytes its changelog carries (`StateCodec`: the
-    model's JSON, compressed); models exist only while a line is handled.
+    model's JSON, compressed), with the models of the few keys used last kept parsed.
 
     A claim is kept for days after its verdict. As models, each claim and history
     line is a handful of objects the garbage collector walks on every full
     collection, and those pauses grew with the table; as bytes they are one
-    object it never looks at.
+    object it never looks at. But the lines of one claim, and of one patient,
+    often come together, and parsing a state costs many times decompressing it
+    (a patient on treatment's 90-day history, about 95 kB of JSON: milliseconds).
+    So the keys read or written last keep their model beside the bytes it was read
+    from or written as, up to `cache_bytes` of their JSON (see `HELD_SHARE` for the
+    largest state held). A read uses the model only while the table still holds
+    those very bytes: whatever else changes the table (a changelog recovery, a
+    rebalance) changes the bytes, and the value is parsed again. The models are
+    never changed in place (a history's `record` and a claim's `with_line` return
+    new ones), which is what makes handing out the same model twice safe.
     """
 
     def __init__(
-        self, table: MutableMapping[str, bytes], model: type[M], codec: StateCodec | None = None
+        self,
+        table: MutableMapping[str, bytes],
+        model: type[M],
+        codec: StateCodec | None = None,
+        *,
+        cache_bytes: int = 0,
     ) -> None:
         self.table = table
         self.model = model
         self.codec = codec or StateCodec()
+        self.cache_bytes = cache_bytes
+        self._parsed: OrderedDict[str, tuple[bytes, M, int]] = OrderedDict()
+        self._held = 0  # the JSON bytes of the models in _parsed
+        self.cached_reads = 0
+        """Reads answered by a held model (for `j9262_table_reads_total`)."""
+        self.parsed_reads = 0
+        """Reads that parsed the stored bytes."""
 
     def __getitem__(self, key: str) -> M:
-        return self.model.model_validate_json(self.codec.decode(self.table[key]))
+        stored = self.table[key]
+        held = self._parsed.get(key)
+        if held is not None and (held[0] is stored or held[0] == stored):
+            self._parsed.move_to_end(key)
+            self.cached_reads += 1
+            return held[1]
+        self.parsed_reads += 1
+        json = self.codec.decode(stored)
+        value = self.model.model_validate_json(json)
+        self._keep(key, stored, value, len(json))
+        return value
 
     def __setitem__(self, key: str, value: M) -> None:
         json = value.__pydantic_serializer__.to_json(value, by_alias=True)
-        self.table[key] = self.codec.encode(json)
+        stored = self.codec.encode(json)
+        self.table[key] = stored
+        self._keep(key, stored, value, len(json))
+
+    def _keep(self, key: str, stored: bytes, value: M, size: int) -> None:
+        self._forget(key)
+        if size * HELD_SHARE > self.cache_bytes:
+            return
+        self._parsed[key] = (stored, value, size)
+        self._held += size
+        while self._held > self.cache_bytes:
+            _, (_, _, dropped) = self._parsed.popitem(last=False)
+            self._held -= dropped
+
+    def _forget(self, key: str) -> None:
+        held = self._parsed.pop(key, None)
+        if held is not None:
+            self._held -= held[2]
 
     def json(self, key: str) -> bytes | None:
         """A stored value's JSON, for a reader that parses less than the model
@@ -55,6 +112,7 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
         return key in self.table
 
     def __delitem__(self, key: str) -> None:
+        self._forget(key)
         del self.table[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -136,8 +194,12 @@ def declare(app: faust.App, settings: Settings) -> Tables:
             table("patient-history", "Recent J9262-family lines by patient"),
             PatientHistory,
             codec,
+            cache_bytes=settings.table_cache_mb * 1024 * 1024,
         ),
         claims=ModelTable(
-            table("claims", "Claims in progress and their latest verdict"), ClaimState, codec
+            table("claims", "Claims in progress and their latest verdict"),
+            ClaimState,
+            codec,
+            cache_bytes=settings.table_cache_mb * 1024 * 1024,
         ),
     )

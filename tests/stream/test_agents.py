@@ -449,6 +449,33 @@ def test_verdicts_and_dead_letters_carry_cloudevents_attributes(harness: Harness
 # --- one hop: a line already on its patient's partition is answered where it is read --
 
 
+def test_a_patients_next_line_reuses_the_history_its_last_line_wrote(
+    validator: Validator,
+) -> None:
+    """Through the worker's own Faust table, with states held (`J9262_TABLE_CACHE_MB`):
+    the second line of a patient reads the history the first wrote without parsing
+    it, and the gauges count both kinds of read."""
+    harness = make_harness(validator, Settings(_env_file=None, table_cache_mb=1))
+    histories, metrics = harness.tables.histories, harness.metrics
+    assert histories.cache_bytes == 1024 * 1024
+    docs = [event(f"reuse-{n}", claim={"patient": {"patient_id": "P-reuse"}}) for n in (1, 2)]
+    for doc in docs:
+        asyncio.run(harness.both(b"P-reuse", encode(doc)))
+    written = histories["P-reuse"]
+    assert histories["P-reuse"] is written
+    held = [ln.event_id for lines in written.lines.values() for ln in lines]
+    assert held == [doc["event_id"] for doc in docs]
+    harness.store(histories, "P-reuse", written)  # a recovery: the same state, new bytes
+    assert histories["P-reuse"] == written
+    assert histories["P-reuse"] is not written
+    harness.agents.gauges.sizes()
+    harness.agents.gauges.sizes()  # counted once, however often sampled
+    cached = counted(metrics, "table_reads_total", table="patient-history", read="cached")
+    parsed = counted(metrics, "table_reads_total", table="patient-history", read="parsed")
+    assert (cached, parsed) == (histories.cached_reads, histories.parsed_reads)
+    assert cached >= 2 and parsed >= 1
+
+
 def input_with_partitions(harness: Harness, count: int | None) -> None:
     """The input topic's partition count, as the producer's metadata would give it;
     the agent asks for it before its first line."""

@@ -85,6 +85,84 @@ def test_it_reads_and_writes_like_a_mapping(validator: Validator) -> None:
     assert list(claims.values()) == [second]
 
 
+class CopyingStore(dict[str, bytes]):
+    """Hands out a copy of each value, as RocksDB does: equal bytes, a new object."""
+
+    def __getitem__(self, key: str) -> bytes:
+        return bytes(bytearray(super().__getitem__(key)))
+
+
+def json_size(state: ClaimState) -> int:
+    return len(state.model_dump_json(by_alias=True))
+
+
+def test_the_next_read_of_a_key_reuses_the_model_it_was_written_as(
+    validator: Validator,
+) -> None:
+    """The next line of the same claim or patient skips parsing its state."""
+    state = claim_state(validator, "hot")
+    for store in ({}, CopyingStore()):
+        claims = ModelTable(store, ClaimState, cache_bytes=1 << 20)
+        claims[state.claim_id] = state
+        assert claims[state.claim_id] is state
+        assert claims.get(state.claim_id) is state
+
+
+def test_a_read_parses_again_once_the_stored_bytes_change(validator: Validator) -> None:
+    """A changelog recovery or another writer replaces the bytes: the held model
+    no longer answers for the key."""
+    raw: dict[str, bytes] = {}
+    claims = ModelTable(raw, ClaimState, cache_bytes=1 << 20)
+    state = claim_state(validator, "changed")
+    claims[state.claim_id] = state
+    other = ModelTable[ClaimState]({}, ClaimState)
+    recovered = state.with_line(claim_state(validator, "changed-2").lines[1], 3)
+    other[state.claim_id] = recovered
+    raw[state.claim_id] = other.table[state.claim_id]
+    read = claims[state.claim_id]
+    assert read is not state
+    assert read == recovered
+    assert claims[state.claim_id] is read  # and the new model is held in turn
+    del claims[state.claim_id]
+    claims.table[state.claim_id] = other.table[state.claim_id]
+    assert claims[state.claim_id] is not read  # a deleted key's model goes with it
+
+
+def test_the_models_held_stay_within_their_json_budget(validator: Validator) -> None:
+    """The keys used last are kept, up to `cache_bytes` of their JSON, each state at
+    most 1/HELD_SHARE of it."""
+    states = [claim_state(validator, f"budget-{i}") for i in range(tables.HELD_SHARE + 8)]
+    largest = max(map(json_size, states))
+    claims = ModelTable({}, ClaimState, cache_bytes=largest * tables.HELD_SHARE)
+    for state in states:
+        claims[state.claim_id] = state
+    first, last = states[0], states[-1]
+    assert claims[last.claim_id] is last
+    assert claims[first.claim_id] is not first  # dropped first, parsed again
+    assert claims[first.claim_id] == first
+    assert claims[first.claim_id] is claims[first.claim_id]  # and now held
+
+
+def test_no_budget_or_a_state_too_large_for_it_parses_every_read(validator: Validator) -> None:
+    state = claim_state(validator, "unheld")
+    for budget in (0, json_size(state) * tables.HELD_SHARE - 1):
+        claims = ModelTable({}, ClaimState, cache_bytes=budget)
+        claims[state.claim_id] = state
+        assert claims[state.claim_id] is not state
+        assert claims[state.claim_id] is not claims[state.claim_id]
+    held = ModelTable({}, ClaimState, cache_bytes=json_size(state) * tables.HELD_SHARE)
+    held[state.claim_id] = state
+    assert held[state.claim_id] is state
+
+
+def test_declared_tables_hold_the_configured_megabytes() -> None:
+    assert Settings(_env_file=None).table_cache_mb == 0  # off unless asked for
+    settings = Settings(_env_file=None, table_cache_mb=3)
+    app = faust.App("tables-cache", broker="kafka://localhost:1", autodiscover=False)
+    declared = tables.declare(app, settings)
+    assert declared.claims.cache_bytes == declared.histories.cache_bytes == 3 * 1024 * 1024
+
+
 def test_held_states_give_the_collector_nothing_to_walk(validator: Validator) -> None:
     """A full collection's pause grows with the objects it tracks; days of claims as
     models were most of them."""
