@@ -144,6 +144,7 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
         "topic",
         "partition",
         "table",
+        "read",
         "version",
         "ruleset_version",
         "reference_data_version",
