@@ -37,12 +37,12 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -1080,6 +1080,26 @@ def peak_rss_patients(
     return {"patients": float(count), **figures}
 
 
+T = TypeVar("T")
+
+
+def in_turn(items: Sequence[T], round_: int) -> Sequence[T]:
+    """`items` in order on even rounds, reversed on odd ones: interleaved runs where
+    each variant sees the host early and late in a round alike."""
+    return items if round_ % 2 == 0 else items[::-1]
+
+
+def rate_or_error(
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], run: str, name: str, **extra: Any
+) -> dict[str, Any]:
+    """`validator_rate`'s figures under `name`, or `{name}_error` if not every record
+    was answered in time, so the rest of the run still counts."""
+    try:
+        return validator_rate(broker, tmp, records, run, **extra).figures(name)
+    except Unanswered as exc:
+        return {f"{name}_error": str(exc)}
+
+
 def latency_sweep(
     broker: EmbeddedBroker,
     tmp: Path,
@@ -1094,7 +1114,7 @@ def latency_sweep(
     same broker and the same load from the rest of the host; every run is kept."""
     runs: dict[str, list[dict[str, Any]]] = {str(linger): [] for linger in lingers}
     for i in range(repeats):
-        for linger in lingers if i % 2 == 0 else lingers[::-1]:
+        for linger in in_turn(lingers, i):
             name = f"sweep-{linger}-{i}"
             worker = latency(broker, tmp, rate, seconds, name, producer_linger_ms=linger)
             relay = asyncio.run(relay_latency(broker, rate, seconds, name, linger_ms=linger))
@@ -1110,16 +1130,11 @@ def scaling_runs(
     runs: list[dict[str, Any]] = []
     for i in range(repeats):
         pair: dict[str, Any] = {}
-        for workers in (1, 2) if i % 2 == 0 else (2, 1):
+        for workers in in_turn((1, 2), i):
             name = "one_worker" if workers == 1 else "two_workers"
-            try:
-                pair.update(
-                    validator_rate(
-                        broker, tmp, records, f"s{workers}-{i}", workers=workers
-                    ).figures(name)
-                )
-            except Unanswered as exc:
-                pair[f"{name}_error"] = str(exc)
+            pair.update(
+                rate_or_error(broker, tmp, records, f"s{workers}-{i}", name, workers=workers)
+            )
         runs.append({**pair, "model": scaling_model(pair, "one_worker", "two_workers")})
     return {"events": len(records), "runs": runs}
 
@@ -1138,16 +1153,13 @@ def table_cache_runs(
     for i in range(repeats):
         run: dict[str, Any] = {"raw_per_s": asyncio.run(raw_loop(broker, records, f"tc-raw-{i}"))}
         for load, lines in loads.items():
-            for mb in CACHE_MB if i % 2 == 0 else CACHE_MB[::-1]:
+            for mb in in_turn(CACHE_MB, i):
                 name = f"{load}_cache_{mb}mb"
-                try:
-                    run.update(
-                        validator_rate(
-                            broker, tmp, lines, f"tc-{load}-{mb}-{i}", table_cache_mb=mb
-                        ).figures(name)
+                run.update(
+                    rate_or_error(
+                        broker, tmp, lines, f"tc-{load}-{mb}-{i}", name, table_cache_mb=mb
                     )
-                except Unanswered as exc:
-                    run[f"{name}_error"] = str(exc)
+                )
         runs.append(run)
     return {"events": {k: len(v) for k, v in loads.items()}, "runs": runs}
 

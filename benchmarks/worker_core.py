@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import long_histories, mix
+from bench import in_turn, long_histories, mix
 
 from streams import refdata
 from streams.contract.decoding import Rejection, decode
@@ -73,7 +73,7 @@ def main() -> None:
         figures: dict[int, list[float]] = {mb: [] for mb in args.cache_mb}
         shares: dict[int, float] = {}
         for i in range(args.repeats):  # interleaved, alternating the order
-            for mb in args.cache_mb if i % 2 == 0 else args.cache_mb[::-1]:
+            for mb in in_turn(args.cache_mb, i):
                 us, shares[mb] = run(check, records, mb)
                 figures[mb].append(us)
         for mb, runs in figures.items():

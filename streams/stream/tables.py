@@ -189,17 +189,18 @@ def declare(app: faust.App, settings: Settings) -> Tables:
         return faust_table
 
     codec = StateCodec(settings.table_compression)
+    cache_bytes = settings.table_cache_mb * 1024 * 1024
     return Tables(
         histories=ModelTable(
             table("patient-history", "Recent J9262-family lines by patient"),
             PatientHistory,
             codec,
-            cache_bytes=settings.table_cache_mb * 1024 * 1024,
+            cache_bytes=cache_bytes,
         ),
         claims=ModelTable(
             table("claims", "Claims in progress and their latest verdict"),
             ClaimState,
             codec,
-            cache_bytes=settings.table_cache_mb * 1024 * 1024,
+            cache_bytes=cache_bytes,
         ),
     )
