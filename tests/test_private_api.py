@@ -128,10 +128,14 @@ INSTANCE_ATTRIBUTES = [
         faust_producer.ProducerBuffer, "pending", "transport.Producer.settle waits for it"
     ),
     InstanceAttribute(
-        faust_aiokafka.Consumer, "_read_offset", "transport.Consumer: reset before a seek"
+        faust_aiokafka.Consumer,
+        "_read_offset",
+        "transport.Consumer: reset before a seek, set back at a re-read's first record",
     ),
     InstanceAttribute(
-        faust_aiokafka.Consumer, "_acked", "transport.Consumer: acknowledgements dropped to re-read"
+        faust_aiokafka.Consumer,
+        "_acked",
+        "transport.Consumer: acknowledgements dropped to re-read; its head holds commits",
     ),
     InstanceAttribute(
         faust_aiokafka.Consumer,

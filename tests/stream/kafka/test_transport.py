@@ -169,6 +169,47 @@ def test_a_reread_under_way_is_not_started_again(tmp_path: Path) -> None:
     assert consumer._reread_due == {tp: 110}, "a re-read that never arrived is sought again"
 
 
+def test_records_dropped_below_a_commit_faust_holds_back_are_read_again(tmp_path: Path) -> None:
+    """Seen after a kill -9 takeover: 94-406 fetched and dropped, 407 on processed.
+    Faust commits nothing while its first acknowledged record is more than one past
+    the last commit, so nothing would ever pass 94: the dropped records are read again,
+    and sought again if the re-read does not arrive."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=94, fetched=range(94, 420), acked=range(407, 420)
+    )
+    assert consumer._new_offset(tp) is None
+    assert consumer._reread_due == {tp: 94}
+    consumer._reread_due.clear()
+    consumer._reread_sought[tp] = (94, time.monotonic())
+    assert consumer._new_offset(tp) is None
+    assert not consumer._reread_due, "a re-read under way is not started over"
+    consumer._reread_sought[tp] = (94, time.monotonic() - transport.REREAD_PATIENCE_S - 1)
+    assert consumer._new_offset(tp) is None
+    assert consumer._reread_due == {tp: 94}
+
+
+def test_records_in_flight_do_not_start_a_reread(tmp_path: Path) -> None:
+    """Fetched records above every acknowledged one are on their way to the agent."""
+    consumer, tp = consumer_with(
+        tmp_path, committed=94, fetched=range(94, 140), acked=range(94, 120)
+    )
+    assert consumer._new_offset(tp) == 120
+    assert not consumer._reread_due
+
+
+def test_a_rereads_first_record_takes_fausts_read_offset_back(tmp_path: Path) -> None:
+    """The seek back to 94 set Faust's read offset to 94; then the record the agent
+    was taking (407) finished and set it to 407, past the whole re-read."""
+    consumer, tp = consumer_with(tmp_path, committed=94, fetched=range(94, 420), acked=range(0))
+    consumer._reread_started[tp] = (94, time.monotonic())
+    consumer._read_offset[tp] = 407
+    assert consumer._fetched_before_reread(tp, 408), "fetched before the seek: dropped"
+    assert consumer._read_offset[tp] == 407
+    assert not consumer._fetched_before_reread(tp, 94)
+    assert consumer._read_offset[tp] == 94, "else Faust drops 94-407 as already read"
+    assert tp not in consumer._reread_started
+
+
 def test_a_reread_whose_first_record_never_comes_stops_waiting(tmp_path: Path) -> None:
     consumer, tp = consumer_with(tmp_path, committed=100, fetched=range(100, 121), acked=range(0))
     consumer._reread_started[tp] = (100, time.monotonic() - transport.REREAD_GRACE_S - 1)
