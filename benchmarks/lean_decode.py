@@ -298,17 +298,15 @@ class Decoder:
     """`decode_plain` over one of the event types (`checked`: free text checked after
     decoding, instead of by a pattern on each string)."""
 
-    def __init__(self, pattern: str | None, *, checked: bool, exact: bool = True) -> None:
-        self.event_type = event_type(pattern)
+    def __init__(self, pattern: str | None, *, checked: bool) -> None:
         self.checked = checked
-        self.exact = exact
         self.decoder = msgspec.json.Decoder(
-            self.event_type, dec_hook=decimal_hook, float_hook=FloatText
+            event_type(pattern), dec_hook=decimal_hook, float_hook=FloatText
         )
 
     def decode_plain(self, raw: bytes) -> Any:
         """The event, when the record is one pydantic reads exactly this way; else None."""
-        if self.exact and LONG_FRACTION.search(raw) is not None:
+        if LONG_FRACTION.search(raw) is not None:
             return None
         try:
             event = self.decoder.decode(raw)

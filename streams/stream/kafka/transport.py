@@ -273,11 +273,12 @@ class Consumer(driver.Consumer):
         for done in [o for o in acked if gap.overlaps_point(o)] if gap else ():
             gap.chop(done, done + 1)  # else Faust's fill repeats them and commits crawl
         offset = super()._new_offset(tp)
-        # Faust commits nothing while its first acknowledged record lies more than one
-        # offset past the last commit; records fetched and dropped below it would then
-        # hold the partition's commits for good, unless they are read again too.
-        held = self._acked[tp][0] if offset is None and self._acked[tp] else None
-        limit = offset if offset is not None else held
+        limit = offset
+        if limit is None and self._acked[tp]:
+            # Faust commits nothing while its first acknowledged record lies more than
+            # one offset past the last commit; records fetched and dropped below it
+            # would hold the partition's commits for good unless read again too.
+            limit = self._acked[tp][0]
         if limit is None:
             return None
         floor = self._floor.get(tp, 0)
