@@ -39,7 +39,9 @@ def run(check: Validator, records: list[bytes], cache_mb: int) -> tuple[float, f
     settings = Settings(_env_file=None)
     codec = StateCodec(settings.table_compression)
     budget = cache_mb * 1024 * 1024
-    histories = ModelTable({}, PatientHistory, codec, cache_bytes=budget)
+    histories = ModelTable(
+        {}, PatientHistory, codec, cache_bytes=budget, dump=PatientHistory.stored_json
+    )
     claims = ModelTable({}, ClaimState, codec, cache_bytes=budget)
     now = datetime.now(UTC)
     start = time.process_time_ns()

@@ -13,6 +13,8 @@ from streams.settings import Settings
 from streams.stream import tables
 from streams.stream.state_codec import StateCodec
 from streams.stream.tables import ModelTable
+from streams.validation.answer import answer_line
+from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimState
 from streams.validation.validator import Validator
 from tests.conftest import claim_with_line, make_event
@@ -209,3 +211,29 @@ def test_memory_tables_take_no_rocksdb_options() -> None:
     app = faust.App("tables-test-memory", broker="kafka://localhost:1", autodiscover=False)
     declared = tables.declare(app, settings)
     assert cast(Any, declared.claims.table).options is None
+
+
+def test_histories_written_in_parts_store_the_same_bytes(validator: Validator) -> None:
+    """The declared histories table writes a held patient's history from the parts the
+    previous line left (`PatientHistory.stored_json`): the stored bytes, and so the
+    changelog, must be those pydantic writes."""
+    app = faust.App("tables-parts", broker="kafka://localhost:1", autodiscover=False)
+    declared = tables.declare(app, Settings(_env_file=None, table_cache_mb=8))
+    parts: dict[str, bytes] = {}
+    whole: dict[str, bytes] = {}
+    stores = (
+        ModelTable(parts, PatientHistory, cache_bytes=8 << 20, dump=declared.histories.dump),
+        ModelTable(whole, PatientHistory, cache_bytes=8 << 20),
+    )
+    for n in range(12):
+        day = f"2026-03-{1 + n // 2:02d}"
+        line = make_event(
+            f"parts-{n}",
+            claim={"patient": {"patient_id": "P-parts"}},
+            line={"service_date": day},
+            event_time=f"{day}T23:00:00Z",
+        )
+        for store in stores:
+            answer_line(validator, line, store, 90)
+        assert parts == whole
+    assert stores[0].cached_reads == 11  # the held model, with its parts, was used

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.contract.models import ClaimLineEvent
+from streams.contract.models import ClaimLineEvent, Finding
 from streams.samples import event
 from streams.validation.history import (
     CYCLE_DAYS,
@@ -159,3 +159,63 @@ def test_the_memos_record_carries_agree_with_a_fresh_history(
         assert history.dosing_days(codes) == fresh.dosing_days(codes)
         live = {ln.event_id for lines in history.lines.values() for ln in lines}
         assert set(history.findings) <= live | {doc["event_id"]}
+
+
+_ODD_IDS = ["plain", 'quote"and\\backslash', "line\nbreak\t\x01", "accent-é-\u2028-😀"]
+
+
+@given(st.lists(st.tuples(_STEP, st.sampled_from(_ODD_IDS), st.booleans()), max_size=20))
+def test_the_history_written_in_parts_is_pydantics_json(
+    steps: list[tuple[tuple[int, str, bool, str | None, int, int], str, bool]],
+) -> None:
+    """`stored_json` reuses the JSON of the days and findings a line left alone; whatever
+    the lines (replacements, voids, retention cuts, ids that need escaping), its bytes
+    must be pydantic's, also for a history read back from its table (no parts known)."""
+    history = PatientHistory()
+    for n, ((offset, hcpcs, waste, frequency, lag, claim_no), odd, found) in enumerate(steps):
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        doc = event(
+            f"parts-{claim_no}",
+            claim={"frequency": frequency, "claim_type": "professional"},
+            line={"service_date": day.isoformat(), "hcpcs": hcpcs, "modifiers": ["JW"] * waste},
+            event_time=f"{(day + timedelta(days=lag)).isoformat()}T15:00:00Z",
+        )
+        doc["event_id"] = f"{odd}-{n}"
+        findings = (
+            [
+                Finding(
+                    code="DUPLICATE_LINE",
+                    category="duplicate",
+                    severity="error",
+                    message=f"seen {odd}",
+                    field="line",
+                )
+            ]
+            if found
+            else []
+        )
+        history = history.record(ClaimLineEvent.model_validate(doc), findings, 20)
+        pydantic_json = history.model_dump_json(by_alias=True).encode()
+        assert history.stored_json() == pydantic_json  # once to know the parts
+        assert history.stored_json() == pydantic_json  # then from them
+        read_back = PatientHistory.model_validate_json(pydantic_json)
+        assert read_back.stored_json() == pydantic_json
+
+
+def test_a_write_serializes_only_what_the_line_changed() -> None:
+    """The next history reuses the parts of the days and findings it shares."""
+    history = PatientHistory()
+    for n in range(3):
+        day = date(2026, 1, 1) + timedelta(days=n)
+        doc = event("reuse", line={"service_date": day.isoformat()}, event_time=f"{day}T20:00:00Z")
+        doc["event_id"] = f"reuse-{n}"
+        history = history.record(ClaimLineEvent.model_validate(doc), [], 30)
+        history.stored_json()
+    lines, findings = history.__dict__["_parts"]
+    doc = event("reuse", line={"service_date": "2026-01-03"}, event_time="2026-01-03T21:00:00Z")
+    doc["event_id"] = "reuse-3"
+    after = history.record(ClaimLineEvent.model_validate(doc), [], 30)
+    assert after.stored_json() == after.model_dump_json().encode()
+    lines_after, findings_after = after.__dict__["_parts"]
+    assert [lines_after[d] is lines[d] for d in lines] == [True, True, False]
+    assert all(findings_after[e] is findings[e] for e in findings)
