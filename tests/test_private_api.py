@@ -22,6 +22,7 @@ import pyx12.map_if
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
 from faust.transport.consumer import Consumer as FaustConsumer
+from mode.utils.queues import FlowControlEvent
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,14 @@ INSTANCE_ATTRIBUTES = [
     InstanceAttribute(
         faust_aiokafka.Consumer, "_thread", "transport.Consumer: seek a partition to its start"
     ),
-    InstanceAttribute(asyncio.Queue, "_queue", "transport.Producer.settle: the records queued"),
+    InstanceAttribute(
+        asyncio.Queue,
+        "_queue",
+        "transport.Producer.settle: the records queued; transport.FlowControl: those it clears",
+    ),
+    InstanceAttribute(
+        FlowControlEvent, "_queues", "transport.FlowControl: the agents' queues it empties"
+    ),
 ]
 
 BLUEPRINT_LISTS = ("default_blueprints", "production_blueprints", "debug_blueprints")

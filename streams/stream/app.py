@@ -7,6 +7,8 @@ from typing import cast
 import faust
 from faust.auth import SASLCredentials, SSLCredentials
 from faust.web import Web
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 from streams.settings import Settings
 from streams.stream.exits import exit_after
@@ -41,6 +43,12 @@ class App(faust.App):
         if self.shutdown_timeout_s is not None:
             exit_after(self.shutdown_timeout_s)
         await super().on_stop()
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        """Faust's, telling the consumer which records it throws away unprocessed
+        (`transport.FlowControl`)."""
+        return transport.FlowControl(self, loop=self.loop)
 
     def _new_web(self) -> Web:
         """Faust's server without its own views (`streams.stream.web.PortWeb`). Faust has

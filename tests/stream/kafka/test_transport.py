@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from faust.types import TP
 
@@ -208,6 +209,28 @@ def test_a_rereads_first_record_takes_fausts_read_offset_back(tmp_path: Path) ->
     assert not consumer._fetched_before_reread(tp, 94)
     assert consumer._read_offset[tp] == 94, "else Faust drops 94-407 as already read"
     assert tp not in consumer._reread_started
+
+
+def test_records_faust_clears_from_the_agents_queues_are_read_again(tmp_path: Path) -> None:
+    """Seen in the changelog restart test: line 2 of partition 0 was fetched after the
+    seek and queued, and Faust emptied the queue when it resumed the agents; Faust's
+    read offset was past it and no later record came to start a re-read."""
+    consumer, tp = consumer_with(tmp_path, committed=1, fetched=range(1, 3), acked=range(1, 2))
+    consumer.app.topics._acking_topics.add("lines")  # type: ignore[attr-defined]
+
+    def queued(topic_partition: TP, offset: int) -> SimpleNamespace:
+        return SimpleNamespace(message=SimpleNamespace(tp=topic_partition, offset=offset))
+
+    async def resume() -> None:
+        queue = consumer.app.FlowControlQueue(maxsize=8, clear_on_resume=True)
+        processed, changelog = queued(tp, 1), queued(TP("history-changelog", 0), 5)
+        for item in (processed, queued(tp, 2), changelog, queued(tp, 3)):
+            queue.put_nowait(item)
+        consumer.app.flow_control.resume()
+        assert queue.empty()
+
+    asyncio.run(resume())
+    assert consumer._reread_due == {tp: 2}, "else line 2 is never answered"
 
 
 def test_a_reread_whose_first_record_never_comes_stops_waiting(tmp_path: Path) -> None:
