@@ -240,7 +240,7 @@ _LINES = TypeAdapter(list[HistoryLine])
 _FINDINGS = TypeAdapter(list[Finding])
 _KEY = TypeAdapter(str)
 Parts = dict[str, tuple[list[Any], bytes]]
-"""Per key of a history's mapping: the list serialized, and `"key":[...]` as JSON."""
+"""Per key of a history's mapping: its list, and `"key":[...]` of that list as JSON."""
 _BUILD_PARTS: tuple[Parts, Parts] = ({}, {})
 """No parts known yet: `stored_json` builds them all."""
 
