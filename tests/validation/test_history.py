@@ -133,32 +133,39 @@ _STEP = st.tuples(
     st.integers(-2, 2),  # sent this many days after the service day (a future date too)
     st.integers(0, 3),  # claim, among a few, so replacements find their originals
 )
+Step = tuple[int, str, bool, str | None, int, int]
+
+
+def step_event(step: Step, claim_prefix: str, event_id: str) -> ClaimLineEvent:
+    """The line a `_STEP` describes, on claim `{claim_prefix}-{claim number}`."""
+    offset, hcpcs, waste, frequency, lag, claim_no = step
+    day = date(2026, 1, 1) + timedelta(days=offset)
+    doc = event(
+        f"{claim_prefix}-{claim_no}",
+        claim={"frequency": frequency, "claim_type": "professional"},
+        line={"service_date": day.isoformat(), "hcpcs": hcpcs, "modifiers": ["JW"] * waste},
+        event_time=f"{(day + timedelta(days=lag)).isoformat()}T15:00:00Z",
+    )
+    doc["event_id"] = event_id
+    return ClaimLineEvent.model_validate(doc)
 
 
 @given(st.lists(_STEP, max_size=25), st.integers(5, 40))
 def test_the_memos_record_carries_agree_with_a_fresh_history(
-    steps: list[tuple[int, str, bool, str | None, int, int]], retention: int
+    steps: list[Step], retention: int
 ) -> None:
     """`record` carries each history's dosing days and whether its findings are all live;
     whatever the lines, a history read back from its JSON (no memos) must agree."""
     codes = frozenset({"J9262", "C9297"})
     history = PatientHistory()
     history.dosing_days(codes)  # the memo starts here, as the first line's rules start it
-    for n, (offset, hcpcs, waste, frequency, lag, claim_no) in enumerate(steps):
-        day = date(2026, 1, 1) + timedelta(days=offset)
-        sent = day + timedelta(days=lag)
-        doc = event(
-            f"memo-{claim_no}",
-            claim={"frequency": frequency, "claim_type": "professional"},
-            line={"service_date": day.isoformat(), "hcpcs": hcpcs, "modifiers": ["JW"] * waste},
-            event_time=f"{sent.isoformat()}T15:00:00Z",
-        )
-        doc["event_id"] = f"memo-event-{n}"
-        history = history.record(ClaimLineEvent.model_validate(doc), [], retention)
+    for n, step in enumerate(steps):
+        line = step_event(step, "memo", f"memo-event-{n}")
+        history = history.record(line, [], retention)
         fresh = PatientHistory.model_validate_json(history.model_dump_json())
         assert history.dosing_days(codes) == fresh.dosing_days(codes)
         live = {ln.event_id for lines in history.lines.values() for ln in lines}
-        assert set(history.findings) <= live | {doc["event_id"]}
+        assert set(history.findings) <= live | {line.event_id}
 
 
 _ODD_IDS = ["plain", 'quote"and\\backslash', "line\nbreak\t\x01", "accent-é-\u2028-😀"]
@@ -166,21 +173,13 @@ _ODD_IDS = ["plain", 'quote"and\\backslash', "line\nbreak\t\x01", "accent-é-\u2
 
 @given(st.lists(st.tuples(_STEP, st.sampled_from(_ODD_IDS), st.booleans()), max_size=20))
 def test_the_history_written_in_parts_is_pydantics_json(
-    steps: list[tuple[tuple[int, str, bool, str | None, int, int], str, bool]],
+    steps: list[tuple[Step, str, bool]],
 ) -> None:
     """`stored_json` reuses the JSON of the days and findings a line left alone; whatever
     the lines (replacements, voids, retention cuts, ids that need escaping), its bytes
     must be pydantic's, also for a history read back from its table (no parts known)."""
     history = PatientHistory()
-    for n, ((offset, hcpcs, waste, frequency, lag, claim_no), odd, found) in enumerate(steps):
-        day = date(2026, 1, 1) + timedelta(days=offset)
-        doc = event(
-            f"parts-{claim_no}",
-            claim={"frequency": frequency, "claim_type": "professional"},
-            line={"service_date": day.isoformat(), "hcpcs": hcpcs, "modifiers": ["JW"] * waste},
-            event_time=f"{(day + timedelta(days=lag)).isoformat()}T15:00:00Z",
-        )
-        doc["event_id"] = f"{odd}-{n}"
+    for n, (step, odd, found) in enumerate(steps):
         findings = (
             [
                 Finding(
@@ -194,7 +193,7 @@ def test_the_history_written_in_parts_is_pydantics_json(
             if found
             else []
         )
-        history = history.record(ClaimLineEvent.model_validate(doc), findings, 20)
+        history = history.record(step_event(step, "parts", f"{odd}-{n}"), findings, 20)
         pydantic_json = history.model_dump_json(by_alias=True).encode()
         assert history.stored_json() == pydantic_json  # once to know the parts
         assert history.stored_json() == pydantic_json  # then from them
