@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import faust
-from faust.streams import _current_event  # private: tests/test_private_api.py
+from faust.streams import (
+    _current_event,  # private: tests/test_private_api.py
+    current_event,
+)
 from faust.types import EventT, TableT
 from pydantic import BaseModel
 
@@ -47,6 +50,10 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
     rebalance) changes the bytes, and the value is parsed again. The models are
     never changed in place (a history's `record` and a claim's `with_line` return
     new ones), which is what makes handing out the same model twice safe.
+
+    Inside `batched()` writes wait for the end of the batch, and a key written by
+    several lines of the batch is serialized, compressed and sent to its changelog
+    once, as its last state; reads in between get the model written.
     """
 
     def __init__(
@@ -71,8 +78,44 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
         """Reads answered by a held model (for `j9262_table_reads_total`)."""
         self.parsed_reads = 0
         """Reads that parsed the stored bytes."""
+        self.batch_reads = 0
+        """Reads answered by a state written earlier in the same batch."""
+        self.writes = 0
+        """States written to the table (each one a changelog record)."""
+        self.writes_saved = 0
+        """Writes a later one of the same batch took the place of."""
+        self._pending: dict[str, tuple[M, EventT[Any] | None]] | None = None
+        """Inside `batched()`: the states written, and the event each was written for."""
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Writes inside go to the table at the end, each key once, in the partition of
+        the event it was last written for.
+
+        A patient's lines, and a claim's, often come in one batch: a patient on
+        treatment's history is some 95 kB, which every line would write whole and the
+        next parse again. Recovery needs only the last state of a key, and the batch
+        is acknowledged after this writes (the agent awaits nothing in between), so a
+        worker that dies first reads the whole batch again, as before."""
+        if self._pending is not None:  # nested: the outer scope writes
+            yield
+            return
+        self._pending = {}
+        try:
+            yield
+        finally:
+            pending, self._pending = self._pending, None
+            for key, (value, event) in pending.items():
+                if event is None:
+                    self._write(key, value)
+                    continue
+                with writing_for(event):
+                    self._write(key, value)
 
     def __getitem__(self, key: str) -> M:
+        if self._pending is not None and (written := self._pending.get(key)) is not None:
+            self.batch_reads += 1
+            return written[0]
         stored = self.table[key]
         held = self._parsed.get(key)
         if held is not None and (held[0] is stored or held[0] == stored):
@@ -86,6 +129,15 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
         return value
 
     def __setitem__(self, key: str, value: M) -> None:
+        if self._pending is not None:
+            if key in self._pending:
+                self.writes_saved += 1
+            self._pending[key] = (value, current_event())
+            return
+        self._write(key, value)
+
+    def _write(self, key: str, value: M) -> None:
+        self.writes += 1
         json = self.dump(value)
         stored = self.codec.encode(json)
         self.table[key] = stored
@@ -109,21 +161,30 @@ class ModelTable(MutableMapping[str, M], Generic[M]):
     def json(self, key: str) -> bytes | None:
         """A stored value's JSON, for a reader that parses less than the model
         (the deadline index); None if the key is absent."""
+        if self._pending is not None and (written := self._pending.get(key)) is not None:
+            return self.dump(written[0])
         stored = self.table.get(key)
         return None if stored is None else self.codec.decode(stored)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.table
+        return (self._pending is not None and key in self._pending) or key in self.table
 
     def __delitem__(self, key: str) -> None:
         self._forget(key)
+        if self._pending is not None and self._pending.pop(key, None) is not None:
+            self.table.pop(key, None)
+            return
         del self.table[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.table)
+        if not self._pending:
+            return iter(self.table)
+        return iter([*self.table, *(k for k in self._pending if k not in self.table)])
 
     def __len__(self) -> int:
-        return len(self.table)
+        if not self._pending:
+            return len(self.table)
+        return len(self.table) + sum(1 for k in self._pending if k not in self.table)
 
 
 def _pydantic_json(value: BaseModel) -> bytes:
@@ -149,6 +210,12 @@ def writing_for(event: EventT[Any]) -> Iterator[None]:
 class Tables:
     histories: ModelTable[PatientHistory]
     claims: ModelTable[ClaimState]
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Both tables written once a key at the end (`ModelTable.batched`)."""
+        with self.histories.batched(), self.claims.batched():
+            yield
 
 
 def rocksdb_options(settings: Settings) -> dict[str, int]:

@@ -237,3 +237,81 @@ def test_histories_written_in_parts_store_the_same_bytes(validator: Validator) -
             answer_line(validator, line, store, 90)
         assert parts == whole
     assert stores[0].cached_reads == 11  # the held model, with its parts, was used
+
+
+class CountingStore(dict[str, bytes]):
+    """Counts the values written, as the changelog would carry them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.writes.append(key)
+        super().__setitem__(key, value)
+
+
+def patient_lines(patient: str, count: int) -> list[Any]:
+    return [
+        make_event(
+            f"{patient}-{n}",
+            claim={"patient": {"patient_id": patient}},
+            line={"service_date": f"2026-03-{1 + n:02d}"},
+            event_time=f"2026-03-{1 + n:02d}T23:00:00Z",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_batch_writes_each_key_once_its_last_state(validator: Validator) -> None:
+    """Lines of one patient in one batch: the history is written once, at the end,
+    as the state line by line writing would have left; reads in between see each
+    line's history, so the verdicts are those of writing at every line."""
+    lines = [*patient_lines("P-a", 4), *patient_lines("P-b", 2)]
+    each_line = ModelTable(CountingStore(), PatientHistory, dump=PatientHistory.stored_json)
+    expected = [answer_line(validator, line, each_line, 90) for line in lines]
+    store = CountingStore()
+    batched = ModelTable(store, PatientHistory, dump=PatientHistory.stored_json)
+    with batched.batched():
+        got = [answer_line(validator, line, batched, 90) for line in lines]
+        assert store == {}  # nothing written before the batch ends
+        assert set(batched) == {"P-a", "P-b"} and len(batched) == 2 and "P-a" in batched
+        assert batched.json("P-a") == each_line.json("P-a")
+    assert [v.model_dump(exclude={"validated_at"}) for v in got] == [
+        v.model_dump(exclude={"validated_at"}) for v in expected
+    ]
+    assert store == each_line.table
+    assert sorted(store.writes) == ["P-a", "P-b"]
+    assert len(each_line.table.writes) == len(lines)
+    assert batched.writes_saved == len(lines) - 2
+
+
+def test_a_batch_that_raises_still_writes_what_it_answered(validator: Validator) -> None:
+    """As when every line wrote at once: the lines before the failure keep their
+    state (the batch is read again anyway, since it was not acknowledged)."""
+    store: dict[str, bytes] = {}
+    histories = ModelTable(store, PatientHistory)
+    try:
+        with histories.batched():
+            answer_line(validator, patient_lines("P-raise", 1)[0], histories, 90)
+            raise RuntimeError("a bug past the first line")
+    except RuntimeError:
+        pass
+    assert list(store) == ["P-raise"]
+
+
+def test_a_key_written_and_deleted_in_a_batch_is_gone(validator: Validator) -> None:
+    claims = ModelTable({}, ClaimState)
+    kept, dropped, stored = (claim_state(validator, n) for n in ("kept", "dropped", "stored"))
+    claims[stored.claim_id] = stored
+    with claims.batched():
+        with claims.batched():  # a nested scope leaves the writing to the outer one
+            claims[kept.claim_id] = kept
+            claims[dropped.claim_id] = dropped
+            claims[stored.claim_id] = stored
+        assert claims.table.keys() == {stored.claim_id}
+        del claims[dropped.claim_id]
+        del claims[stored.claim_id]
+        assert sorted(claims) == [kept.claim_id]
+    assert claims.table.keys() == {kept.claim_id}
+    assert claims[kept.claim_id] == kept
