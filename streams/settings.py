@@ -165,8 +165,18 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Larger input records are dead-lettered as too_large."
     )
-    batch_size: int = Field(500, ge=1, description="Input events validate-lines takes per batch.")
-    batch_linger_s: float = Field(0.005, ge=0, description="Longest wait to fill a batch.")
+    batch_size: int = Field(
+        500, ge=1, description="Most records validate-lines and patient-lines take in one batch."
+    )
+    batch_linger_s: float = Field(
+        0.05,
+        ge=0,
+        description="Longest wait to fill a batch after its first record. A batch ends "
+        "sooner at the last record of its partition the worker knows of, so a worker "
+        "that keeps up answers each line at once; from a backlog, a longer wait makes "
+        "larger batches (fewer table writes and sends a line) and adds up to this much "
+        "to a line's latency.",
+    )
     producer_request_timeout_s: float = Field(
         120.0,
         gt=0,

@@ -109,6 +109,12 @@ CALLABLES = [
         "outbox: the partition aiokafka itself would choose for a record",
     ),
     Callable_(
+        faust.Stream,
+        "_enable_passive",
+        ("channel",),
+        "batches.take_batches fills a batch in the background, as take_events does",
+    ),
+    Callable_(
         pyx12.map_if,
         "load_map_file",
         ("map_file", "param", "map_path"),
@@ -191,6 +197,20 @@ def test_faust_keeps_the_current_event_in_a_context_variable() -> None:
         "faust.streams._current_event is gone; tables.writing_for (one hop) needs it"
     )
     assert faust.streams.current_event.__module__ == "faust.streams"
+
+
+def test_a_streams_processors_are_the_list_add_processor_appends_to() -> None:
+    """batches.take_batches removes the processor it added from `Stream._processors`."""
+    app = faust.App("private-api-test", broker="kafka://localhost:1", autodiscover=False)
+    stream = app.stream(app.channel())
+
+    def processor(value: object) -> object:
+        return value
+
+    stream.add_processor(processor)
+    processors = getattr(stream, "_processors", None)
+    assert isinstance(processors, list), "faust.Stream._processors is gone (take_batches)"
+    assert processors[-1] is processor
 
 
 def test_the_web_servers_blueprint_lists_are_class_attributes() -> None:

@@ -45,6 +45,7 @@ from streams.contract.models import ClaimLineEvent, ClaimVerdict, LineVerdict
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 PREFIX = "j9262"
+BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
 RULE_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 PROCESSING_BUCKETS = (
     0.001,
@@ -261,6 +262,14 @@ class Metrics:
             buckets=PROCESSING_BUCKETS,
             registry=r,
         )
+        self.batch_records = Histogram(
+            f"{PREFIX}_batch_records",
+            "Records an agent took in one batch: one at a time when it is caught up, up "
+            "to J9262_BATCH_SIZE from a backlog (each state is written once a batch).",
+            ["agent"],
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
         self.event_age_seconds = Histogram(
             f"{PREFIX}_event_age_seconds",
             "From the event's event_time to its verdict being produced: high during a "
@@ -294,8 +303,16 @@ class Metrics:
         self.table_reads = Counter(
             f"{PREFIX}_table_reads",
             "State reads per table: `cached` used the model held from a recent line "
-            "(J9262_TABLE_CACHE_MB), `parsed` parsed the stored bytes.",
+            "(J9262_TABLE_CACHE_MB), `batch` the state an earlier line of the same "
+            "batch wrote, `parsed` parsed the stored bytes.",
             ["table", "read"],
+            registry=r,
+        )
+        self.table_writes = Counter(
+            f"{PREFIX}_table_writes",
+            "State writes per table: `written` went to the table and its changelog, "
+            "`saved` were replaced by a later line of the same batch before that.",
+            ["table", "write"],
             registry=r,
         )
         self.claims_pending = Gauge(

@@ -42,6 +42,7 @@ from streams.contract.models import ClaimLineEvent, LineVerdict
 from streams.ops.logs import withheld
 from streams.ops.metrics import CommitWatch, Metrics, held_header, processing_seconds
 from streams.settings import Settings
+from streams.stream.batches import take_batches
 from streams.stream.intake import Intake
 from streams.stream.kafka.batched_producer import Outbox
 from streams.stream.kafka.partitions import HomePartition
@@ -60,9 +61,7 @@ SOURCE_KEY_HEADER = "j9262-source-key"
 
 
 def _batches(stream: faust.StreamT[Any], settings: Settings) -> Any:
-    return cast("faust.Stream[Any]", stream).take_events(
-        settings.batch_size, within=settings.batch_linger_s
-    )
+    return take_batches(stream, settings.batch_size, settings.batch_linger_s)
 
 
 def _header_pairs(message: Any) -> Iterable[tuple[str, Any]]:
@@ -405,8 +404,9 @@ class Gauges:
     deadlines: DeadlineIndex
     inputs: frozenset[str]
     commits: CommitWatch
-    reads_counted: dict[tuple[str, str], int] = field(default_factory=dict)
-    """Each table's reads already added to `table_reads`, by table and kind."""
+    counted: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Each table's reads and writes already added to `table_reads` and
+    `table_writes`, by table and kind."""
 
     def begin(self, actives: Iterable[TP]) -> set[TP]:
         """Clears the per-partition gauges; the assigned input partitions to sample."""
@@ -436,10 +436,16 @@ class Gauges:
             ("claims", self.tables.claims),
         ):
             self.metrics.table_keys.labels(name).set(len(table))
-            for read, total in (("cached", table.cached_reads), ("parsed", table.parsed_reads)):
-                seen = self.reads_counted.get((name, read), 0)
-                self.metrics.table_reads.labels(name, read).inc(total - seen)
-                self.reads_counted[(name, read)] = total
+            for counter, kind, total in (
+                (self.metrics.table_reads, "cached", table.cached_reads),
+                (self.metrics.table_reads, "batch", table.batch_reads),
+                (self.metrics.table_reads, "parsed", table.parsed_reads),
+                (self.metrics.table_writes, "written", table.writes),
+                (self.metrics.table_writes, "saved", table.writes_saved),
+            ):
+                seen = self.counted.get((name, kind), 0)
+                counter.labels(name, kind).inc(total - seen)
+                self.counted[(name, kind)] = total
         self.metrics.claims_pending.set(len(self.deadlines.waiting))
 
 
@@ -486,22 +492,30 @@ def attach(
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for batch in _batches(stream, settings):
             metrics.events_consumed.inc(len(batch))
+            metrics.batch_records.labels("validate-lines").observe(len(batch))
             if steps.home is not None and not steps.home.asked:
                 await steps.home.learn()
-            for record in batch:
-                with writing_for(record):  # a line answered here writes its tables
-                    steps.take(record.message, record.value)
+            with tables.batched():  # each state written once a batch, at its end
+                for record in batch:
+                    with writing_for(record):  # a line answered here writes its tables
+                        steps.take(record.message, record.value)
             await ebb()
             yield None
 
-    # The stateful agents take one event at a time: Faust writes a table's changelog
-    # to the partition of the event being handled (validate-lines says which: writing_for).
+    # Forwarded lines come in batches too. Faust writes a table's changelog to the
+    # partition of the event being handled, which writing_for names for each record.
     @app.agent(topics.patient_lines, name="patient-lines")
     async def patient_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        async for record in stream.events():
-            steps.handle_line(record.message, record.value)
+        async for batch in _batches(stream, settings):
+            metrics.batch_records.labels("patient-lines").observe(len(batch))
+            with tables.batched():
+                for record in batch:
+                    with writing_for(record):
+                        steps.handle_line(record.message, record.value)
             await ebb()
             yield None
+
+    # Deadline ticks are few: one event at a time.
 
     @app.agent(topics.claim_lines, name="claim-deadlines")
     async def expire_claims(stream: faust.StreamT[Any]) -> AsyncIterator[None]:

@@ -123,6 +123,10 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
         dict(Counter(d.reason.value for d in letters))
     )
     assert metrics["j9262_rule_evaluation_seconds_count"][()] == len(verdicts)
+    # Published before the worker started, the records are a backlog: taken many at once.
+    taken = (("agent", "validate-lines"),)
+    assert metrics["j9262_batch_records_sum"][taken] == len(records)
+    assert metrics["j9262_batch_records_count"][taken] <= len(records) / 10
     by_code = Counter(f.code for v in verdicts for f in v.findings)
     line_findings = {
         dict(k)["code"]: v
@@ -145,6 +149,8 @@ def test_every_record_gets_exactly_one_answer(settings: Settings, workers: Worke
         "partition",
         "table",
         "read",
+        "write",
+        "agent",
         "version",
         "ruleset_version",
         "reference_data_version",

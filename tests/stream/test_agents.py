@@ -17,15 +17,16 @@ import pytest
 from faust.types import TP
 from pydantic import BaseModel
 
+from streams.contract.models import ClaimLineEvent
 from streams.ops.metrics import Metrics
-from streams.samples import encode, event
+from streams.samples import claim, encode, event
 from streams.settings import Settings
 from streams.stream import agents, tables, topics
 from streams.stream.agents import REBUILD_CHUNK, DeadlineIndex
 from streams.stream.kafka.partitions import HomePartition, partition_for
 from streams.stream.tables import ModelTable, Tables
 from streams.stream.topics import Topics
-from streams.validation.answer import ClaimMessage
+from streams.validation.answer import ClaimMessage, answer_line
 from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimState
 from streams.validation.validator import Validator
@@ -497,6 +498,55 @@ def routed(metrics: Metrics) -> tuple[float, float]:
     )
 
 
+def test_a_batch_writes_each_patient_and_claim_once_with_the_offline_answers(
+    harness: Harness, validator: Validator
+) -> None:
+    """Three lines of one claim in one batch: each table's changelog gets the last
+    state once, on the patient's partition, and the verdicts are those of
+    `j9262 validate`, which answers line by line."""
+    input_with_partitions(harness, harness.settings.topic_partitions)
+    docs = claim("batched", {}, {"service_date": "2026-03-02"}, {"units": 100})
+    records = [encode(doc) for doc in docs]
+    patient = docs[0]["claim"]["patient"]["patient_id"]
+    home = home_of(patient, harness)
+
+    async def one_batch() -> list[Sent]:
+        async with harness.agents.validate_lines.test_context() as agent:
+            await asyncio.gather(
+                *(agent.put(r, key=patient.encode(), partition=home) for r in records)
+            )
+        return harness.sent()
+
+    sent = asyncio.run(one_batch())
+    changelogs = [s for s in sent if s.topic.endswith("-changelog")]
+    assert sorted((s.topic.split("-")[-2], s.key.decode(), s.partition) for s in changelogs) == [
+        ("claims", docs[0]["claim"]["claim_id"], home),
+        ("history", patient, home),
+    ]
+    harness.agents.gauges.sizes()
+    for table in ("patient-history", "claims"):
+        writes = {
+            w: counted(harness.metrics, "table_writes_total", table=table, write=w)
+            for w in ("written", "saved")
+        }
+        assert writes == {"written": 1, "saved": 2}
+        assert counted(harness.metrics, "table_reads_total", table=table, read="batch") == 2
+    offline = validate_offline(validator, records)
+    verdicts = [orjson.loads(s.value) for s in harness.to(harness.topics.verdicts, sent)]
+    assert [strip(v) for v in verdicts] == [strip(v) for v in offline.verdicts]
+    line_by_line: dict[str, PatientHistory] = {}
+    for doc in docs:
+        answer_line(validator, ClaimLineEvent.model_validate(doc), line_by_line, 90)
+    assert (
+        harness.tables.histories.json(patient)
+        == line_by_line[patient].model_dump_json(by_alias=True).encode()
+    )
+
+
+def strip(verdict: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in verdict.items() if k != "validated_at"}
+
+
 def test_a_line_on_its_patients_partition_is_answered_without_a_forward(
     harness: Harness, validator: Validator
 ) -> None:
@@ -638,3 +688,45 @@ def test_local_lines_in_one_batch_write_their_tables_on_their_own_partitions(
     histories = [s for s in sent if s.topic.endswith("patient-history-changelog")]
     assert {(s.key.decode(), s.partition) for s in histories} == set(homes.items())
     assert routed(harness.metrics) == (len(patients), 0)
+
+
+def test_forwarded_lines_in_one_batch_write_each_state_once_where_they_were_read(
+    validator: Validator,
+) -> None:
+    """patient-lines takes forwarded lines in batches as validate-lines does: a claim's
+    three lines write its claim state and its patient's history once, to the partition
+    the forwarded records were read from, with the verdicts of `j9262 validate`."""
+    off = make_harness(validator, Settings(_env_file=None, one_hop=False))
+    docs = claim("forwarded-batch", {}, {"service_date": "2026-03-02"}, {"units": 100})
+    records = [encode(doc) for doc in docs]
+    patient = docs[0]["claim"]["patient"]["patient_id"]
+    forwarded = [
+        off.to(off.topics.patient_lines, asyncio.run(off.validate_lines((None, r))))[0]
+        for r in records
+    ]
+    decoding = off.app.topic(
+        "agents-test-patient-lines",
+        key_serializer="raw",
+        value_serializer=off.topics.patient_lines.value_serializer,
+    )
+    partition = 3
+
+    async def one_batch() -> list[Sent]:
+        async with off.agents.patient_lines.test_context(channel=decoding) as agent:
+            await asyncio.gather(
+                *(
+                    agent.put(f.value, key=f.key, headers=f.headers, partition=partition)
+                    for f in forwarded
+                )
+            )
+        return off.sent()
+
+    sent = asyncio.run(one_batch())
+    changelogs = [s for s in sent if s.topic.endswith("-changelog")]
+    assert sorted((s.topic.split("-")[-2], s.key.decode(), s.partition) for s in changelogs) == [
+        ("claims", docs[0]["claim"]["claim_id"], partition),
+        ("history", patient, partition),
+    ]
+    offline = validate_offline(validator, records)
+    verdicts = [orjson.loads(s.value) for s in off.to(off.topics.verdicts, sent)]
+    assert [strip(v) for v in verdicts] == [strip(v) for v in offline.verdicts]
