@@ -196,9 +196,9 @@ def writing_for(event: EventT[Any]) -> Iterator[None]:
     """Table writes inside go to `event`'s changelog partition.
 
     Faust takes that partition from the stream's current event, which an agent reading
-    in batches (`take_events`, filled by another task) does not have: a write there
-    raises TypeError. Setting it per event lets validate-lines keep its batches and
-    still answer the lines that are on their patient's partition (one hop)."""
+    in batches (`batches.take_batches`, filled by another task) does not have: a write
+    there raises TypeError. Setting it per event lets both agents keep their batches
+    and still write each line's state on its own partition."""
     token = _current_event.set(weakref.ref(event))
     try:
         yield
