@@ -488,30 +488,33 @@ def attach(
         if outbox is not None and outbox.full:
             await outbox.ebb()
 
+    def each_record(batch: list[Any], step: Callable[[Any, Any], None]) -> None:
+        """`step` on each record of a batch, each state written once, at the batch's end.
+        Faust writes a table's changelog to the partition of the event being handled,
+        which `writing_for` names for each record (a batch has no current event)."""
+        with tables.batched():
+            for record in batch:
+                with writing_for(record):
+                    step(record.message, record.value)
+
     @app.agent(topics.lines, name="validate-lines")
     async def validate_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        batch_records = metrics.batch_records.labels("validate-lines")
         async for batch in _batches(stream, settings):
             metrics.events_consumed.inc(len(batch))
-            metrics.batch_records.labels("validate-lines").observe(len(batch))
+            batch_records.observe(len(batch))
             if steps.home is not None and not steps.home.asked:
                 await steps.home.learn()
-            with tables.batched():  # each state written once a batch, at its end
-                for record in batch:
-                    with writing_for(record):  # a line answered here writes its tables
-                        steps.take(record.message, record.value)
+            each_record(batch, steps.take)
             await ebb()
             yield None
 
-    # Forwarded lines come in batches too. Faust writes a table's changelog to the
-    # partition of the event being handled, which writing_for names for each record.
     @app.agent(topics.patient_lines, name="patient-lines")
     async def patient_lines(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        batch_records = metrics.batch_records.labels("patient-lines")
         async for batch in _batches(stream, settings):
-            metrics.batch_records.labels("patient-lines").observe(len(batch))
-            with tables.batched():
-                for record in batch:
-                    with writing_for(record):
-                        steps.handle_line(record.message, record.value)
+            batch_records.observe(len(batch))
+            each_record(batch, steps.handle_line)
             await ebb()
             yield None
 
