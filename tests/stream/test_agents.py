@@ -194,16 +194,33 @@ class Harness:
                 await agent.put(value, key=key, partition=partition)
         return self.sent()
 
-    async def patient_lines(self, forwarded: list[Sent]) -> list[Sent]:
-        """The patient-lines agent on forwarded records, decoded by the topic's codec."""
-        decoding = self.app.topic(
+    def forwarded_channel(self) -> faust.TopicT:
+        """A channel that decodes forwarded records with the patient topic's codec."""
+        return self.app.topic(
             "agents-test-patient-lines",
             key_serializer="raw",
             value_serializer=self.topics.patient_lines.value_serializer,
         )
-        async with self.agents.patient_lines.test_context(channel=decoding) as agent:
+
+    async def patient_lines(self, forwarded: list[Sent]) -> list[Sent]:
+        """The patient-lines agent on forwarded records, decoded by the topic's codec."""
+        async with self.agents.patient_lines.test_context(
+            channel=self.forwarded_channel()
+        ) as agent:
             for record in forwarded:
                 await agent.put(record.value, key=record.key, headers=record.headers)
+        return self.sent()
+
+    async def one_batch(
+        self,
+        agent: faust.types.AgentT[Any],
+        puts: list[tuple[bytes | None, dict[str, Any]]],
+        channel: faust.ChannelT[Any] | None = None,
+    ) -> list[Sent]:
+        """The agent on records (value, put's keywords) put at once, so that it takes
+        them as one batch; what the steps sent."""
+        async with agent.test_context(channel=channel) as context:
+            await asyncio.gather(*(context.put(value, **kw) for value, kw in puts))
         return self.sent()
 
     async def both(self, key: bytes | None, value: bytes) -> list[Sent]:
@@ -510,16 +527,13 @@ def test_a_batch_writes_each_patient_and_claim_once_with_the_offline_answers(
     patient = docs[0]["claim"]["patient"]["patient_id"]
     home = home_of(patient, harness)
 
-    async def one_batch() -> list[Sent]:
-        async with harness.agents.validate_lines.test_context() as agent:
-            await asyncio.gather(
-                *(agent.put(r, key=patient.encode(), partition=home) for r in records)
-            )
-        return harness.sent()
-
-    sent = asyncio.run(one_batch())
-    changelogs = [s for s in sent if s.topic.endswith("-changelog")]
-    assert sorted((s.topic.split("-")[-2], s.key.decode(), s.partition) for s in changelogs) == [
+    sent = asyncio.run(
+        harness.one_batch(
+            harness.agents.validate_lines,
+            [(r, {"key": patient.encode(), "partition": home}) for r in records],
+        )
+    )
+    assert changelog_writes(sent) == [
         ("claims", docs[0]["claim"]["claim_id"], home),
         ("history", patient, home),
     ]
@@ -545,6 +559,15 @@ def test_a_batch_writes_each_patient_and_claim_once_with_the_offline_answers(
 
 def strip(verdict: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in verdict.items() if k != "validated_at"}
+
+
+def changelog_writes(sent: list[Sent]) -> list[tuple[str, str, int | None]]:
+    """(table, key, partition) of each changelog record sent, sorted."""
+    return sorted(
+        (s.topic.split("-")[-2], s.key.decode(), s.partition)
+        for s in sent
+        if s.topic.endswith("-changelog")
+    )
 
 
 def test_a_line_on_its_patients_partition_is_answered_without_a_forward(
@@ -668,21 +691,18 @@ def test_local_lines_in_one_batch_write_their_tables_on_their_own_partitions(
     homes = {p: home_of(p, harness) for p in patients}
     assert len(set(homes.values())) > 1  # the batch spans partitions
 
-    async def one_batch() -> list[Sent]:
-        async with harness.agents.validate_lines.test_context() as agent:
-            await asyncio.gather(
-                *(
-                    agent.put(
-                        encode(event(p, claim={"total_lines": 1, "patient": {"patient_id": p}})),
-                        key=p.encode(),
-                        partition=home,
-                    )
-                    for p, home in homes.items()
+    sent = asyncio.run(
+        harness.one_batch(
+            harness.agents.validate_lines,
+            [
+                (
+                    encode(event(p, claim={"total_lines": 1, "patient": {"patient_id": p}})),
+                    {"key": p.encode(), "partition": home},
                 )
-            )
-        return harness.sent()
-
-    sent = asyncio.run(one_batch())
+                for p, home in homes.items()
+            ],
+        )
+    )
     assert harness.to(harness.topics.dead_letters, sent) == []
     assert len(harness.to(harness.topics.verdicts, sent)) == len(patients)
     histories = [s for s in sent if s.topic.endswith("patient-history-changelog")]
@@ -704,26 +724,18 @@ def test_forwarded_lines_in_one_batch_write_each_state_once_where_they_were_read
         off.to(off.topics.patient_lines, asyncio.run(off.validate_lines((None, r))))[0]
         for r in records
     ]
-    decoding = off.app.topic(
-        "agents-test-patient-lines",
-        key_serializer="raw",
-        value_serializer=off.topics.patient_lines.value_serializer,
-    )
     partition = 3
-
-    async def one_batch() -> list[Sent]:
-        async with off.agents.patient_lines.test_context(channel=decoding) as agent:
-            await asyncio.gather(
-                *(
-                    agent.put(f.value, key=f.key, headers=f.headers, partition=partition)
-                    for f in forwarded
-                )
-            )
-        return off.sent()
-
-    sent = asyncio.run(one_batch())
-    changelogs = [s for s in sent if s.topic.endswith("-changelog")]
-    assert sorted((s.topic.split("-")[-2], s.key.decode(), s.partition) for s in changelogs) == [
+    sent = asyncio.run(
+        off.one_batch(
+            off.agents.patient_lines,
+            [
+                (f.value, {"key": f.key, "headers": f.headers, "partition": partition})
+                for f in forwarded
+            ],
+            channel=off.forwarded_channel(),
+        )
+    )
+    assert changelog_writes(sent) == [
         ("claims", docs[0]["claim"]["claim_id"], partition),
         ("history", patient, partition),
     ]
