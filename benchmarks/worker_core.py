@@ -28,7 +28,7 @@ from streams import refdata
 from streams.contract.decoding import Rejection, decode
 from streams.settings import Settings
 from streams.stream.state_codec import StateCodec
-from streams.stream.tables import ModelTable
+from streams.stream.tables import ModelTable, Tables
 from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
 from streams.validation.history import PatientHistory
 from streams.validation.rollup import ClaimState
@@ -50,7 +50,7 @@ def run(
     now = datetime.now(UTC)
     start = time.process_time_ns()
     for first in range(0, len(records), batch):
-        with histories.batched(), claims.batched():
+        with Tables(histories, claims).batched():
             for raw in records[first : first + batch]:
                 event = decode(raw, settings.max_message_bytes)
                 if isinstance(event, Rejection):
