@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make demo   - run the validator on the embedded broker with sample claims"
 	@echo "make test   - lint, type-check and run every test (what CI runs)"
-	@echo "make test-fast - lint and the tests that need no broker (about a minute)"
+	@echo "make test-fast - lint and the tests that need no broker (about two minutes)"
 
 SUDO   := $(shell if [ "$$(id -u)" -ne 0 ]; then echo sudo; fi)
 TOOLS  := $(VENV)/.tools
