@@ -5,9 +5,16 @@ stream keeps them in RocksDB-backed tables. Held in plain dicts they grow with
 the file (a file whose lines all fall within the duplicate window keeps every
 line); here at most `budget` units of them (lines, say) stay in memory and the
 rest wait in an SQLite file in a temporary folder, removed when the map closes.
-Values are pickled: the file is private to this run and read only by it. A key
-read back stays on disk too: the copy held in memory is the newer, and replaces
-the one on disk when it is evicted, so reads and new keys cost no deletes.
+A key read back stays on disk too: the copy held in memory is the newer, and
+replaces the one on disk when it is evicted, so reads and new keys cost no deletes.
+
+What makes waiting on disk cheap enough to leave on (measured in
+docs/performance/lean-path.md): evicted values are written a batch at a time in one
+transaction (one statement a value, each its own transaction, cost about 30 µs);
+a key never written is known absent without a query, by a Bloom filter of the keys
+on disk (most keys a run asks for are new: a new claim, a new patient); and a map
+can store its values as the stream's tables do, as JSON (`dump`, `load`), which
+for a pydantic model costs half or less of what pickling it does.
 """
 
 from __future__ import annotations
@@ -23,22 +30,78 @@ from typing import Any, Generic, TypeVar
 V = TypeVar("V")
 _ABSENT: Any = object()
 
+WRITE_BATCH = 512
+"""Evicted values written to disk together, in one transaction."""
+
+
+def _pickled(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class KeyFilter:
+    """The keys written to disk, as a Bloom filter: `maybe(key)` is False only for a
+    key never added, and True for an absent key about once in fifty (then the query
+    says no). About 1.2 bytes a key: when it holds what it was sized for, the map
+    builds one twice as large from the keys on disk."""
+
+    BITS_PER_KEY = 10
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.count = 0
+        self._bits = capacity * self.BITS_PER_KEY
+        self._table = bytearray(self._bits // 8 + 1)
+
+    def add(self, key: str) -> None:
+        bits, table = self._bits, self._table
+        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        step = (h >> 32) | 1
+        for i in range(4):
+            p = (h + i * step) % bits
+            table[p >> 3] |= 1 << (p & 7)
+        self.count += 1
+
+    def maybe(self, key: str) -> bool:
+        bits, table = self._bits, self._table
+        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        step = (h >> 32) | 1
+        for i in range(4):
+            p = (h + i * step) % bits
+            if not table[p >> 3] & (1 << (p & 7)):
+                return False
+        return True
+
 
 class SpillMap(MutableMapping[str, V], Generic[V]):
-    def __init__(self, budget: int, weight: Callable[[V], int] = lambda _: 1) -> None:
+    def __init__(
+        self,
+        budget: int,
+        weight: Callable[[V], int] = lambda _: 1,
+        *,
+        dump: Callable[[V], bytes] = _pickled,
+        load: Callable[[bytes], V] = pickle.loads,
+        write_batch: int | None = None,
+    ) -> None:
         self._budget = budget
         self._weight = weight
+        self._dump = dump
+        self._load = load
         self._cache: OrderedDict[str, tuple[V, int]] = OrderedDict()
         self._held = 0
+        self._write_batch = WRITE_BATCH if write_batch is None else write_batch
+        self._pending: dict[str, V] = {}
+        """Evicted values not written yet: written `write_batch` at a time."""
+        self._on_disk = KeyFilter(4096)
+        self._spilled = False
+        """Whether anything was ever written to disk."""
         self._folder = tempfile.TemporaryDirectory(prefix="j9262-validate-")
         self._db = sqlite3.connect(Path(self._folder.name) / "state.sqlite", isolation_level=None)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA locking_mode=EXCLUSIVE")  # no lock taken and freed a query
         self._db.execute(
             "CREATE TABLE kv (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT UNIQUE NOT NULL, v BLOB)"
         )
-        self._spilled = False
-        """Whether anything was ever written to disk: until then no read queries it."""
 
     def close(self) -> None:
         self._db.close()
@@ -51,15 +114,10 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self.close()
 
     def __getitem__(self, key: str) -> V:
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit[0]
-        value: V = self._read(key)
+        value = self.get(key, _ABSENT)
         if value is _ABSENT:
             raise KeyError(key)
-        self._hold(key, value)
-        return value
+        return value  # type: ignore[no-any-return]
 
     def get(self, key: str, default: Any = None) -> Any:
         """As `__getitem__`, without raising and catching KeyError for a new key (the
@@ -80,12 +138,16 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
     def __setitem__(self, key: str, value: V) -> None:
         # A copy left on disk is older than the one held; eviction overwrites it.
         self._drop_cached(key)
+        self._pending.pop(key, None)
         self._hold(key, value)
 
     def __delitem__(self, key: str) -> None:
         cached = self._drop_cached(key)
-        on_disk = self._spilled and self._db.execute("DELETE FROM kv WHERE k = ?", (key,)).rowcount
-        if not (cached or on_disk):
+        pending = self._pending.pop(key, _ABSENT) is not _ABSENT
+        on_disk = self._on_disk.maybe(key) and bool(
+            self._db.execute("DELETE FROM kv WHERE k = ?", (key,)).rowcount
+        )
+        if not (cached or pending or on_disk):
             raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
@@ -103,18 +165,20 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
             yield from (k for _, k in rows)
 
     def __len__(self) -> int:
-        if not self._spilled:
+        if not self._pending and not self._spilled:
             return len(self._cache)
         self._spill_all()
         count: int = self._db.execute("SELECT count(*) FROM kv").fetchone()[0]
         return count
 
     def _read(self, key: str) -> Any:
-        """The value on disk, or _ABSENT. Until anything has spilled there is no query."""
-        if not self._spilled:
-            return _ABSENT
+        """The value evicted or on disk, or _ABSENT. A key the filter has not seen
+        costs no query."""
+        value = self._pending.pop(key, _ABSENT)
+        if value is not _ABSENT or not self._on_disk.maybe(key):
+            return value
         row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
-        return _ABSENT if row is None else pickle.loads(row[0])
+        return _ABSENT if row is None else self._load(row[0])
 
     def _hold(self, key: str, value: V) -> None:
         weight = self._weight(value)
@@ -123,7 +187,9 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         while self._held > self._budget and len(self._cache) > 1:
             old, (old_value, old_weight) = self._cache.popitem(last=False)
             self._held -= old_weight
-            self._write(old, old_value)
+            self._pending[old] = old_value
+        if len(self._pending) >= self._write_batch:
+            self._flush()
 
     def _drop_cached(self, key: str) -> bool:
         cached = self._cache.pop(key, None)
@@ -131,13 +197,35 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
             self._held -= cached[1]
         return cached is not None
 
-    def _write(self, key: str, value: V) -> None:
-        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self._db.execute("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", (key, blob))
+    def _flush(self) -> None:
+        """Write the evicted values in one transaction."""
+        if not self._pending:
+            return
+        rows = [(key, self._dump(value)) for key, value in self._pending.items()]
+        self._pending.clear()
+        if self._on_disk.count + len(rows) > self._on_disk.capacity:
+            self._on_disk = self._larger_filter(len(rows))
+        for key, _ in rows:
+            self._on_disk.add(key)
         self._spilled = True
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _larger_filter(self, adding: int) -> KeyFilter:
+        """A filter of the keys on disk with room for twice as many and `adding`."""
+        larger = KeyFilter(2 * (self._on_disk.count + adding))
+        for (key,) in self._db.execute("SELECT k FROM kv"):
+            larger.add(key)
+        return larger
 
     def _spill_all(self) -> None:
         while self._cache:
             key, (value, _) = self._cache.popitem(last=False)
-            self._write(key, value)
+            self._pending[key] = value
         self._held = 0
+        self._flush()

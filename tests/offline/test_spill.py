@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from streams.offline import spill
 from streams.offline.runner import run
-from streams.offline.spill import SpillMap
+from streams.offline.spill import KeyFilter, SpillMap
 from streams.samples import demo_sample, encode, event
 from streams.validation.validator import Validator
 
 
-def test_spill_map_is_a_mapping_whatever_it_holds_in_memory() -> None:
-    with SpillMap[list[int]](budget=3, weight=len) as spilled:
+@pytest.mark.parametrize("write_batch", [1, 4, 512])
+def test_spill_map_is_a_mapping_whatever_it_holds_in_memory(write_batch: int) -> None:
+    with SpillMap[list[int]](budget=3, weight=len, write_batch=write_batch) as spilled:
         plain: dict[str, list[int]] = {}
         for i in range(200):
             key = f"k{i % 37}"
@@ -41,8 +43,9 @@ def test_spill_map_is_a_mapping_whatever_it_holds_in_memory() -> None:
     assert not folder.exists()
 
 
-def test_iteration_sees_each_key_once_while_values_change() -> None:
-    with SpillMap[int](budget=2) as m:
+@pytest.mark.parametrize("write_batch", [1, 512])
+def test_iteration_sees_each_key_once_while_values_change(write_batch: int) -> None:
+    with SpillMap[int](budget=2, write_batch=write_batch) as m:
         for i in range(50):
             m[f"k{i}"] = i
         seen = []
@@ -51,6 +54,37 @@ def test_iteration_sees_each_key_once_while_values_change() -> None:
             m[key] += 1000  # a read and a write, which evict others to disk again
         assert sorted(seen) == sorted(f"k{i}" for i in range(50))
         assert all(m[f"k{i}"] == i + 1000 for i in range(50))
+
+
+def test_values_come_back_through_the_maps_codec_once_written() -> None:
+    with SpillMap[list[int]](
+        budget=1,
+        dump=lambda v: ",".join(map(str, v)).encode(),
+        load=lambda b: [int(x) for x in b.split(b",")],
+        write_batch=2,
+    ) as m:
+        for i in range(10):
+            m[f"k{i}"] = [i, i + 1]
+        assert m._spilled
+        assert [m[f"k{i}"] for i in range(10)] == [[i, i + 1] for i in range(10)]
+
+
+def test_key_filter_never_forgets_a_key_and_seldom_claims_one() -> None:
+    seen = KeyFilter(capacity=1000)
+    for i in range(1000):
+        seen.add(f"CLM-{i}")
+    assert all(seen.maybe(f"CLM-{i}") for i in range(1000))
+    false_positives = sum(seen.maybe(f"other-{i}") for i in range(10_000))
+    assert false_positives < 500  # about 1% when full, by design
+
+
+def test_the_filter_grows_with_the_keys_on_disk() -> None:
+    with SpillMap[int](budget=1, write_batch=3) as m:
+        for i in range(20_000):
+            m[f"k{i}"] = i
+        assert m._on_disk.capacity >= 20_000 - 1  # grown past its first 4,096
+        assert all(f"k{i}" in m for i in range(0, 20_000, 7))
+        assert "absent" not in m
 
 
 def many_lines(copies: int) -> list[bytes]:
@@ -64,7 +98,12 @@ def many_lines(copies: int) -> list[bytes]:
     return [repeat, *out, repeat, *itertools.islice(out, 0, 200, 3)]
 
 
-def test_outputs_are_the_same_when_state_waits_on_disk(validator: Validator) -> None:
+@pytest.mark.parametrize("write_batch", [1, 512])
+def test_outputs_are_the_same_when_state_waits_on_disk(
+    validator: Validator, write_batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the runner's own maps, whose histories and claims wait as JSON."""
+    monkeypatch.setattr(spill, "WRITE_BATCH", write_batch)
     records = many_lines(6)
 
     def outputs(budget: int) -> tuple[bytes, bytes, bytes]:
