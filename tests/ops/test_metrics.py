@@ -53,6 +53,36 @@ def test_a_backfilled_line_is_old_but_not_slow(validator: Validator) -> None:
     assert metrics.registry.get_sample_value("j9262_event_age_seconds_count") == 1
 
 
+def test_verdicts_and_findings_count_by_their_labels_line_after_line(
+    validator: Validator,
+) -> None:
+    """Each labelled series is looked up once and kept: counts still add up per label."""
+    metrics = Metrics("r", "d")
+    clean = validator.validate(make_event("clean"))
+    flawed = validator.validate(make_event("flawed", line={"units": 3.5}))
+    assert clean.disposition != flawed.disposition and flawed.findings
+    for verdict, event in ((clean, "clean"), (flawed, "flawed"), (flawed, "flawed-again")):
+        metrics.line_verdict(make_event(event), verdict, 0.001, 0.001)
+    claim = validator.claim_verdict(claim_with_line(validator, make_event("claim")))
+    assert claim.findings  # a J9262 line with no administration code
+    metrics.claim_verdict(claim)
+    metrics.claim_verdict(claim)
+
+    def count(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(f"j9262_{name}_total", labels)
+
+    assert count("verdicts", disposition=str(clean.disposition)) == 1
+    assert count("verdicts", disposition=str(flawed.disposition)) == 2
+    for f in flawed.findings:
+        line = {"code": f.code, "category": str(f.category), "severity": str(f.severity)}
+        assert count("findings", level="line", **line) == 2
+    complete = "true" if claim.complete else "false"
+    assert count("claim_verdicts", disposition=str(claim.disposition), complete=complete) == 2
+    for f in claim.findings:
+        labels = {"code": f.code, "category": str(f.category), "severity": str(f.severity)}
+        assert count("findings", level="claim", **labels) == 2
+
+
 def test_processing_counts_from_receipt_plus_the_forwarding_hops_share() -> None:
     """The first hop hands on how long it held the line; the time the forwarded
     record waits in Kafka is lag, so it is not added."""
