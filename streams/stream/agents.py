@@ -39,6 +39,7 @@ from streams.contract.decoding import (
     trace_headers,
 )
 from streams.contract.models import ClaimLineEvent, LineVerdict
+from streams.ops import heap
 from streams.ops.logs import withheld
 from streams.ops.metrics import CommitWatch, Metrics, held_header, processing_seconds
 from streams.settings import Settings
@@ -532,6 +533,13 @@ def attach(
             steps.home.forget()
 
     app.on_rebalance_complete.connect(_index_is_stale)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def settle_heap_once_recovered() -> None:
+        """Faust's services and the recovered tables join the frozen heap, once."""
+        await app.tables.recovery.completed.wait()  # type: ignore[attr-defined]
+        frozen = heap.settle()
+        log.info("heap settled once tables were recovered: %d objects frozen", frozen)
 
     @app.timer(interval=settings.claim_check_interval_s, on_leader=False)  # type: ignore[untyped-decorator]
     async def send_deadline_ticks() -> None:

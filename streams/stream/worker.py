@@ -211,6 +211,7 @@ def run_worker(settings: Settings) -> int:
     """Blocks until SIGTERM/SIGINT; Faust then commits offsets and stops its services."""
     from faust.worker import Worker
 
+    from streams.ops import heap
     from streams.ops.logs import logging_config, setup
     from streams.stream.app import create_app
 
@@ -256,6 +257,7 @@ def run_worker(settings: Settings) -> int:
         settings.topic_lines,
         loop,
     )
+    heap.settle()  # reference data and the app, built: out of every full collection
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

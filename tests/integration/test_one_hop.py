@@ -107,6 +107,7 @@ def test_lines_keyed_by_patient_are_answered_in_one_hop_alike(
     ]
     log = workers.log()
     assert "Traceback" not in log, log[-3000:]
+    assert "heap settled once tables were recovered" in log  # streams.ops.heap
 
 
 def test_keyed_by_patient_two_workers_one_killed_the_other_takes_over(
