@@ -89,8 +89,11 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self._cache: OrderedDict[str, tuple[V, int]] = OrderedDict()
         self._held = 0
         self._write_batch = WRITE_BATCH if write_batch is None else write_batch
-        self._pending: dict[str, V] = {}
-        """Evicted values not written yet: written `write_batch` at a time."""
+        self._pending: dict[str, tuple[V, int]] = {}
+        """Evicted values not written yet, with their weights: written `write_batch` at
+        a time, or sooner once they weigh a sixteenth of the budget (so the values
+        waiting add at most that to memory: a long history weighs many lines)."""
+        self._pending_weight = 0
         self._on_disk = KeyFilter(4096)
         self._spilled = False
         """Whether anything was ever written to disk."""
@@ -129,6 +132,7 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         value = self._read(key)
         if value is _ABSENT:
             return default
+        self._drop_pending(key)  # held again: written when next evicted
         self._hold(key, value)
         return value
 
@@ -138,12 +142,12 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
     def __setitem__(self, key: str, value: V) -> None:
         # A copy left on disk is older than the one held; eviction overwrites it.
         self._drop_cached(key)
-        self._pending.pop(key, None)
+        self._drop_pending(key)
         self._hold(key, value)
 
     def __delitem__(self, key: str) -> None:
         cached = self._drop_cached(key)
-        pending = self._pending.pop(key, _ABSENT) is not _ABSENT
+        pending = self._drop_pending(key) is not _ABSENT
         on_disk = self._on_disk.maybe(key) and bool(
             self._db.execute("DELETE FROM kv WHERE k = ?", (key,)).rowcount
         )
@@ -174,9 +178,11 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
     def _read(self, key: str) -> Any:
         """The value evicted or on disk, or _ABSENT. A key the filter has not seen
         costs no query."""
-        value = self._pending.pop(key, _ABSENT)
-        if value is not _ABSENT or not self._on_disk.maybe(key):
-            return value
+        waiting = self._pending.get(key)
+        if waiting is not None:
+            return waiting[0]
+        if not self._on_disk.maybe(key):
+            return _ABSENT
         row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
         return _ABSENT if row is None else self._load(row[0])
 
@@ -187,8 +193,9 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         while self._held > self._budget and len(self._cache) > 1:
             old, (old_value, old_weight) = self._cache.popitem(last=False)
             self._held -= old_weight
-            self._pending[old] = old_value
-        if len(self._pending) >= self._write_batch:
+            self._pending[old] = (old_value, old_weight)
+            self._pending_weight += old_weight
+        if len(self._pending) >= self._write_batch or self._pending_weight * 16 >= self._budget:
             self._flush()
 
     def _drop_cached(self, key: str) -> bool:
@@ -197,12 +204,21 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
             self._held -= cached[1]
         return cached is not None
 
+    def _drop_pending(self, key: str) -> Any:
+        """The value waiting to be written under `key`, no longer waiting, or _ABSENT."""
+        waiting = self._pending.pop(key, None)
+        if waiting is None:
+            return _ABSENT
+        self._pending_weight -= waiting[1]
+        return waiting[0]
+
     def _flush(self) -> None:
         """Write the evicted values in one transaction."""
         if not self._pending:
             return
-        rows = [(key, self._dump(value)) for key, value in self._pending.items()]
+        rows = [(key, self._dump(value)) for key, (value, _) in self._pending.items()]
         self._pending.clear()
+        self._pending_weight = 0
         if self._on_disk.count + len(rows) > self._on_disk.capacity:
             self._on_disk = self._larger_filter(len(rows))
         for key, _ in rows:
@@ -225,7 +241,8 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
 
     def _spill_all(self) -> None:
         while self._cache:
-            key, (value, _) = self._cache.popitem(last=False)
-            self._pending[key] = value
+            key, (value, weight) = self._cache.popitem(last=False)
+            self._pending[key] = (value, weight)
+            self._pending_weight += weight
         self._held = 0
         self._flush()

@@ -56,6 +56,27 @@ def test_iteration_sees_each_key_once_while_values_change(write_batch: int) -> N
         assert all(m[f"k{i}"] == i + 1000 for i in range(50))
 
 
+def test_asking_for_a_key_waiting_to_be_written_keeps_it() -> None:
+    with SpillMap[int](budget=40, write_batch=100) as m:
+        for i in range(42):
+            m[f"k{i}"] = i  # k0 and k1 evicted, not written yet (2 of 40 weigh little)
+        assert not m._spilled and set(m._pending) == {"k0", "k1"}
+        assert "k0" in m and "k1" in m
+        assert "k0" in m and "k1" in m  # still there
+        assert [m[f"k{i}"] for i in range(42)] == list(range(42))
+        assert len(m) == 42
+
+
+def test_evicted_values_are_written_once_they_weigh_a_sixteenth_of_the_budget() -> None:
+    with SpillMap[list[int]](budget=160, weight=len, write_batch=100) as m:
+        m["big"] = [0] * 9
+        m["next"] = [1] * 160  # evicts "big": 9 of 160 weigh less than a sixteenth
+        assert not m._spilled
+        m["last"] = [2]  # evicts "next": 169 waiting
+        assert m._spilled and not m._pending
+        assert m["big"] == [0] * 9 and m["next"] == [1] * 160
+
+
 def test_values_come_back_through_the_maps_codec_once_written() -> None:
     with SpillMap[list[int]](
         budget=1,
