@@ -57,7 +57,7 @@ typecheck: $(STAMP)
 test: lint typecheck $(TOOLS) $(CHROMIUM)
 	$(BIN)/pytest -q
 
-test-fast: lint
+test-fast: lint $(TOOLS)
 	$(BIN)/pytest -q -m "not integration"
 
 schemas: $(STAMP)
