@@ -7,7 +7,8 @@ does: 111-152 ms a pass in a latency run (`bench.py`, `full_collections_ms`), th
 receipt p99 of that third of the run. Frozen objects are never walked again, so a
 full pass costs what was allocated since. Objects frozen here stay for the life of
 the process even if they later become garbage in a cycle; that is why it is done
-twice only, at start and once the tables are recovered, not after each rebalance.
+twice only, at start and once the tables are recovered, not after each rebalance
+(docs/adr/0009-frozen-heap.md).
 """
 
 from __future__ import annotations
