@@ -24,6 +24,7 @@ import sqlite3
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -72,6 +73,40 @@ class KeyFilter:
         return True
 
 
+class SpillError(OSError):
+    """The state waiting on disk could not be written or read back (a full disk, say):
+    an OSError, so `j9262 validate` stops with one line and writes no output file."""
+
+
+class _Disk:
+    """The SQLite file, its errors raised as SpillError."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = self._guarded(sqlite3.connect, path, isolation_level=None)
+
+    def _guarded(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise SpillError(f"state waiting on disk in {self.path.parent}: {exc}") from None
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self._guarded(self._db.execute, sql, params)  # type: ignore[no-any-return]
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self._guarded(lambda: self._db.execute(sql, params).fetchone())
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return self._guarded(lambda: self._db.execute(sql, params).fetchall())  # type: ignore[no-any-return]
+
+    def many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._guarded(self._db.executemany, sql, rows)
+
+    def close(self) -> None:
+        self._db.close()
+
+
 class SpillMap(MutableMapping[str, V], Generic[V]):
     def __init__(
         self,
@@ -98,11 +133,11 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self._spilled = False
         """Whether anything was ever written to disk."""
         self._folder = tempfile.TemporaryDirectory(prefix="j9262-validate-")
-        self._db = sqlite3.connect(Path(self._folder.name) / "state.sqlite", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("PRAGMA locking_mode=EXCLUSIVE")  # no lock taken and freed a query
-        self._db.execute(
+        self._db = _Disk(Path(self._folder.name) / "state.sqlite")
+        self._db.run("PRAGMA journal_mode=OFF")
+        self._db.run("PRAGMA synchronous=OFF")
+        self._db.run("PRAGMA locking_mode=EXCLUSIVE")  # no lock taken and freed a query
+        self._db.run(
             "CREATE TABLE kv (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT UNIQUE NOT NULL, v BLOB)"
         )
 
@@ -149,7 +184,7 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         cached = self._drop_cached(key)
         pending = self._drop_pending(key) is not _ABSENT
         on_disk = self._on_disk.maybe(key) and bool(
-            self._db.execute("DELETE FROM kv WHERE k = ?", (key,)).rowcount
+            self._db.run("DELETE FROM kv WHERE k = ?", (key,)).rowcount
         )
         if not (cached or pending or on_disk):
             raise KeyError(key)
@@ -159,12 +194,12 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self._spill_all()
         # Rows written from here on get larger ids (AUTOINCREMENT never reuses one,
         # and a REPLACE is a new row).
-        last = self._db.execute("SELECT coalesce(max(id), 0) FROM kv").fetchone()[0]
+        last = self._db.one("SELECT coalesce(max(id), 0) FROM kv")[0]
         after = 0
-        while rows := self._db.execute(
+        while rows := self._db.all(
             "SELECT id, k FROM kv WHERE id > ? AND id <= ? ORDER BY id LIMIT 1000",
             (after, last),
-        ).fetchall():
+        ):
             after = rows[-1][0]
             yield from (k for _, k in rows)
 
@@ -172,7 +207,7 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         if not self._pending and not self._spilled:
             return len(self._cache)
         self._spill_all()
-        count: int = self._db.execute("SELECT count(*) FROM kv").fetchone()[0]
+        count: int = self._db.one("SELECT count(*) FROM kv")[0]
         return count
 
     def _read(self, key: str) -> Any:
@@ -183,7 +218,7 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
             return waiting[0]
         if not self._on_disk.maybe(key):
             return _ABSENT
-        row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
+        row = self._db.one("SELECT v FROM kv WHERE k = ?", (key,))
         return _ABSENT if row is None else self._load(row[0])
 
     def _hold(self, key: str, value: V) -> None:
@@ -224,18 +259,19 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         for key, _ in rows:
             self._on_disk.add(key)
         self._spilled = True
-        self._db.execute("BEGIN")
+        self._db.run("BEGIN")
         try:
-            self._db.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", rows)
+            self._db.many("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", rows)
         except BaseException:
-            self._db.execute("ROLLBACK")
+            with suppress(SpillError):
+                self._db.run("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        self._db.run("COMMIT")
 
     def _larger_filter(self, adding: int) -> KeyFilter:
         """A filter of the keys on disk with room for twice as many and `adding`."""
         larger = KeyFilter(2 * (self._on_disk.count + adding))
-        for (key,) in self._db.execute("SELECT k FROM kv"):
+        for (key,) in self._db.all("SELECT k FROM kv"):
             larger.add(key)
         return larger
 

@@ -11,7 +11,7 @@ import pytest
 
 from streams.offline import spill
 from streams.offline.runner import run
-from streams.offline.spill import KeyFilter, SpillMap
+from streams.offline.spill import KeyFilter, SpillError, SpillMap
 from streams.samples import demo_sample, encode, event
 from streams.validation.validator import Validator
 
@@ -75,6 +75,17 @@ def test_evicted_values_are_written_once_they_weigh_a_sixteenth_of_the_budget() 
         m["last"] = [2]  # evicts "next": 169 waiting
         assert m._spilled and not m._pending
         assert m["big"] == [0] * 9 and m["next"] == [1] * 160
+
+
+def test_a_full_disk_is_an_os_error_naming_the_folder() -> None:
+    """SQLite's own limit stands in for a full disk: the same SQLITE_FULL error."""
+    with SpillMap[bytes](budget=1, write_batch=1) as m:
+        m._db.run("PRAGMA max_page_count=8")
+        with pytest.raises(SpillError, match="full") as raised:
+            for i in range(1000):
+                m[f"k{i}"] = bytes(2000)
+        assert isinstance(raised.value, OSError)
+        assert m._folder.name in str(raised.value)
 
 
 def test_values_come_back_through_the_maps_codec_once_written() -> None:
