@@ -41,11 +41,12 @@ def _pickled(value: Any) -> bytes:
 
 class KeyFilter:
     """The keys written to disk, as a Bloom filter: `maybe(key)` is False only for a
-    key never added, and True for an absent key about once in fifty (then the query
-    says no). About 1.2 bytes a key: when it holds what it was sized for, the map
-    builds one twice as large from the keys on disk."""
+    key never added, and True for an absent key about once in a hundred (then the
+    query says no). About 1.2 bytes a key: when it holds what it was sized for, the
+    map builds one twice as large from the keys on disk."""
 
     BITS_PER_KEY = 10
+    PROBES = 4
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -53,23 +54,22 @@ class KeyFilter:
         self._bits = capacity * self.BITS_PER_KEY
         self._table = bytearray(self._bits // 8 + 1)
 
-    def add(self, key: str) -> None:
-        bits, table = self._bits, self._table
+    def _positions(self, key: str) -> list[int]:
+        """The key's bits: double hashing from its 64-bit hash (this process's only)."""
         h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
         step = (h >> 32) | 1
-        for i in range(4):
-            p = (h + i * step) % bits
-            table[p >> 3] |= 1 << (p & 7)
+        return [(h + i * step) % self._bits for i in range(self.PROBES)]
+
+    def add(self, key: str) -> None:
+        for p in self._positions(key):
+            self._table[p >> 3] |= 1 << (p & 7)
         self.count += 1
 
     def maybe(self, key: str) -> bool:
-        bits, table = self._bits, self._table
-        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
-        step = (h >> 32) | 1
-        for i in range(4):
-            p = (h + i * step) % bits
+        table = self._table
+        for p in self._positions(key):
             if not table[p >> 3] & (1 << (p & 7)):
-                return False
+                return False  # most keys asked for: one probe
         return True
 
 
