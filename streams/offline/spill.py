@@ -67,10 +67,7 @@ class KeyFilter:
 
     def maybe(self, key: str) -> bool:
         table = self._table
-        for p in self._positions(key):
-            if not table[p >> 3] & (1 << (p & 7)):
-                return False  # most keys asked for: one probe
-        return True
+        return all(table[p >> 3] & (1 << (p & 7)) for p in self._positions(key))
 
 
 class SpillError(OSError):
