@@ -1229,6 +1229,12 @@ def summary(results: dict[str, Any]) -> list[str]:
                 f" p99 by third {ms(receipt['p99_by_third_ms'])} ms"
                 f" (buckets <= {ms(receipt['p99_bucket_by_third_ms'])})"
             )
+        if "full_collections" in run:
+            lines.append(
+                f"{name}: {run['full_collections']:.0f} full collections in"
+                f" {ms(run['full_collections_ms'])} ms, {ms(run['all_collections_ms'])} ms"
+                " of collections in all"
+            )
         return lines
 
     out = [f"cores: {results['machine']['cores']}"]
