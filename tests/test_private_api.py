@@ -21,6 +21,8 @@ import pytest
 import pyx12.map_if
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
+from faust.tables.manager import TableManager
+from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer as FaustConsumer
 from mode.utils.queues import FlowControlEvent
 
@@ -161,6 +163,11 @@ INSTANCE_ATTRIBUTES = [
     InstanceAttribute(
         FlowControlEvent, "_queues", "transport.FlowControl: the agents' queues it empties"
     ),
+    InstanceAttribute(
+        Recovery,
+        "completed",
+        "web.readiness, the deadline ticks and the heap's settling wait for recovered tables",
+    ),
 ]
 
 BLUEPRINT_LISTS = ("default_blueprints", "production_blueprints", "debug_blueprints")
@@ -211,6 +218,14 @@ def test_a_streams_processors_are_the_list_add_processor_appends_to() -> None:
     processors = getattr(stream, "_processors", None)
     assert isinstance(processors, list), "faust.Stream._processors is gone (take_batches)"
     assert processors[-1] is processor
+
+
+def test_the_table_manager_hands_out_its_recovery() -> None:
+    """`app.tables.recovery`, which Faust's typed interface (TableManagerT) does not
+    declare: readiness, the deadline ticks and `ops.heap`'s settling read it."""
+    assert isinstance(getattr(TableManager, "recovery", None), property), (
+        "faust's TableManager.recovery is gone; web.readiness and agents.attach need it"
+    )
 
 
 def test_the_web_servers_blueprint_lists_are_class_attributes() -> None:
