@@ -113,6 +113,7 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         dump: Callable[[V], bytes] = _pickled,
         load: Callable[[bytes], V] = pickle.loads,
         write_batch: int | None = None,
+        write_weight: int | None = None,
     ) -> None:
         self._budget = budget
         self._weight = weight
@@ -121,10 +122,12 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self._cache: OrderedDict[str, tuple[V, int]] = OrderedDict()
         self._held = 0
         self._write_batch = WRITE_BATCH if write_batch is None else write_batch
+        self._write_weight = -(-budget // 16) if write_weight is None else write_weight
         self._pending: dict[str, tuple[V, int]] = {}
         """Evicted values not written yet, with their weights: written `write_batch` at
-        a time, or sooner once they weigh a sixteenth of the budget (so the values
-        waiting add at most that to memory: a long history weighs many lines)."""
+        a time, or sooner once they weigh `write_weight`, by default a sixteenth of the
+        budget (so the values waiting add at most that to memory: a long history weighs
+        many lines)."""
         self._pending_weight = 0
         self._on_disk = KeyFilter(4096)
         self._spilled = False
@@ -227,7 +230,7 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
             self._held -= old_weight
             self._pending[old] = (old_value, old_weight)
             self._pending_weight += old_weight
-        if len(self._pending) >= self._write_batch or self._pending_weight * 16 >= self._budget:
+        if len(self._pending) >= self._write_batch or self._pending_weight >= self._write_weight:
             self._flush()
 
     def _drop_cached(self, key: str) -> bool:

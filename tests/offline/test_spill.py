@@ -6,14 +6,18 @@ import io
 import itertools
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.offline import spill
 from streams.offline.runner import run
 from streams.offline.spill import KeyFilter, SpillError, SpillMap
 from streams.samples import demo_sample, encode, event
 from streams.validation.validator import Validator
+from tests.conftest import examples
 
 
 @pytest.mark.parametrize("write_batch", [1, 4, 512])
@@ -160,3 +164,59 @@ def test_outputs_are_the_same_when_state_waits_on_disk(
 def _without_times(data: bytes) -> bytes:
     """The outputs with their wall-clock stamps blanked: those alone differ between runs."""
     return re.sub(rb'"(validated_at|received_at)":"[^"]*"', b"", data)
+
+
+_KEYS = st.sampled_from([f"k{i}" for i in range(12)])
+_SET = st.tuples(st.just("set"), _KEYS, st.lists(st.integers(0, 9), max_size=3))
+_OPS = st.lists(
+    st.one_of(
+        _SET,
+        _SET,
+        st.tuples(st.just("get"), _KEYS),
+        st.tuples(st.just("in"), _KEYS),
+        st.tuples(st.just("del"), _KEYS),
+        st.tuples(st.just("len")),
+        st.tuples(st.just("items")),
+    ),
+    max_size=100,
+)
+
+
+@settings(max_examples=examples(0.5))
+@given(
+    ops=_OPS,
+    budget=st.integers(1, 8),
+    write_batch=st.integers(1, 8),
+    write_weight=st.one_of(st.none(), st.integers(1, 30)),
+)
+def test_any_sequence_of_operations_reads_as_a_dict_would(
+    ops: list[tuple[Any, ...]], budget: int, write_batch: int, write_weight: int | None
+) -> None:
+    """Whatever is held, waiting to be written or on disk, the map answers as a dict."""
+    plain: dict[str, list[int]] = {}
+    with SpillMap[list[int]](
+        budget,
+        weight=lambda v: 1 + len(v),
+        write_batch=write_batch,
+        write_weight=write_weight,
+    ) as spilled:
+        for op, *args in ops:
+            if op == "set":
+                key, value = args
+                spilled[key] = value
+                plain[key] = value
+            elif op == "get":
+                assert spilled.get(args[0]) == plain.get(args[0])
+            elif op == "in":
+                assert (args[0] in spilled) == (args[0] in plain)
+            elif op == "del":
+                if args[0] in plain:
+                    del spilled[args[0]], plain[args[0]]
+                else:
+                    with pytest.raises(KeyError):
+                        del spilled[args[0]]
+            elif op == "len":
+                assert len(spilled) == len(plain)
+            else:
+                assert dict(spilled.items()) == plain
+        assert dict(spilled.items()) == plain
