@@ -226,12 +226,16 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
         self._cache[key] = (value, weight)
         self._held += weight
         while self._held > self._budget and len(self._cache) > 1:
-            old, (old_value, old_weight) = self._cache.popitem(last=False)
-            self._held -= old_weight
-            self._pending[old] = (old_value, old_weight)
-            self._pending_weight += old_weight
+            self._evict_oldest()
         if len(self._pending) >= self._write_batch or self._pending_weight >= self._write_weight:
             self._flush()
+
+    def _evict_oldest(self) -> None:
+        """The least recently used value leaves memory to wait for the next write."""
+        key, (value, weight) = self._cache.popitem(last=False)
+        self._held -= weight
+        self._pending[key] = (value, weight)
+        self._pending_weight += weight
 
     def _drop_cached(self, key: str) -> bool:
         cached = self._cache.pop(key, None)
@@ -277,8 +281,5 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
 
     def _spill_all(self) -> None:
         while self._cache:
-            key, (value, weight) = self._cache.popitem(last=False)
-            self._pending[key] = (value, weight)
-            self._pending_weight += weight
-        self._held = 0
+            self._evict_oldest()
         self._flush()
