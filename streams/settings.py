@@ -310,8 +310,9 @@ class Settings(BaseSettings):
     log_repeat_interval_s: float = Field(
         60,
         gt=0,
-        description="A warning or error the Kafka and Faust libraries repeat is logged once "
-        "per this interval, with the count of the repeats held back.",
+        description="A warning or error the Kafka and Faust libraries (or asyncio, about "
+        "their futures) repeat is logged once per this interval, with the count of the "
+        "repeats held back.",
     )
 
     @field_validator("broker_url")

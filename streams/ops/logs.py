@@ -44,9 +44,27 @@ def withheld(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where} (its text withheld: it may quote claim data)\n{frames}"
 
 
-QUIETED = ("aiokafka", "faust", "mode", "streams.stream.kafka.transport")
+QUIETED = ("aiokafka", "faust", "mode", "streams.stream.kafka.transport", "asyncio")
 """Loggers of the Kafka and Faust libraries (and this project's subclasses of Faust's
-services, which log under their own module's name)."""
+services, which log under their own module's name), and asyncio's, which reports their
+futures: with the broker gone, each send that failed unawaited is one such report."""
+
+
+class AsyncioWithheld(logging.Filter):
+    """asyncio's reports of an exception nobody retrieved (a task, a future, a callback)
+    carry the exception's text twice, in the traceback and in the future's repr, and
+    the text of an error about a line can quote claim data. The report keeps its first
+    line (what happened) and the exception as `withheld` gives it: type and frames."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.name == "asyncio" and exc is not None:
+            what = record.getMessage().split("\n", 1)[0]
+            record.msg = f"{what}: {withheld(exc)}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class RepeatFilter(logging.Filter):
@@ -99,12 +117,16 @@ def logging_config(level: str, fmt: str, repeat_interval_s: float = 60.0) -> dic
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
-        "filters": {"repeats": {"()": RepeatFilter, "interval_s": repeat_interval_s}},
+        "filters": {
+            "asyncio": {"()": AsyncioWithheld},
+            "repeats": {"()": RepeatFilter, "interval_s": repeat_interval_s},
+        },
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
-                "filters": ["repeats"],
+                "filters": ["asyncio", "repeats"],  # in this order: repeats match the
+                # withheld text, which is the same for the same failure
                 "stream": "ext://sys.stderr",
             }
         },

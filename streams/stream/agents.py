@@ -390,6 +390,15 @@ class Steps:
         return self.deadlines.expired(now, active)
 
 
+def taken(sent: asyncio.Future[Any]) -> None:
+    """Takes a deadline tick's outcome, which nothing awaits. A failed tick is counted
+    by the producer (the worker then stops before its next commit) and logged by Faust;
+    untaken, asyncio also reported each one with a traceback when it was dropped: a
+    30-minute broker outage left about 5,800 such reports in one worker's log."""
+    if not sent.cancelled():
+        sent.exception()
+
+
 def _rule_failed(event: ClaimLineEvent, exc: Exception) -> None:
     log.error("rule evaluation failed for event_id=%s: %s", event.event_id, withheld(exc))
 
@@ -547,11 +556,12 @@ def attach(
             return
         actives = app.assignor.assigned_actives()
         for claim_id, partition in await steps.due_ticks(actives, datetime.now(UTC)):
-            await topics.claim_lines.send(
+            sent = await topics.claim_lines.send(
                 key=claim_id,
                 value=ClaimMessage(kind="deadline", claim_id=claim_id),
                 partition=partition,
             )
+            asyncio.ensure_future(sent).add_done_callback(taken)
 
     gauges = Gauges(
         metrics,

@@ -3,12 +3,15 @@ And a lost broker's flood of identical library errors kept out too."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 from logging import INFO, LogRecord
 
 import pytest
 from pydantic import ValidationError
 
-from streams.ops.logs import RepeatFilter, withheld
+from streams.ops.logs import AsyncioWithheld, RepeatFilter, withheld
 from streams.validation.rollup import ClaimState
 
 
@@ -61,3 +64,62 @@ def test_other_messages_levels_and_loggers_are_not_held_back() -> None:
     assert quiet.filter(record("streams.stream.agents", "dead letter %s", 2, created=0))
     assert quiet.filter(record("faustish", "x", created=0))
     assert quiet.filter(record("faustish", "x", created=0))
+
+
+class Kept(logging.Handler):
+    """The records that reach it, after the handler's filters, formatted."""
+
+    def __init__(self, *filters: logging.Filter) -> None:
+        super().__init__()
+        for f in filters:
+            self.addFilter(f)
+        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def dropped_unretrieved(exc: BaseException) -> None:
+    """A future that failed with `exc` and was dropped without anyone taking its
+    exception: asyncio reports it through its logger."""
+
+    async def fail() -> None:
+        future = asyncio.get_running_loop().create_future()
+        future.set_exception(exc)
+        del future
+        gc.collect()
+
+    asyncio.run(fail())
+
+
+def test_asyncios_report_of_an_untaken_exception_keeps_what_and_where_not_the_text() -> None:
+    kept = Kept(AsyncioWithheld())
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(kept)
+    try:
+        patient = "PT-SECRET"
+        try:
+            raise ValueError(f"patient {patient}")  # the frames show this line
+        except ValueError as exc:
+            dropped_unretrieved(exc)
+    finally:
+        logger.removeHandler(kept)
+    [line] = [ln for ln in kept.lines if "never retrieved" in ln]
+    assert line.startswith("asyncio Future exception was never retrieved: ValueError (its text")
+    assert "in test_asyncios_report_of_an_untaken_exception" in line  # where it was raised
+    assert "SECRET" not in "\n".join(kept.lines)
+
+
+def test_asyncios_reports_of_the_same_failure_pass_once_per_interval() -> None:
+    quiet = RepeatFilter(interval_s=60)
+    kept = Kept(AsyncioWithheld(), quiet)
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(kept)
+    try:
+        for _ in range(5):
+            dropped_unretrieved(ConnectionError("node 111 not ready"))
+    finally:
+        logger.removeHandler(kept)
+    assert len(kept.lines) == 1
+    assert kept.lines[0].startswith("asyncio Future exception was never retrieved: ConnectionError")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -742,3 +743,24 @@ def test_forwarded_lines_in_one_batch_write_each_state_once_where_they_were_read
     offline = validate_offline(validator, records)
     verdicts = [orjson.loads(s.value) for s in off.to(off.topics.verdicts, sent)]
     assert [strip(v) for v in verdicts] == [strip(v) for v in offline.verdicts]
+
+
+def test_a_failed_deadline_tick_is_taken_so_asyncio_does_not_report_it() -> None:
+    """Nothing awaits a tick's send; the producer counts a failure. Untaken, asyncio
+    reported each failed tick again, with a traceback, when it was dropped."""
+    reports: list[str] = []
+
+    async def ticks_fail() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: reports.append(context["message"]))
+        for taken in (True, False):  # the second, untaken, shows a report would come
+            sent = loop.create_future()
+            if taken:
+                sent.add_done_callback(agents.taken)
+            sent.set_exception(ConnectionError("broker gone"))
+            await asyncio.sleep(0)  # the done callbacks run
+            del sent
+            gc.collect()
+
+    asyncio.run(ticks_fail())
+    assert reports == ["Future exception was never retrieved"]
