@@ -293,7 +293,7 @@ def _run(
         rows.writerow(CSV_COLUMNS)
 
     def write_claim(message: ClaimMessage, wait_s: float) -> None:
-        update = add_to_claim(validator, claims, message, now, wait_s)
+        update = add_to_claim(validator, claims, message, now, wait_s, keep_answered=False)
         text = update.verdict_json
         if text is None or update.verdict is None:
             return
@@ -302,8 +302,7 @@ def _run(
             claims_out.write(f"{text}\n".encode())
         if report is not None:
             report.add_claim(update.verdict)
-        if update.verdict.complete:
-            del claims[message.claim_id]
+        if update.verdict.complete:  # add_to_claim let its state go
             done[message.claim_id] = True
 
     for event, item in verdicts:

@@ -133,9 +133,15 @@ def add_to_claim(
     wait_s: float,
     *,
     partition: int | None = None,
+    keep_answered: bool = True,
 ) -> ClaimUpdate:
-    """Record a line (or a deadline) in its claim's state."""
+    """Record a line (or a deadline) in its claim's state.
+
+    Without `keep_answered` (`j9262 validate`, which keeps only the ids of answered
+    claims) a claim answered complete leaves `claims`; a claim answered at its first
+    line is never stored, which spares the store a write and a delete."""
     state = claims.get(message.claim_id)
+    held = state is not None
     if message.kind == "line":
         assert message.line is not None and message.claim_type and message.plan_type
         if state is None:
@@ -156,5 +162,8 @@ def add_to_claim(
         return ClaimUpdate(state)
     verdict = validator.claim_verdict(state)
     state = state.with_verdict(verdict)
-    claims[message.claim_id] = state
+    if keep_answered or not verdict.complete:
+        claims[message.claim_id] = state
+    elif held:
+        del claims[message.claim_id]
     return ClaimUpdate(state, verdict)

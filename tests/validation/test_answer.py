@@ -266,6 +266,39 @@ def test_a_due_claim_verdict_is_sent_as_the_text_its_state_keeps(validator: Vali
     assert ClaimVerdict.model_validate_json(done.verdict_json).lines[1].line_number == 2
 
 
+@pytest.mark.parametrize("keep_answered", [True, False])
+def test_a_claim_answered_complete_stays_held_only_when_asked(
+    validator: Validator, keep_answered: bool
+) -> None:
+    """The stream keeps an answered claim (a late replacement rolls it up again);
+    `j9262 validate` keeps only its id, so its state leaves the store, and a one-line
+    claim never enters it. The verdicts are the same either way."""
+    from datetime import UTC, datetime
+
+    from streams.contract.decoding import decode
+    from streams.validation.answer import ClaimMessage, add_to_claim
+    from streams.validation.rollup import ClaimState
+
+    claims: dict[str, ClaimState] = {}
+    now = datetime.now(UTC)
+    pair, single = claim("pair", {}, ADMIN_96401), claim("single", {})
+    pair_id, single_id = pair[0]["claim"]["claim_id"], single[0]["claim"]["claim_id"]
+    held, answered = [], []
+    for doc in [*pair, *single]:
+        line = decode(encode(doc), 1 << 20)
+        assert isinstance(line, ClaimLineEvent)
+        message = ClaimMessage.for_line(line, validator.validate(line))
+        update = add_to_claim(validator, claims, message, now, 300, keep_answered=keep_answered)
+        held.append(sorted(claims))
+        answered.append(None if update.verdict is None else update.verdict.complete)
+    assert pair_id != single_id
+    assert answered == [None, True, True]
+    if keep_answered:
+        assert held == [[pair_id], [pair_id], sorted([pair_id, single_id])]
+    else:
+        assert held == [[pair_id], [], []]
+
+
 # --- answer_line ----------------------------------------------------------------------
 
 SECRET = "PT-SECRET-TEXT"
