@@ -80,8 +80,10 @@ def _waste_pairs(
         if known is not None:
             by_drug_day[known.drug, ln.service_date].append(ln)
     for (drug, day), day_lines in sorted(by_drug_day.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        given = [ln for ln in day_lines if not ln.waste]
-        wasted = [ln for ln in day_lines if ln.waste]
+        given: list[ClaimLine] = []
+        wasted: list[ClaimLine] = []
+        for ln in day_lines:
+            (wasted if ln.waste else given).append(ln)
         code = wasted[0].hcpcs if wasted else given[0].hcpcs
         if wasted and not given and state.complete:
             yield finding(
@@ -92,14 +94,13 @@ def _waste_pairs(
                 field="lines",
                 suggestion=f"Add the administered {code} line for {day}",
             )
-        bare = [ln for ln in given if not no_waste & set(ln.modifiers)]
-        if (
-            CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type, day)
-            and len(lines) > 1
+        if (  # the cheap tests first: most claims are one line
+            len(lines) > 1
             and not wasted
-            and bare
-            and refdata.hcpcs[bare[0].hcpcs].container == SINGLE_DOSE
             and state.complete
+            and (bare := [ln for ln in given if not no_waste & set(ln.modifiers)])
+            and refdata.hcpcs[bare[0].hcpcs].container == SINGLE_DOSE
+            and CATALOG["CLAIM_JZ_JW_MISSING"].applies(state.plan_type, day)
         ):
             yield finding(
                 "CLAIM_JZ_JW_MISSING",
@@ -114,8 +115,7 @@ def _waste_pairs(
             if held is not None:
                 yield from _against_vials(held, given, wasted, code, day)
                 continue
-        vial = _vial_units(refdata, code)
-        if wasted and given and vial:
+        if wasted and given and (vial := _vial_units(refdata, code)):
             total = sum(ln.units for ln in day_lines)
             if total % vial:
                 yield finding(
