@@ -55,16 +55,12 @@ def cross_line(ctx: LineContext) -> Iterator[Finding]:
         return
     this = ctx.history.line
     day = ctx.line.service_date
-    replacing = frequency in SUPERSEDING
-    if replacing:
-        # a replacement's lines take the place of the original's: not duplicates of them
-        earlier = [
-            ln
-            for ln in history.on(day)
-            if ln.event_id != this.event_id and not supersedes(ctx.event, ln)
-        ]
-    else:  # nothing to supersede: no frequency to read again per line held
-        earlier = [ln for ln in history.on(day) if ln.event_id != this.event_id]
+    replacing = frequency in SUPERSEDING  # read once, not by supersedes() per line held
+    earlier = [
+        ln
+        for ln in history.on(day)
+        if ln.event_id != this.event_id and not (replacing and supersedes(ctx.event, ln))
+    ]  # a replacement's lines take the place of the original's: not duplicates of them
 
     for other in earlier:
         if _same_billing(this, other) and (
