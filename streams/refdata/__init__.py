@@ -256,6 +256,17 @@ class ReferenceData:
         return {drug: frozenset(found) for drug, found in codes.items()}
 
     @cached_property
+    def target_code(self) -> str | None:
+        """The code the claim's administration edits are about (the `tracked` row, J9262).
+
+        Cached, as the lookups below: the roll-up asks at every claim."""
+        return next((c.code for c in self.hcpcs.values() if c.role == "tracked"), None)
+
+    @cached_property
+    def administration_codes(self) -> frozenset[str]:
+        return frozenset(self.administration)
+
+    @cached_property
     def administration_by_route(self) -> dict[str, frozenset[str]]:
         routes: dict[str, set[str]] = {}
         for code, route in self.administration.items():

@@ -31,10 +31,9 @@ def claim_findings(state: ClaimState, refdata: ReferenceData) -> list[Finding]:
 
 def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Finding]:
     lines = sorted(state.lines.values(), key=lambda ln: ln.line_number)
-    tracked = [c.code for c in refdata.hcpcs.values() if c.role == "tracked"]
-    if not tracked:
+    target = refdata.target_code  # the code the administration edits are about
+    if target is None:
         return
-    target = tracked[0]  # the code the administration edits are about
     if not state.complete:
         yield finding(
             "CLAIM_INCOMPLETE",
@@ -58,7 +57,7 @@ def _claim_findings(state: ClaimState, refdata: ReferenceData) -> Iterator[Findi
     if (
         state.claim_type is ClaimType.PROFESSIONAL
         and state.complete
-        and not codes & set(refdata.administration)
+        and not codes & refdata.administration_codes
     ):
         yield finding(
             "CLAIM_NO_ADMIN_CODE",
