@@ -33,6 +33,7 @@ import os
 import platform
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import uuid
@@ -1313,8 +1314,27 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
+        "python_build": python_build(),
         "system": platform.platform(),
     }
+
+
+def python_build() -> str:
+    """How the interpreter was compiled: pure-Python work runs measurably faster with
+    profile-guided and link-time optimization, as the image's base has them
+    (docs/performance/interpreter.md)."""
+    args = sysconfig.get_config_var("CONFIG_ARGS") or ""
+    found = [
+        name
+        for flag, name in (("--enable-optimizations", "PGO"), ("--with-lto", "LTO"))
+        if flag in args
+    ]
+    # The library actually mapped, not the configure flags: Debian's python3.11 is
+    # configured shared for its libpython, and its interpreter is linked statically.
+    maps = Path("/proc/self/maps")
+    shared = maps.exists() and "libpython" in maps.read_text()
+    configured = " + ".join(found) or "neither PGO nor LTO"
+    return f"configured with {configured}; {'shared' if shared else 'static'} libpython"
 
 
 @contextmanager
