@@ -143,17 +143,25 @@ class Unanswered(Exception):
         self.lag: dict[str, Any] = {}
 
 
+STEADY = (0.25, 0.90)
+"""The share of a backlog's answers between which a run counts as steady: every
+worker has its partitions by the first mark and none has run dry before the second."""
+
+
 async def count_answers(
     settings: Settings,
     total: int,
     timeout: float,
     on_first: Callable[[], None] = lambda: None,
+    marks: list[float] | None = None,
 ) -> tuple[float, float]:
     """(first, last) arrival time of `total` verdicts and dead letters; `on_first` runs
-    when the first one arrives."""
+    when the first one arrives. `marks`, when given, gets the arrival times of the
+    answers at the STEADY shares of `total`."""
     first = last = 0.0
     seen = 0
     topics = [settings.topic_verdicts, settings.topic_dead_letters]
+    at = {max(1, round(share * total)) for share in STEADY}
 
     async def read() -> None:
         nonlocal first, last, seen
@@ -163,6 +171,8 @@ async def count_answers(
             if seen == 1:
                 first = last
                 on_first()
+            if marks is not None and seen in at:
+                marks.append(last)
             if seen >= total:
                 return
 
@@ -188,6 +198,10 @@ class Throughput(NamedTuple):
     workers: int = 1
     local_share: float = float("nan")
     """Lines answered where they were read (one hop), of all lines routed."""
+    steady_per_s: float = float("nan")
+    """Lines per second between the STEADY shares of the answers: without the start,
+    where one worker of several may hold its partitions a second before the others
+    (the embedded broker's group join, docs/performance/scaling.md), nor the drain."""
 
     def figures(self, name: str) -> dict[str, float]:
         """The run's entries in results.json, under `name`."""
@@ -198,6 +212,7 @@ class Throughput(NamedTuple):
             f"{name}_reader_cpu_ms_per_line": self.reader_cpu_ms_per_line,
             f"{name}_machine_cpu_ms_per_line": self.machine_cpu_ms_per_line,
             f"{name}_local_share": self.local_share,
+            f"{name}_steady_per_s": self.steady_per_s,
         }
 
 
@@ -239,9 +254,10 @@ def validator_rate(
         return workers, brokers(), time.process_time(), machine_busy()
 
     at_first: list[tuple[float, float, float, float]] = []
+    marks: list[float] = []
     try:
         first, last = asyncio.run(
-            count_answers(settings, len(records), 600, lambda: at_first.append(cpu()))
+            count_answers(settings, len(records), 600, lambda: at_first.append(cpu()), marks)
         )
         used = [b - a for a, b in zip(at_first[0], cpu(), strict=True)]
         local, forwarded = map(sum, zip(*(routed(s) for s in each), strict=True))
@@ -252,11 +268,13 @@ def validator_rate(
         for p in procs:
             stop_process(p)
     per_line = [1000 * u / len(records) for u in used]
+    steady = (STEADY[1] - STEADY[0]) * len(records) / (marks[1] - marks[0])
     return Throughput(
         len(records) / (last - first),
         *per_line,
         workers=workers,
         local_share=local / max(local + forwarded, 1),
+        steady_per_s=steady if len(marks) == 2 and marks[1] > marks[0] else float("nan"),
     )
 
 
@@ -1201,6 +1219,9 @@ def scaling_model(results: dict[str, Any], one: str, two: str) -> dict[str, Any]
         }
     if "one_worker" in model and "two_workers" in model:
         model["speedup"] = model["two_workers"]["per_s"] / model["one_worker"]["per_s"]
+        model["steady_speedup"] = results.get(f"{two}_steady_per_s", float("nan")) / results.get(
+            f"{one}_steady_per_s", float("nan")
+        )
         model["speedup_ceiling"] = (
             model["two_workers"]["ceiling_per_s"] / model["one_worker"]["ceiling_per_s"]
         )
@@ -1296,7 +1317,9 @@ def summary(results: dict[str, Any]) -> list[str]:
                 f" {model['one_worker']['cores_busy']:.2f} and"
                 f" {model['two_workers']['cores_busy']:.2f} of {model['cores']}, by anything"
                 f" else {model['one_worker']['other_cores_busy']:.2f} and"
-                f" {model['two_workers']['other_cores_busy']:.2f}"
+                f" {model['two_workers']['other_cores_busy']:.2f};"
+                f" steady (between {STEADY[0]:.0%} and {STEADY[1]:.0%} of the answers)"
+                f" {model.get('steady_speedup', float('nan')):.2f}x"
             )
     return out
 
