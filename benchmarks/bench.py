@@ -155,11 +155,11 @@ async def count_answers(
     total: int,
     timeout: float,
     on_first: Callable[[], None] = lambda: None,
-    marks: list[float] | None = None,
+    marks: dict[int, float] | None = None,
 ) -> tuple[float, float]:
     """(first, last) arrival time of `total` verdicts and dead letters; `on_first` runs
-    when the first one arrives. `marks`, when given, gets the arrival times of the
-    answers at the STEADY shares of `total`."""
+    when the first one arrives. `marks`, when given, gets the arrival time of the
+    answers at the STEADY shares of `total`, by their count."""
     first = last = 0.0
     seen = 0
     topics = [settings.topic_verdicts, settings.topic_dead_letters]
@@ -174,7 +174,7 @@ async def count_answers(
                 first = last
                 on_first()
             if marks is not None and seen in at:
-                marks.append(last)
+                marks[seen] = last
             if seen >= total:
                 return
 
@@ -256,7 +256,7 @@ def validator_rate(
         return workers, brokers(), time.process_time(), machine_busy()
 
     at_first: list[tuple[float, float, float, float]] = []
-    marks: list[float] = []
+    marks: dict[int, float] = {}
     try:
         first, last = asyncio.run(
             count_answers(settings, len(records), 600, lambda: at_first.append(cpu()), marks)
@@ -270,14 +270,22 @@ def validator_rate(
         for p in procs:
             stop_process(p)
     per_line = [1000 * u / len(records) for u in used]
-    steady = (STEADY[1] - STEADY[0]) * len(records) / (marks[1] - marks[0])
     return Throughput(
         len(records) / (last - first),
         *per_line,
         workers=workers,
         local_share=local / max(local + forwarded, 1),
-        steady_per_s=steady if len(marks) == 2 and marks[1] > marks[0] else float("nan"),
+        steady_per_s=steady_rate(marks),
     )
+
+
+def steady_rate(marks: dict[int, float]) -> float:
+    """Answers a second between the two STEADY marks (NaN for a backlog too small to
+    have two, or marks read in the same instant)."""
+    if len(marks) < 2:
+        return float("nan")
+    (n1, t1), (n2, t2) = sorted(marks.items())[:2]
+    return (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
 
 
 def routed(settings: Settings) -> tuple[float, float]:
