@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from streams.contract.decoding import Rejection
-from streams.contract.models import ClaimLineEvent, DeadLetterReason, LineVerdict
+from streams.contract.decoding import Rejection, decode
+from streams.contract.models import ClaimLineEvent, ClaimVerdict, DeadLetterReason, LineVerdict
 from streams.samples import ADMIN_96401, claim, encode, event
-from streams.validation.answer import answer_line
+from streams.validation.answer import ClaimMessage, add_to_claim, answer_line
 from streams.validation.history import PatientHistory
+from streams.validation.rollup import ClaimState
 from streams.validation.rules import engine
 from streams.validation.rules.engine import LineContext
 from streams.validation.validator import Validator
@@ -243,21 +244,19 @@ def test_claim_missing_a_line_is_incomplete(validator: Validator) -> None:
     assert (cv["complete"], cv["total_lines"], codes(cv)) == (False, 3, ["CLAIM_INCOMPLETE"])
 
 
+def claim_message(validator: Validator, doc: dict[str, Any]) -> ClaimMessage:
+    """What the claim step gets for a line: decoded, validated, its verdict attached."""
+    line = decode(encode(doc), 1 << 20)
+    assert isinstance(line, ClaimLineEvent)
+    return ClaimMessage.for_line(line, validator.validate(line))
+
+
 def test_a_due_claim_verdict_is_sent_as_the_text_its_state_keeps(validator: Validator) -> None:
-    from datetime import UTC, datetime
-
-    from streams.contract.decoding import decode
-    from streams.contract.models import ClaimLineEvent, ClaimVerdict
-    from streams.validation.answer import ClaimMessage, add_to_claim
-    from streams.validation.rollup import ClaimState
-
     claims: dict[str, ClaimState] = {}
     now = datetime.now(UTC)
     updates = []
     for doc in claim("sent-once", {}, ADMIN_96401):
-        line = decode(encode(doc), 1 << 20)
-        assert isinstance(line, ClaimLineEvent)
-        message = ClaimMessage.for_line(line, validator.validate(line))
+        message = claim_message(validator, doc)
         updates.append(add_to_claim(validator, claims, message, now, 300))
     waiting, done = updates
     assert (waiting.verdict, waiting.verdict_json) == (None, None)
@@ -272,22 +271,14 @@ def test_a_claim_answered_complete_stays_held_only_when_asked(
 ) -> None:
     """The stream keeps an answered claim (a late replacement rolls it up again);
     `j9262 validate` keeps only its id, so its state leaves the store, and a one-line
-    claim never enters it. The verdicts are the same either way."""
-    from datetime import UTC, datetime
-
-    from streams.contract.decoding import decode
-    from streams.validation.answer import ClaimMessage, add_to_claim
-    from streams.validation.rollup import ClaimState
-
+    claim never enters it. Either way each claim is answered at the same line."""
     claims: dict[str, ClaimState] = {}
     now = datetime.now(UTC)
     pair, single = claim("pair", {}, ADMIN_96401), claim("single", {})
     pair_id, single_id = pair[0]["claim"]["claim_id"], single[0]["claim"]["claim_id"]
     held, answered = [], []
     for doc in [*pair, *single]:
-        line = decode(encode(doc), 1 << 20)
-        assert isinstance(line, ClaimLineEvent)
-        message = ClaimMessage.for_line(line, validator.validate(line))
+        message = claim_message(validator, doc)
         update = add_to_claim(validator, claims, message, now, 300, keep_answered=keep_answered)
         held.append(sorted(claims))
         answered.append(None if update.verdict is None else update.verdict.complete)
