@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
-from streams.contract.models import ClaimLineEvent, ClaimVerdict, DeadLetter, LineVerdict
+from streams.contract.encoding import PlainClaimVerdict
+from streams.contract.models import ClaimLineEvent, DeadLetter, LineVerdict
 from streams.offline.runner import first_suggestion, worst_severity
 
 DISPOSITIONS = ("fail", "warn", "pass", "out_of_scope")
@@ -102,7 +103,7 @@ class Report:
     def add_dead_letter(self, letter: DeadLetter) -> None:
         self.dead_letters[letter.reason.value] += 1
 
-    def add_claim(self, verdict: ClaimVerdict) -> None:
+    def add_claim(self, verdict: PlainClaimVerdict) -> None:
         self.claims[verdict.disposition.value] += 1
 
     def lines_to_fix(self) -> list[LineToFix]:

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from streams.contract.decoding import Rejection, dead_letter, decode, source_of
+from streams.contract.encoding import PlainClaimVerdict
 from streams.contract.models import (
     ClaimFrequency,
     ClaimLineEvent,
-    ClaimVerdict,
     DeadLetter,
     LineVerdict,
 )
@@ -190,7 +190,7 @@ class ReportSink(Protocol):
 
     def add_dead_letter(self, letter: DeadLetter) -> None: ...
 
-    def add_claim(self, verdict: ClaimVerdict) -> None: ...
+    def add_claim(self, verdict: PlainClaimVerdict) -> None: ...
 
 
 @_fewer_collections()
@@ -293,16 +293,15 @@ def _run(
         rows.writerow(CSV_COLUMNS)
 
     def write_claim(message: ClaimMessage, wait_s: float) -> None:
-        update = add_to_claim(validator, claims, message, now, wait_s, keep_answered=False)
-        text = update.verdict_json
-        if text is None or update.verdict is None:
+        verdict = add_to_claim(validator, claims, message, now, wait_s, keep_answered=False).verdict
+        if verdict is None:
             return
         summary.claims += 1
         if claims_out is not None:
-            claims_out.write(f"{text}\n".encode())
+            claims_out.write(f"{verdict.json}\n".encode())
         if report is not None:
-            report.add_claim(update.verdict)
-        if update.verdict.complete:  # add_to_claim let its state go
+            report.add_claim(verdict)
+        if verdict.complete:  # add_to_claim let its state go
             done[message.claim_id] = True
 
     for event, item in verdicts:

@@ -38,7 +38,8 @@ from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
 from streams import __version__
-from streams.contract.models import ClaimLineEvent, ClaimVerdict, LineVerdict
+from streams.contract.encoding import PlainClaimVerdict
+from streams.contract.models import ClaimLineEvent, LineVerdict
 
 # Every counter and histogram would also export a `_created` series: one more series
 # each, per label set, that no rule or panel reads. The switch is process-wide.
@@ -347,7 +348,7 @@ class Metrics:
         age = (verdict.validated_at - event.event_time).total_seconds()
         self.event_age_seconds.observe(max(age, 0.0))
 
-    def claim_verdict(self, verdict: ClaimVerdict) -> None:
+    def claim_verdict(self, verdict: PlainClaimVerdict) -> None:
         complete = "true" if verdict.complete else "false"
         self._child(self.claim_verdicts, str(verdict.disposition), complete).inc()
         for f in verdict.findings:

@@ -369,9 +369,11 @@ class Steps:
         update = add_to_claim(
             self.validator, claims, message, now, self.settings.claim_wait_s, partition=partition
         )
-        state, verdict, text = update.state, update.verdict, update.verdict_json
-        if verdict is not None and text is not None:
-            self.topics.claim_verdicts.send_soon(key=message.claim_id.encode(), value=text.encode())
+        state, verdict = update.state, update.verdict
+        if verdict is not None:
+            self.topics.claim_verdicts.send_soon(
+                key=message.claim_id.encode(), value=verdict.json.encode()
+            )
             self.metrics.claim_verdict(verdict)
         if state is not None:
             self.deadlines.note(message.claim_id, state)

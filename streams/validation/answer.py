@@ -14,10 +14,10 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel
 
 from streams.contract.decoding import Rejection
+from streams.contract.encoding import PlainClaimVerdict
 from streams.contract.models import (
     ClaimLineEvent,
     ClaimType,
-    ClaimVerdict,
     DeadLetterReason,
     LineVerdict,
     PlanType,
@@ -113,16 +113,10 @@ class ClaimMessage(BaseModel):
 
 class ClaimUpdate(NamedTuple):
     """A claim's state as now stored (None for a deadline of a claim not held), and
-    the ClaimVerdict if one is now due."""
+    the ClaimVerdict if one is now due, with the JSON the outputs send."""
 
     state: ClaimState | None
-    verdict: ClaimVerdict | None = None
-
-    @property
-    def verdict_json(self) -> str | None:
-        """The due verdict as the state keeps it: the outputs send this text rather
-        than serialize the verdict again."""
-        return None if self.verdict is None or self.state is None else self.state.verdict_json
+    verdict: PlainClaimVerdict | None = None
 
 
 def add_to_claim(
@@ -160,7 +154,7 @@ def add_to_claim(
         if state is not None:
             claims[message.claim_id] = state
         return ClaimUpdate(state)
-    verdict = validator.claim_verdict(state)
+    verdict = validator.answer_claim(state)
     state = state.with_verdict(verdict)
     if keep_answered or not verdict.complete:
         claims[message.claim_id] = state

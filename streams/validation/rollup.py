@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from streams.contract.encoding import PlainClaimVerdict
 from streams.contract.models import (
     ClaimFrequency,
     ClaimLineEvent,
@@ -151,8 +152,13 @@ class ClaimState(BaseModel):
             },
         )
 
-    def with_verdict(self, verdict: ClaimVerdict) -> ClaimState:
-        return replaced(self, **_claim_verdict_fields(verdict))
+    def with_verdict(self, verdict: PlainClaimVerdict) -> ClaimState:
+        return replaced(
+            self,
+            verdict_json=verdict.json,
+            verdict_complete=verdict.complete,
+            verdict_at=verdict.validated_at,
+        )
 
     def verdict(self) -> dict[str, Any] | None:
         """The latest ClaimVerdict as the claim-verdicts topic carried it."""

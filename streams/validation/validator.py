@@ -12,11 +12,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from streams.contract.encoding import PlainClaimVerdict
+from streams.contract.encoding import claim_verdict as claim_verdict_of
 from streams.contract.models import (
-    CLAIM_VERDICT_SCHEMA,
     LINE_VERDICT_SCHEMA,
     ClaimLineEvent,
-    ClaimLineRef,
     ClaimVerdict,
     Disposition,
     Enrichment,
@@ -111,13 +111,18 @@ class Validator:
         retention = max(CYCLE_DAYS, duplicate_window_days) + 1
         return verdict, history.record(event, kept, retention, context.line)
 
-    def claim_verdict(self, state: ClaimState) -> ClaimVerdict:
+    def answer_claim(self, state: ClaimState) -> PlainClaimVerdict:
+        """The claim's verdict on the lines it holds, with its JSON."""
         return self.roll_up(
             state.claim_id,
             list(state.lines.values()),
             state.total_lines,
             claim_findings(state, self.refdata),
         )
+
+    def claim_verdict(self, state: ClaimState) -> ClaimVerdict:
+        """`answer_claim` as the model, for callers that want one (the stream does not)."""
+        return self.answer_claim(state).model()
 
     def validate(self, event: ClaimLineEvent, history: HistoryContext | None = None) -> LineVerdict:
         """The line's verdict, built from the validated event and the findings without
@@ -153,32 +158,22 @@ class Validator:
         lines: Sequence[LineOutcome],
         total_lines: int | None,
         findings: Sequence[Finding] = (),
-    ) -> ClaimVerdict:
-        """The claim's verdict, built from already valid parts without validating them
-        again (`trusted`): a roll-up comes at nearly every line."""
+    ) -> PlainClaimVerdict:
+        """The claim's verdict as plain values and its JSON, written once: a roll-up
+        comes at nearly every line, and its readers send the text."""
         by_line = {v.line_number: v for v in lines}
-        refs = [
-            trusted(
-                ClaimLineRef,
-                {"line_number": n, "disposition": v.disposition, "verdict_id": v.verdict_id},
-            )
-            for n, v in sorted(by_line.items())
-        ]
-        dispositions = [r.disposition for r in refs]
+        refs = [(n, v.disposition, v.verdict_id) for n, v in sorted(by_line.items())]
+        dispositions = [d for _, d, _ in refs]
         if findings:
             dispositions.append(disposition_of(findings))
-        return trusted(
-            ClaimVerdict,
-            {
-                "schema_": CLAIM_VERDICT_SCHEMA,
-                "claim_id": claim_id,
-                "disposition": worst(dispositions),
-                "complete": total_lines is not None and len(by_line) >= total_lines,
-                "total_lines": total_lines,
-                "lines": refs,
-                "findings": list(findings),
-                "ruleset_version": self.ruleset_version,
-                "reference_data_version": self.refdata.version,
-                "validated_at": datetime.now(UTC),
-            },
+        return claim_verdict_of(
+            claim_id=claim_id,
+            disposition=worst(dispositions),
+            complete=total_lines is not None and len(by_line) >= total_lines,
+            total_lines=total_lines,
+            lines=refs,
+            findings=list(findings),
+            ruleset_version=self.ruleset_version,
+            reference_data_version=self.refdata.version,
+            validated_at=datetime.now(UTC),
         )

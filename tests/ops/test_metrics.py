@@ -63,7 +63,7 @@ def test_verdicts_and_findings_count_by_their_labels_line_after_line(
     assert clean.disposition != flawed.disposition and flawed.findings
     for verdict, event in ((clean, "clean"), (flawed, "flawed"), (flawed, "flawed-again")):
         metrics.line_verdict(make_event(event), verdict, 0.001, 0.001)
-    claim = validator.claim_verdict(claim_with_line(validator, make_event("claim")))
+    claim = validator.answer_claim(claim_with_line(validator, make_event("claim")))
     assert claim.findings  # a J9262 line with no administration code
     metrics.claim_verdict(claim)
     metrics.claim_verdict(claim)
@@ -122,7 +122,7 @@ def test_a_scrape_has_no_created_series(validator: Validator) -> None:
     metrics.events_consumed.inc()
     metrics.dead_letters.labels(DeadLetterReason.INTERNAL_ERROR.value).inc()
     state = claim_with_line(validator, make_event("created", claim={"total_lines": 1}))
-    metrics.claim_verdict(validator.claim_verdict(state))
+    metrics.claim_verdict(validator.answer_claim(state))
     for text in (generate_latest(metrics.registry), generate_openmetrics(metrics.registry)):
         lines = text.decode().splitlines()
         assert any(line.startswith("j9262_verdicts_total") for line in lines)
@@ -134,7 +134,7 @@ def test_pending_claims_are_those_without_a_claim_verdict(validator: Validator) 
     index = DeadlineIndex(Settings(_env_file=None))
     waiting = claim_with_line(validator, make_event("waiting", claim={"total_lines": 2}))
     done = claim_with_line(validator, make_event("done", claim={"total_lines": 1}))
-    done = done.with_verdict(validator.claim_verdict(done))
+    done = done.with_verdict(validator.answer_claim(done))
     for state in (waiting, done):
         index.note(state.claim_id, state)
     # Both are held (the answered one for lookups until its retention ends); one waits.
@@ -144,7 +144,7 @@ def test_pending_claims_are_those_without_a_claim_verdict(validator: Validator) 
     asyncio.run(index.rebuild(stored(waiting, done)))
     assert index.waiting == {waiting.claim_id}
 
-    answered = waiting.with_verdict(validator.claim_verdict(waiting))
+    answered = waiting.with_verdict(validator.answer_claim(waiting))
     index.note(answered.claim_id, answered)
     assert index.waiting == set()
     index.note(waiting.claim_id, waiting)

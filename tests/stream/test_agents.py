@@ -54,7 +54,7 @@ def test_rebuild_gives_each_claim_the_deadline_its_agent_noted(
     waiting = claim_with_line(validator, make_event("waiting", claim={"total_lines": 3}))
     waiting = waiting.model_copy(update={"partition": 2})
     done = claim_with_line(validator, make_event("done", claim={"total_lines": 1}))
-    done = done.with_verdict(validator.claim_verdict(done))
+    done = done.with_verdict(validator.answer_claim(done))
     for state in (waiting, done):
         index.note(state.claim_id, state)
     noted = dict(index.due)

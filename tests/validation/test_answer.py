@@ -259,10 +259,10 @@ def test_a_due_claim_verdict_is_sent_as_the_text_its_state_keeps(validator: Vali
         message = claim_message(validator, doc)
         updates.append(add_to_claim(validator, claims, message, now, 300))
     waiting, done = updates
-    assert (waiting.verdict, waiting.verdict_json) == (None, None)
+    assert waiting.verdict is None
     assert done.verdict is not None and done.state is not None
-    assert done.verdict_json == done.verdict.model_dump_json() == done.state.verdict_json
-    assert ClaimVerdict.model_validate_json(done.verdict_json).lines[1].line_number == 2
+    assert done.verdict.json == done.verdict.model().model_dump_json() == done.state.verdict_json
+    assert ClaimVerdict.model_validate_json(done.verdict.json).lines[1].line_number == 2
 
 
 @pytest.mark.parametrize("keep_answered", [True, False])

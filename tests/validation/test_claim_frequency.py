@@ -58,7 +58,7 @@ def test_a_replacement_takes_the_place_of_the_rolled_up_lines(validator: Validat
     state = claim_with_line(validator, events[0])
     for event in events[1:]:
         state = state.with_line(ClaimLine.of(event, validator.validate(event)), 3)
-    state = state.with_verdict(validator.claim_verdict(state))
+    state = state.with_verdict(validator.answer_claim(state))
     assert state.complete and not state.due(datetime.now(UTC), 0)
     again = [
         ClaimLineEvent.model_validate(d) for d in resent("rolled", "replacement", DOSE, ADMIN_96401)

@@ -78,7 +78,7 @@ def test_claim_roll_up_takes_the_worst_line(validator: Validator) -> None:
     rolled = validator.roll_up(good.claim_id, [good, bad], total_lines=2)
     assert rolled.complete
     assert rolled.disposition is Disposition.FAIL
-    assert [ref.line_number for ref in rolled.lines] == [1, 2]
+    assert [ref.line_number for ref in rolled.model().lines] == [1, 2]
     partial = validator.roll_up(good.claim_id, [good], total_lines=2)
     assert not partial.complete
 
