@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import sysconfig
@@ -204,6 +205,10 @@ class Throughput(NamedTuple):
     """Lines per second between the STEADY shares of the answers: without the start,
     where one worker of several may hold its partitions a second before the others
     (the embedded broker's group join, docs/performance/scaling.md), nor the drain."""
+    assignment_offset_s: float = float("nan")
+    """Seconds between the first and the last worker getting partitions (0 for one
+    worker): a whole second when the embedded broker made a follower wait
+    (`assignment_offset`)."""
 
     def figures(self, name: str) -> dict[str, float]:
         """The run's entries in results.json, under `name`."""
@@ -215,6 +220,7 @@ class Throughput(NamedTuple):
             f"{name}_machine_cpu_ms_per_line": self.machine_cpu_ms_per_line,
             f"{name}_local_share": self.local_share,
             f"{name}_steady_per_s": self.steady_per_s,
+            f"{name}_assignment_offset_s": self.assignment_offset_s,
         }
 
 
@@ -238,7 +244,7 @@ def validator_rate(
         )
     )
     asyncio.run(publish(settings, records, key=key))
-    procs, each = [], []
+    procs, each, logs = [], [], []
     for i in range(workers):
         s = settings.model_copy(update={"web_port": free_port()}) if i else settings
         each.append(
@@ -246,7 +252,8 @@ def validator_rate(
                 _env_file=None, **s.model_dump(include=settings.model_fields_set | {"web_port"})
             )
         )
-        procs.append(start_worker(worker_env(each[-1]), tmp / f"{run}-{i}.log"))
+        logs.append(tmp / f"{run}-{i}.log")
+        procs.append(start_worker(worker_env(each[-1]), logs[-1]))
 
     brokers = broker_cpu(broker)
 
@@ -276,7 +283,29 @@ def validator_rate(
         workers=workers,
         local_share=local / max(local + forwarded, 1),
         steady_per_s=steady_rate(marks),
+        assignment_offset_s=assignment_offset(logs),
     )
+
+
+_ASSIGNED = re.compile(
+    rb"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO"
+    rb" \[aiokafka\.consumer\.group_coordinator\] Setting newly assigned partitions",
+    re.M,
+)
+
+
+def assignment_offset(logs: list[Path]) -> float:
+    """Seconds between the workers' first partition assignments, from their logs (NaN
+    when a log has none). The embedded broker answers a follower's SyncGroup that comes
+    before the leader's on its next whole second (docs/performance/scaling.md), so a
+    two-worker run reads 0.0x or 1.0x s; Kafka answers it when the leader's arrives."""
+    stamps = []
+    for log in logs:
+        found = _ASSIGNED.search(log.read_bytes()) if log.exists() else None
+        if found is None:
+            return float("nan")
+        stamps.append(datetime.strptime(found.group(1).decode(), "%Y-%m-%d %H:%M:%S,%f"))
+    return (max(stamps) - min(stamps)).total_seconds()
 
 
 def steady_rate(marks: dict[int, float]) -> float:
@@ -1232,6 +1261,7 @@ def scaling_model(results: dict[str, Any], one: str, two: str) -> dict[str, Any]
         model["steady_speedup"] = results.get(f"{two}_steady_per_s", float("nan")) / results.get(
             f"{one}_steady_per_s", float("nan")
         )
+        model["assignment_offset_s"] = results.get(f"{two}_assignment_offset_s", float("nan"))
         model["speedup_ceiling"] = (
             model["two_workers"]["ceiling_per_s"] / model["one_worker"]["ceiling_per_s"]
         )
@@ -1329,7 +1359,9 @@ def summary(results: dict[str, Any]) -> list[str]:
                 f" else {model['one_worker']['other_cores_busy']:.2f} and"
                 f" {model['two_workers']['other_cores_busy']:.2f};"
                 f" steady (between {STEADY[0]:.0%} and {STEADY[1]:.0%} of the answers)"
-                f" {model.get('steady_speedup', float('nan')):.2f}x"
+                f" {model.get('steady_speedup', float('nan')):.2f}x; the second worker got"
+                f" its partitions {model.get('assignment_offset_s', float('nan')):.2f} s"
+                " after the first"
             )
     return out
 
