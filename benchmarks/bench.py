@@ -233,17 +233,24 @@ def validator_rate(
     workers: int = 1,
     partitions: int = 4,
     key: Callable[[bytes], bytes | None] = patient_key_of,
+    formed: bool = False,
     **extra: Any,
 ) -> Throughput:
     """Lines per second from a backlog: `records` are published, keyed by `key`
-    (patient id: one hop), before the workers start."""
+    (patient id: one hop), before the workers start. With `formed`, they are published
+    once every worker holds its partitions (`wait_assigned`), as fast as the broker
+    takes them: a group whose members the embedded broker assigned a second apart
+    (`assignment_offset`) is then measured as the running group it becomes, which is
+    how a Kafka deployment's workers meet their load. The publishing shares this
+    process, so it counts in the reader's CPU."""
     settings = settings_for(broker, tmp, run, topic_partitions=partitions, **extra)
     asyncio.run(
         ensure_topics(
             settings, [settings.topic_lines, settings.topic_verdicts, settings.topic_dead_letters]
         )
     )
-    asyncio.run(publish(settings, records, key=key))
+    if not formed:
+        asyncio.run(publish(settings, records, key=key))
     procs, each, logs = [], [], []
     for i in range(workers):
         s = settings.model_copy(update={"web_port": free_port()}) if i else settings
@@ -264,10 +271,19 @@ def validator_rate(
 
     at_first: list[tuple[float, float, float, float]] = []
     marks: dict[int, float] = {}
-    try:
-        first, last = asyncio.run(
+
+    async def answered() -> tuple[float, float]:
+        counting = asyncio.create_task(
             count_answers(settings, len(records), 600, lambda: at_first.append(cpu()), marks)
         )
+        if formed:
+            await publish(settings, records, key=key)
+        return await counting
+
+    try:
+        if formed:
+            wait_assigned(logs, procs)
+        first, last = asyncio.run(answered())
         used = [b - a for a, b in zip(at_first[0], cpu(), strict=True)]
         local, forwarded = map(sum, zip(*(routed(s) for s in each), strict=True))
     except Unanswered as exc:
@@ -292,6 +308,25 @@ _ASSIGNED = re.compile(
     rb" \[aiokafka\.consumer\.group_coordinator\] Setting newly assigned partitions",
     re.M,
 )
+
+
+def wait_assigned(
+    logs: list[Path], procs: Sequence[subprocess.Popen[bytes]], settle: float = 2.0
+) -> None:
+    """Until every worker's log says it got partitions and no log has said so again for
+    `settle` seconds (a member that joined late makes the group assign once more)."""
+    deadline = time.monotonic() + 120
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"a worker exited before it got partitions: {logs}")
+        counts = [len(_ASSIGNED.findall(log.read_bytes())) if log.exists() else 0 for log in logs]
+        if sum(counts) != seen:
+            seen, since = sum(counts), time.monotonic()
+        elif all(counts) and time.monotonic() - since >= settle:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the workers did not all get partitions in 120 s: {logs}")
 
 
 def assignment_offset(logs: list[Path]) -> float:
@@ -1185,20 +1220,24 @@ def latency_sweep(
 
 
 def scaling_runs(
-    broker: EmbeddedBroker, tmp: Path, records: list[bytes], repeats: int
+    broker: EmbeddedBroker, tmp: Path, records: list[bytes], repeats: int, *, formed: bool
 ) -> dict[str, Any]:
     """Throughput with one worker and with two, interleaved, every run kept with
-    its CPU accounting and the model's ceilings (`scaling_model`)."""
+    its CPU accounting and the model's ceilings (`scaling_model`); with `formed`, the
+    backlog is published once the group holds its partitions (`validator_rate`)."""
     runs: list[dict[str, Any]] = []
     for i in range(repeats):
         pair: dict[str, Any] = {}
         for workers in in_turn((1, 2), i):
             name = "one_worker" if workers == 1 else "two_workers"
             pair.update(
-                rate_or_error(broker, tmp, records, f"s{workers}-{i}", name, workers=workers)
+                rate_or_error(
+                    broker, tmp, records, f"s{workers}-{i}", name, workers=workers, formed=formed
+                )
             )
-        runs.append({**pair, "model": scaling_model(pair, "one_worker", "two_workers")})
-    return {"events": len(records), "runs": runs}
+        model = scaling_model(pair, "one_worker", "two_workers")
+        runs.append({**pair, "model": {**model, "formed": formed}})
+    return {"events": len(records), "formed": formed, "runs": runs}
 
 
 CACHE_MB = (0, 2, 8)
@@ -1349,8 +1388,9 @@ def summary(results: dict[str, Any]) -> list[str]:
     models += [r["model"] for r in results.get("scaling", {}).get("runs", [])]
     for model in models:
         if "speedup" in model:
+            formed = " (backlog published to the formed group)" if model.get("formed") else ""
             out.append(
-                f"scaling: 2 workers {model['speedup']:.2f}x one (model's ceiling"
+                f"scaling{formed}: 2 workers {model['speedup']:.2f}x one (model's ceiling"
                 f" {model['speedup_ceiling']:.2f}x here,"
                 f" {model['speedup_ceiling_broker_elsewhere']:.2f}x with the broker"
                 " elsewhere); cores busy"
@@ -1457,6 +1497,11 @@ def main() -> None:
         "--scaling",
         action="store_true",
         help="Only throughput with one worker and two, with CPU per line and the model.",
+    )
+    parser.add_argument(
+        "--formed",
+        action="store_true",
+        help="With --scaling: publish the backlog once the workers hold their partitions.",
     )
     args = parser.parse_args()
     n = 3000 if args.quick else 20_000
@@ -1598,7 +1643,9 @@ def only_some(
             results["drivers"] = driver_comparison(broker, tmp, records, args.repeats)
     if args.scaling:
         with timed(results, "scaling"):
-            results["scaling"] = scaling_runs(broker, tmp, records, args.repeats)
+            results["scaling"] = scaling_runs(
+                broker, tmp, records, args.repeats, formed=args.formed
+            )
     if args.table_cache:
         with timed(results, "table_cache"):
             results["table_cache"] = table_cache_runs(broker, tmp, records, args.repeats)
