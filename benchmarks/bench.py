@@ -204,7 +204,7 @@ class Throughput(NamedTuple):
     steady_per_s: float = float("nan")
     """Lines per second between the STEADY shares of the answers: without the start,
     where one worker of several may hold its partitions a second before the others
-    (the embedded broker's group join, docs/performance/scaling.md), nor the drain."""
+    (the embedded broker's group sync, docs/performance/scaling.md), nor the drain."""
     assignment_offset_s: float = float("nan")
     """Seconds between the first and the last worker getting partitions (0 for one
     worker): a whole second when the embedded broker made a follower wait
@@ -242,7 +242,8 @@ def validator_rate(
     takes them: a group whose members the embedded broker assigned a second apart
     (`assignment_offset`) is then measured as the running group it becomes, which is
     how a Kafka deployment's workers meet their load. The publishing shares this
-    process, so it counts in the reader's CPU."""
+    process, so it counts in the reader's CPU, and on a host this small it takes a
+    share of the workers' cores (docs/performance/scaling.md)."""
     settings = settings_for(broker, tmp, run, topic_partitions=partitions, **extra)
     asyncio.run(
         ensure_topics(

@@ -1,11 +1,12 @@
 """The output models' JSON written from plain values, byte for byte as pydantic writes it.
 
-A claim gets a ClaimVerdict at nearly every line. Built as models (one per line
-reference, one for the verdict) and then serialized, it cost about twice one orjson
-call over the same values in the contract's field order, and nothing downstream reads
-the models: the outputs send the text. `ClaimVerdict` stays the definition (`schemas/`
-comes from it); tests/contract/test_encoding.py holds this writer to
-`ClaimVerdict.model_dump_json()` over generated verdicts.
+A claim gets a ClaimVerdict at nearly every line, and nothing downstream reads it as a
+model: the outputs send the text. Built as models (one per line reference, one for the
+verdict) and then serialized, it cost about 2 us a claim more than one orjson call over
+the same values in the contract's field order (docs/performance/lean-path.md).
+`ClaimVerdict` stays the definition (`schemas/` comes from it);
+tests/contract/test_encoding.py holds this writer to `ClaimVerdict.model_dump_json()`
+over generated verdicts.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pydantic models built from values that already have their fields' types.
 
-A line builds about ten models (findings, the verdict, its claim line, the claim's
-state and verdict) out of values that came from a validated event, the reference
+A line builds about ten models (findings, the verdict, its enrichment, its claim line,
+the claim's state) out of values that came from a validated event, the reference
 data or another model. Validating them again costs about twice building them
 directly, and pydantic's `model_construct`, which fills defaults in Python, costs
 more than validating (pydantic 2.14). `trusted` and `replaced` set the instance's
