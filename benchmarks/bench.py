@@ -1312,6 +1312,11 @@ def scaling_model(results: dict[str, Any], one: str, two: str) -> dict[str, Any]
     return model
 
 
+DISTURBED = 0.6
+"""The raw loop's slowest run below this share of its fastest: the host was busy with
+something else (2026-12-08: 24,157 against 70,512 lines/s in one run)."""
+
+
 def summary(results: dict[str, Any]) -> list[str]:
     """The figures to read first, one line each, after the JSON."""
 
@@ -1344,6 +1349,13 @@ def summary(results: dict[str, Any]) -> list[str]:
         return lines
 
     out = [f"cores: {results['machine']['cores']}"]
+    raw = results.get("raw_runs_per_s", [])
+    if len(raw) > 1 and min(raw) < DISTURBED * max(raw):
+        out.append(
+            f"host: the raw loop's runs ranged {min(raw):,.0f}-{max(raw):,.0f} lines/s, so"
+            " something else took the cores during this run: compare shares within it,"
+            " and repeat it before reading a change from it"
+        )
     if "validate_offline_per_s" in results:
         out.append(
             f"j9262 validate: {results['validate_offline_per_s']:,.0f} lines/s;"

@@ -68,3 +68,15 @@ def test_the_scaling_model_s_speedups_come_from_its_two_runs() -> None:
     assert model["steady_speedup"] == pytest.approx(2.0)
     assert model["assignment_offset_s"] == 1.0
     assert model["two_workers"]["ceiling_workers_per_s"] == pytest.approx(2 / 0.0003)
+
+
+def test_a_run_whose_raw_loop_varied_widely_says_so() -> None:
+    machine = {"machine": {"cores": "2"}}
+    steady = bench.summary({**machine, "raw_runs_per_s": [70_643.0, 79_923.0, 79_778.0]})
+    disturbed = bench.summary({**machine, "raw_runs_per_s": [24_157.0, 70_512.0, 62_117.0]})
+    assert not [line for line in steady if line.startswith("host:")]
+    assert [line for line in disturbed if line.startswith("host:")] == [
+        "host: the raw loop's runs ranged 24,157-70,512 lines/s, so something else took the"
+        " cores during this run: compare shares within it, and repeat it before reading a"
+        " change from it"
+    ]
