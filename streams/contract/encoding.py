@@ -23,7 +23,7 @@ _OPTIONS = orjson.OPT_UTC_Z
 """UTC as `Z`, as pydantic writes an aware datetime at offset zero."""
 
 
-def finding_fields(finding: Finding) -> dict[str, Any]:
+def _finding_fields(finding: Finding) -> dict[str, Any]:
     """A Finding's fields in the contract's order (its enums write as their text)."""
     return {
         "code": finding.code,
@@ -73,7 +73,7 @@ def claim_verdict(
             "complete": complete,
             "total_lines": total_lines,
             "lines": [{"line_number": n, "disposition": d, "verdict_id": v} for n, d, v in lines],
-            "findings": [finding_fields(f) for f in findings],
+            "findings": [_finding_fields(f) for f in findings],
             "ruleset_version": ruleset_version,
             "reference_data_version": reference_data_version,
             "validated_at": validated_at,

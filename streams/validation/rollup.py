@@ -120,7 +120,7 @@ class ClaimState(BaseModel):
     @classmethod
     def _from_a_verdict_model(cls, data: Any) -> Any:
         return _from_older_changelog(
-            data, lambda verdict: _claim_verdict_fields(ClaimVerdict.model_validate(verdict))
+            data, lambda verdict: _older_claim_verdict_fields(ClaimVerdict.model_validate(verdict))
         )
 
     @classmethod
@@ -154,10 +154,7 @@ class ClaimState(BaseModel):
 
     def with_verdict(self, verdict: PlainClaimVerdict) -> ClaimState:
         return replaced(
-            self,
-            verdict_json=verdict.json,
-            verdict_complete=verdict.complete,
-            verdict_at=verdict.validated_at,
+            self, **_claim_verdict_fields(verdict.json, verdict.complete, verdict.validated_at)
         )
 
     def verdict(self) -> dict[str, Any] | None:
@@ -234,12 +231,13 @@ def _line_verdict_fields(verdict: LineVerdict) -> dict[str, Any]:
     }
 
 
-def _claim_verdict_fields(verdict: ClaimVerdict) -> dict[str, Any]:
-    return {
-        "verdict_json": verdict.model_dump_json(),
-        "verdict_complete": verdict.complete,
-        "verdict_at": verdict.validated_at,
-    }
+def _claim_verdict_fields(text: str, complete: bool, at: datetime) -> dict[str, Any]:
+    """The three facts a state keeps of its latest ClaimVerdict."""
+    return {"verdict_json": text, "verdict_complete": complete, "verdict_at": at}
+
+
+def _older_claim_verdict_fields(verdict: ClaimVerdict) -> dict[str, Any]:
+    return _claim_verdict_fields(verdict.model_dump_json(), verdict.complete, verdict.validated_at)
 
 
 def _parsed(text: str) -> dict[str, Any]:

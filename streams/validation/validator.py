@@ -17,7 +17,6 @@ from streams.contract.encoding import claim_verdict as claim_verdict_of
 from streams.contract.models import (
     LINE_VERDICT_SCHEMA,
     ClaimLineEvent,
-    ClaimVerdict,
     Disposition,
     Enrichment,
     Finding,
@@ -119,10 +118,6 @@ class Validator:
             state.total_lines,
             claim_findings(state, self.refdata),
         )
-
-    def claim_verdict(self, state: ClaimState) -> ClaimVerdict:
-        """`answer_claim` as the model, for callers that want one (the stream does not)."""
-        return self.answer_claim(state).model()
 
     def validate(self, event: ClaimLineEvent, history: HistoryContext | None = None) -> LineVerdict:
         """The line's verdict, built from the validated event and the findings without

@@ -68,7 +68,7 @@ def test_a_replacement_takes_the_place_of_the_rolled_up_lines(validator: Validat
     assert [ln.event_id for ln in state.lines.values()] == [e.event_id for e in again]
     assert state.verdict_json is None and state.total_lines == 2
     assert state.due(datetime.now(UTC), 3600)
-    assert validator.claim_verdict(state).complete
+    assert validator.answer_claim(state).model().complete
 
 
 def test_a_replacement_naming_its_original_is_no_duplicate(validator: Validator) -> None:

@@ -59,7 +59,7 @@ def test_claim_state_written_with_the_verdict_itself_still_reads(validator: Vali
     line = state.lines[1]
     assert line.verdict_id == verdict.verdict_id
     assert line.verdict() == json.loads(verdict.model_dump_json())
-    claim_verdict = validator.claim_verdict(state)
+    claim_verdict = validator.answer_claim(state).model()
     assert claim_verdict.lines[0].verdict_id == verdict.verdict_id
 
     older["verdict"] = json.loads(claim_verdict.model_dump_json())
