@@ -78,7 +78,7 @@ STEPS = (
     (history.PatientHistory, "record", "  history record"),
     (answer.ClaimMessage, "for_line", "claim message"),
     (runner, "add_to_claim", "claim roll-up"),
-    (validator.Validator, "claim_verdict", "  claim verdict"),
+    (validator.Validator, "answer_claim", "  claim verdict"),
     (runner, "verdict_line", "line verdict JSON"),
     (DeadLetter, "model_dump_json", "dead letter JSON"),
     (runner, "dead_letter", "dead letters"),

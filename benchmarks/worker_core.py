@@ -1,6 +1,7 @@
 """The worker's core without Kafka: what a line costs through the tables' stored form.
 
     .venv/bin/python benchmarks/worker_core.py [--cache-mb 0,2,8] [--batch 1,500] [--repeats 3]
+                                             [--lines 10000] [--patients 50]
 
 Each line is decoded, answered against its patient's history and rolled up into its
 claim, as the one-hop worker does, with both tables as `ModelTable`s over plain dicts:
@@ -81,9 +82,10 @@ def main() -> None:
         help="lines a table write waits for (1: each line writes; 500: the worker's batch)",
     )
     parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--patients", type=int, default=50, help="patients on treatment")
     args = parser.parse_args()
     check = Validator(refdata.load())
-    loads = {"mix": mix(args.lines), "on treatment": long_histories(50)}
+    loads = {"mix": mix(args.lines), "on treatment": long_histories(args.patients)}
     for name, records in loads.items():
         variants = [(mb, batch) for mb in args.cache_mb for batch in args.batch]
         figures: dict[tuple[int, int], list[float]] = {v: [] for v in variants}
