@@ -311,6 +311,11 @@ _ASSIGNED = re.compile(
 )
 
 
+def _assignments(log: Path) -> list[bytes]:
+    """The times a worker's log says it got partitions, oldest first ([] before any)."""
+    return _ASSIGNED.findall(log.read_bytes()) if log.exists() else []
+
+
 def wait_assigned(
     logs: list[Path], procs: Sequence[subprocess.Popen[bytes]], settle: float = 2.0
 ) -> None:
@@ -321,7 +326,7 @@ def wait_assigned(
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
             raise RuntimeError(f"a worker exited before it got partitions: {logs}")
-        counts = [len(_ASSIGNED.findall(log.read_bytes())) if log.exists() else 0 for log in logs]
+        counts = [len(_assignments(log)) for log in logs]
         if sum(counts) != seen:
             seen, since = sum(counts), time.monotonic()
         elif all(counts) and time.monotonic() - since >= settle:
@@ -335,12 +340,10 @@ def assignment_offset(logs: list[Path]) -> float:
     when a log has none). The embedded broker answers a follower's SyncGroup that comes
     before the leader's on its next whole second (docs/performance/scaling.md), so a
     two-worker run reads 0.0x or 1.0x s; Kafka answers it when the leader's arrives."""
-    stamps = []
-    for log in logs:
-        found = _ASSIGNED.search(log.read_bytes()) if log.exists() else None
-        if found is None:
-            return float("nan")
-        stamps.append(datetime.strptime(found.group(1).decode(), "%Y-%m-%d %H:%M:%S,%f"))
+    each = [_assignments(log) for log in logs]
+    if not all(each):
+        return float("nan")
+    stamps = [datetime.strptime(times[0].decode(), "%Y-%m-%d %H:%M:%S,%f") for times in each]
     return (max(stamps) - min(stamps)).total_seconds()
 
 
